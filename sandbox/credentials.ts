@@ -1,0 +1,28 @@
+/**
+ * Credentials the sandbox systems accept, and that Crossdock's embedded default uses to call
+ * them. They protect nothing real; they exist so every connector exercises its auth flow.
+ */
+
+/** ERP (OAuth2 client credentials, after Business Central / Entra ID). */
+export const ERP_SANDBOX = Object.freeze({
+  tenant: 'crossdock-sandbox',
+  environment: 'production',
+  /** The one company of the sandbox ERP. */
+  companyId: '5f0b7b5e-8f1a-4e0c-9d2b-1c3a5e7f9a11',
+  clientId: 'crossdock-gateway',
+  clientSecret: 'erp-sandbox-secret',
+  scope: 'https://api.businesscentral.dynamics.com/.default',
+});
+
+/** Commerce platform (Admin API access token, after Shopify). */
+export const COMMERCE_SANDBOX = Object.freeze({
+  apiVersion: '2026-01',
+  accessToken: 'shpat_crossdock_sandbox',
+  shopDomain: 'crossdock-sandbox.myshopify.com',
+});
+
+/** WMS instances (client credentials plus user login, after Extensiv 3PL Warehouse Manager). */
+export const WMS_SANDBOX = Object.freeze({
+  wms: { clientId: 'crossdock-wms', clientSecret: 'wms-sandbox-secret', userLogin: 'crossdock', tplGuid: '{8c5e2a71-0c61-4f7e-9b1f-0e2a6d3c4b51}' },
+  tpl: { clientId: 'crossdock-3pl', clientSecret: 'tpl-sandbox-secret', userLogin: 'crossdock', tplGuid: '{2b7f9d30-4e8a-4a1c-8f6e-5d9c1b2a3e47}' },
+});

@@ -1,0 +1,202 @@
+/**
+ * The control plane every sandbox system shares: fault injection (`/_faults`) and request
+ * counting (`/_stats`), plus the start/stop of one system's HTTP server.
+ *
+ *   PUT    /_faults  {"latencyMs": n, "errorRate": 0..1, "down": bool, "malformed": bool}
+ *   DELETE /_faults  back to healthy
+ *   GET    /_faults  the faults in force
+ *   GET    /_stats   {"requests": n, "aborted": n, "byRoute": {"GET /path": n}}
+ *   DELETE /_stats   reset the counters
+ *
+ * `down` destroys every connection as it arrives (the client sees a reset), `errorRate`
+ * answers that share of requests with the system's own 503 error body, `latencyMs` delays
+ * every answer (a client that gives up first is counted in `aborted`), and `malformed`
+ * answers 200 with a body that is not what the dialect promises.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+
+/** Faults in force on one system. */
+export interface Faults {
+  readonly latencyMs: number;
+  readonly errorRate: number;
+  readonly down: boolean;
+  readonly malformed: boolean;
+}
+
+/** A healthy system. */
+export const NO_FAULTS: Faults = Object.freeze({ latencyMs: 0, errorRate: 0, down: false, malformed: false });
+
+const FaultsBody = z
+  .object({
+    latencyMs: z.number().int().min(0).max(600_000).optional(),
+    errorRate: z.number().min(0).max(1).optional(),
+    down: z.boolean().optional(),
+    malformed: z.boolean().optional(),
+  })
+  .strict();
+
+/** Request counters of one system. */
+export interface Stats {
+  requests: number;
+  aborted: number;
+  byRoute: Record<string, number>;
+}
+
+/** How each dialect answers an injected error. */
+export type ErrorResponder = (res: Response) => void;
+
+/** Everything a sandbox system shares with the control plane. */
+export interface SystemControl {
+  faults(): Faults;
+  setFaults(faults: Partial<Faults>): void;
+  stats(): Stats;
+  resetStats(): void;
+}
+
+/** Options of {@link createSystemApp}. */
+export interface SystemAppOptions {
+  /** Name in logs and the `x-sandbox-system` header. */
+  readonly system: string;
+  /** Writes this dialect's 503 error body. */
+  readonly onInjectedError: ErrorResponder;
+  /** Writes a 200 answer that breaks this dialect's promises (for `malformed`). */
+  readonly onMalformed: ErrorResponder;
+  /**
+   * Largest JSON body accepted.
+   * @default '1mb'
+   */
+  readonly bodyLimit?: string;
+}
+
+/** Makes an express app with the control plane and fault middleware mounted first. */
+export function createSystemApp(options: SystemAppOptions): { app: Express; control: SystemControl } {
+  let faults: Faults = NO_FAULTS;
+  let stats: Stats = { requests: 0, aborted: 0, byRoute: {} };
+  const control: SystemControl = {
+    faults: () => faults,
+    setFaults: (next) => {
+      faults = { ...faults, ...next };
+    },
+    stats: () => stats,
+    resetStats: () => {
+      stats = { requests: 0, aborted: 0, byRoute: {} };
+    },
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(express.json({ limit: options.bodyLimit ?? '1mb', type: ['application/json', 'application/*+json'] }));
+
+  app.put('/_faults', (req, res) => {
+    const parsed = FaultsBody.safeParse(req.body);
+    if (!parsed.success) {
+      res.status(400).json({
+        error: 'invalid faults',
+        expected: '{"latencyMs": integer >= 0, "errorRate": 0..1, "down": boolean, "malformed": boolean}',
+        issues: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+      });
+      return;
+    }
+    const next: Partial<Faults> = {};
+    for (const [key, value] of Object.entries(parsed.data)) {
+      if (value !== undefined) (next as Record<string, unknown>)[key] = value;
+    }
+    control.setFaults(next);
+    res.json(faults);
+  });
+  app.delete('/_faults', (_req, res) => {
+    faults = NO_FAULTS;
+    res.json(faults);
+  });
+  app.get('/_faults', (_req, res) => {
+    res.json(faults);
+  });
+  app.get('/_stats', (_req, res) => {
+    res.json(stats);
+  });
+  app.delete('/_stats', (_req, res) => {
+    control.resetStats();
+    res.json(stats);
+  });
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (faults.down) {
+      req.socket.destroy();
+      return;
+    }
+    stats.requests++;
+    const route = `${req.method} ${req.path}`;
+    stats.byRoute[route] = (stats.byRoute[route] ?? 0) + 1;
+    res.setHeader('x-sandbox-system', options.system);
+    let finished = false;
+    res.on('finish', () => {
+      finished = true;
+    });
+    res.on('close', () => {
+      if (!finished) stats.aborted++;
+    });
+    const proceed = (): void => {
+      if (res.destroyed || res.writableEnded) return;
+      if (faults.errorRate > 0 && Math.random() < faults.errorRate) {
+        options.onInjectedError(res);
+        return;
+      }
+      if (faults.malformed) {
+        options.onMalformed(res);
+        return;
+      }
+      next();
+    };
+    if (faults.latencyMs > 0) {
+      const timer = setTimeout(proceed, faults.latencyMs);
+      res.on('close', () => clearTimeout(timer));
+    } else {
+      proceed();
+    }
+  });
+  return { app, control };
+}
+
+/** A running sandbox system. */
+export interface RunningSystem {
+  readonly name: string;
+  readonly url: string;
+  readonly port: number;
+  readonly control: SystemControl;
+  close(): Promise<void>;
+}
+
+/** Listens on 127.0.0.1:`port` (0 = ephemeral) and returns the running system. */
+export async function listen(
+  name: string,
+  app: Express,
+  control: SystemControl,
+  port: number,
+  host = '127.0.0.1',
+): Promise<RunningSystem> {
+  const server: Server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    name,
+    port: address.port,
+    url: `http://${host}:${address.port}`,
+    control,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

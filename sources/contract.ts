@@ -1,0 +1,428 @@
+/**
+ * The source port: the whole vocabulary a connector speaks to the rest of Crossdock.
+ *
+ * A connector owns transport, auth, paging, rate limits and the native→canonical mapping of
+ * one kind of back-office system. Everything it returns is a canonical record defined here;
+ * everything it throws is a {@link SourceError}. Nothing in this folder knows GraphQL.
+ */
+
+/** The kinds of system Crossdock connects to. */
+export type SourceKind = 'erp' | 'commerce' | 'wms';
+
+/** What a connector can be asked for. A connector declares the subset it serves. */
+export type Capability =
+  | 'catalog'
+  | 'content'
+  | 'pricing'
+  | 'inventory'
+  | 'warehouses'
+  | 'customers'
+  | 'orders'
+  | 'shipments'
+  | 'invoices'
+  | 'channelOrders';
+
+/** Circuit breaker states as the public contract names them (DESIGN.md). */
+export type BreakerState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
+
+/**
+ * Error codes a source failure carries. The first two are public GraphQL codes; the others
+ * surface as `SOURCE_UNAVAILABLE` in the graph with the detail in `extensions.reason`.
+ */
+export type SourceErrorCode =
+  | 'SOURCE_UNAVAILABLE'
+  | 'SOURCE_TIMEOUT'
+  | 'SOURCE_BAD_RESPONSE'
+  | 'SOURCE_REJECTED';
+
+/** Options for {@link SourceError}. */
+export interface SourceErrorOptions {
+  readonly source: string;
+  readonly breaker: BreakerState;
+  /** A short machine-readable reason: `breaker_open`, `http_503`, `connection_reset`, ... */
+  readonly reason: string;
+  readonly cause?: unknown;
+  /** HTTP status of the upstream answer, when there was one. */
+  readonly status?: number;
+}
+
+/** A failure of one back-office system, named by source and carrying its breaker state. */
+export class SourceError extends Error {
+  readonly code: SourceErrorCode;
+  readonly source: string;
+  readonly breaker: BreakerState;
+  readonly reason: string;
+  readonly status: number | undefined;
+
+  constructor(code: SourceErrorCode, message: string, options: SourceErrorOptions) {
+    super(message, { cause: options.cause });
+    this.name = 'SourceError';
+    this.code = code;
+    this.source = options.source;
+    this.breaker = options.breaker;
+    this.reason = options.reason;
+    this.status = options.status;
+  }
+}
+
+/** True when `error` is a {@link SourceError}. */
+export function isSourceError(error: unknown): error is SourceError {
+  return error instanceof SourceError;
+}
+
+/** A decimal number as a string, never a float (`"12.50"`). */
+export type Decimal = string;
+
+/** An amount of money: decimal string plus ISO 4217 code. */
+export interface MoneyRecord {
+  readonly amount: Decimal;
+  readonly currencyCode: string;
+}
+
+/** A postal address in canonical form. */
+export interface AddressRecord {
+  readonly name: string | null;
+  readonly line1: string;
+  readonly line2: string | null;
+  readonly city: string;
+  readonly region: string | null;
+  readonly postalCode: string;
+  readonly countryCode: string;
+}
+
+/** One page of a keyset-paginated list. `after` keys are canonical keys (SKU, number...). */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly hasNextPage: boolean;
+}
+
+/** Keyset page request: items whose canonical key sorts after `after`, at most `first`. */
+export interface PageRequest {
+  readonly first: number;
+  readonly after?: string | undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Canonical records, one per kind of fact a system owns.
+// ---------------------------------------------------------------------------------------------
+
+/** Item master data the ERP owns: identity, list price, cost, status. */
+export interface CatalogItemRecord {
+  readonly sku: string;
+  /** The ERP's own id for the item (GUID). */
+  readonly erpId: string;
+  readonly displayName: string;
+  readonly category: string | null;
+  readonly gtin: string | null;
+  readonly baseUnitOfMeasure: string;
+  readonly listPrice: MoneyRecord;
+  readonly blocked: boolean;
+  readonly lastModified: string;
+}
+
+/** Product content the commerce platform owns: title, description, web status. */
+export interface ProductContentRecord {
+  readonly sku: string;
+  /** Commerce global ids (`gid://...`) of the product and of the variant carrying the SKU. */
+  readonly productGid: string;
+  readonly variantGid: string;
+  readonly title: string;
+  readonly descriptionHtml: string;
+  readonly handle: string;
+  readonly vendor: string | null;
+  readonly tags: readonly string[];
+  /** ACTIVE | ARCHIVED | DRAFT | UNLISTED, as the platform reports it. */
+  readonly status: string;
+  readonly updatedAt: string;
+}
+
+/** Stock of one SKU in one warehouse, as one WMS reports it. */
+export interface InventoryPositionRecord {
+  readonly sku: string;
+  readonly warehouseCode: string;
+  readonly onHand: number;
+  readonly allocated: number;
+  readonly available: number;
+  readonly onHold: number;
+  /** When the WMS last changed this position (ISO 8601). */
+  readonly asOf: string;
+  /** The configured name of the source that reported it (`wms`, `tpl`). */
+  readonly source: string;
+}
+
+/** Whether a warehouse is run by the distributor or by a third-party logistics provider. */
+export type WarehouseKind = 'OWNED' | 'THIRD_PARTY';
+
+/** A warehouse (WMS facility). */
+export interface WarehouseRecord {
+  readonly code: string;
+  readonly name: string;
+  readonly kind: WarehouseKind;
+  readonly source: string;
+  readonly address: AddressRecord;
+  /** The WMS's own facility id. */
+  readonly nativeId: string;
+}
+
+/** ERP blocking of a customer, after Business Central's `blocked` option. */
+export type CustomerBlock = 'NONE' | 'SHIP' | 'INVOICE' | 'ALL';
+
+/** A customer as the ERP keeps it, plus the price group from its pricing extension. */
+export interface CustomerRecord {
+  /** The customer number (canonical key). */
+  readonly number: string;
+  readonly erpId: string;
+  readonly name: string;
+  readonly type: 'COMPANY' | 'PERSON';
+  readonly email: string | null;
+  readonly phone: string | null;
+  readonly address: AddressRecord;
+  readonly currencyCode: string;
+  readonly paymentTermsCode: string | null;
+  readonly creditLimit: MoneyRecord;
+  readonly balanceDue: MoneyRecord;
+  readonly blocked: CustomerBlock;
+  readonly priceGroup: string | null;
+  readonly lastModified: string;
+}
+
+/** One line of a sales order. */
+export interface OrderLineRecord {
+  readonly sequence: number;
+  readonly sku: string;
+  readonly description: string;
+  readonly quantity: number;
+  readonly unitPrice: MoneyRecord;
+  readonly lineAmount: MoneyRecord;
+  readonly shippedQuantity: number;
+  readonly invoicedQuantity: number;
+}
+
+/** Sales order header status as the ERP reports it. */
+export type ErpOrderStatus = 'DRAFT' | 'IN_REVIEW' | 'OPEN' | 'POSTED';
+
+/** A sales order as the ERP keeps it. */
+export interface OrderRecord {
+  /** The ERP order number (canonical key). */
+  readonly number: string;
+  readonly erpId: string;
+  /** Channel code as recorded on the order (WEB, B2B_PORTAL, EDI, ...). */
+  readonly channel: string;
+  readonly customerNumber: string;
+  readonly externalReference: string | null;
+  readonly orderDate: string;
+  readonly erpStatus: ErpOrderStatus;
+  readonly fullyShipped: boolean;
+  readonly shipTo: AddressRecord;
+  readonly currencyCode: string;
+  readonly totalExcludingTax: MoneyRecord;
+  readonly totalIncludingTax: MoneyRecord;
+  readonly lines: readonly OrderLineRecord[];
+  readonly lastModified: string;
+}
+
+/** Shipment status in canonical form. */
+export type ShipmentStatus = 'PENDING' | 'PICKING' | 'PACKED' | 'SHIPPED' | 'DELIVERED' | 'CANCELLED';
+
+/** A shipment (WMS order) against a sales order. */
+export interface ShipmentRecord {
+  /** Canonical shipment id: `<source>:<wms order id>`. */
+  readonly id: string;
+  readonly source: string;
+  readonly orderNumber: string;
+  readonly warehouseCode: string;
+  readonly status: ShipmentStatus;
+  readonly carrier: string | null;
+  readonly trackingNumber: string | null;
+  readonly shippedAt: string | null;
+  readonly lines: readonly { readonly sku: string; readonly quantity: number }[];
+}
+
+/** Invoice status in canonical form. */
+export type InvoiceStatus = 'DRAFT' | 'OPEN' | 'PAID' | 'CANCELLED';
+
+/** A posted (or draft) sales invoice in the ERP. */
+export interface InvoiceRecord {
+  readonly number: string;
+  readonly erpId: string;
+  readonly orderNumber: string | null;
+  readonly customerNumber: string;
+  readonly status: InvoiceStatus;
+  readonly invoiceDate: string;
+  readonly dueDate: string;
+  readonly total: MoneyRecord;
+  readonly remaining: MoneyRecord;
+}
+
+/** A storefront order as the commerce platform keeps it (before it reaches the ERP). */
+export interface ChannelOrderRecord {
+  readonly gid: string;
+  /** The storefront's order name, e.g. `#1001`; the ERP's `externalDocumentNumber`. */
+  readonly name: string;
+  readonly createdAt: string;
+  readonly financialStatus: string;
+  readonly fulfillmentStatus: string;
+  readonly total: MoneyRecord;
+  readonly customerNumber: string | null;
+  readonly lines: readonly { readonly sku: string; readonly quantity: number }[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capabilities. Batch methods take many keys and answer in the same order and length, with
+// `null` where a key is unknown, so DataLoader batches map onto them one to one.
+// ---------------------------------------------------------------------------------------------
+
+/** Filters on the catalogue listing. */
+export interface CatalogFilter {
+  readonly category?: string | undefined;
+  /** Case-insensitive substring of the display name. */
+  readonly search?: string | undefined;
+  readonly includeBlocked?: boolean | undefined;
+}
+
+/** Item master: listing and lookup by SKU. */
+export interface CatalogSource {
+  listItems(page: PageRequest, filter?: CatalogFilter): Promise<Page<CatalogItemRecord>>;
+  itemsBySku(skus: readonly string[]): Promise<(CatalogItemRecord | null)[]>;
+}
+
+/** Product content: lookup by SKU, and a SKU-ordered listing usable as a fallback catalogue. */
+export interface ContentSource {
+  contentBySku(skus: readonly string[]): Promise<(ProductContentRecord | null)[]>;
+  listContent(page: PageRequest): Promise<Page<ProductContentRecord>>;
+}
+
+/** A customer-specific price for one SKU. */
+export interface CustomerPriceRecord {
+  readonly sku: string;
+  readonly customerNumber: string;
+  readonly priceGroup: string | null;
+  readonly unitPrice: MoneyRecord;
+  readonly discountPercent: number;
+}
+
+/** Customer-specific pricing. */
+export interface PricingSource {
+  customerPrices(
+    customerNumber: string,
+    skus: readonly string[],
+  ): Promise<(CustomerPriceRecord | null)[]>;
+}
+
+/** Stock positions; `warehouses` narrows to those warehouse codes. */
+export interface InventorySource {
+  positions(
+    skus: readonly string[],
+    warehouses?: readonly string[],
+  ): Promise<InventoryPositionRecord[]>;
+  warehouses(): Promise<WarehouseRecord[]>;
+}
+
+/** Filters on the customer listing. */
+export interface CustomerFilter {
+  readonly search?: string | undefined;
+  readonly blocked?: CustomerBlock | undefined;
+}
+
+/** Customers. */
+export interface CustomerSource {
+  customersByNumber(numbers: readonly string[]): Promise<(CustomerRecord | null)[]>;
+  listCustomers(page: PageRequest, filter?: CustomerFilter): Promise<Page<CustomerRecord>>;
+}
+
+/** Filters on the order listing. */
+export interface OrderFilter {
+  readonly customerNumber?: string | undefined;
+  readonly channel?: string | undefined;
+  readonly channels?: readonly string[] | undefined;
+}
+
+/** Sales orders (newest numbers last; keyset on the order number). */
+export interface OrderSource {
+  ordersByNumber(numbers: readonly string[]): Promise<(OrderRecord | null)[]>;
+  listOrders(page: PageRequest, filter?: OrderFilter): Promise<Page<OrderRecord>>;
+}
+
+/** Invoices. */
+export interface InvoiceSource {
+  invoicesByNumber(numbers: readonly string[]): Promise<(InvoiceRecord | null)[]>;
+  invoicesByOrder(orderNumbers: readonly string[]): Promise<InvoiceRecord[][]>;
+}
+
+/** Shipments. */
+export interface ShipmentSource {
+  shipmentsById(ids: readonly string[]): Promise<(ShipmentRecord | null)[]>;
+  shipmentsByOrder(orderNumbers: readonly string[]): Promise<ShipmentRecord[][]>;
+}
+
+/** Storefront orders. */
+export interface ChannelOrderSource {
+  listChannelOrders(page: PageRequest): Promise<Page<ChannelOrderRecord>>;
+}
+
+/** Latency percentiles in milliseconds over the breaker's rolling window. */
+export interface LatencySnapshot {
+  readonly p50: number | null;
+  readonly p95: number | null;
+  readonly p99: number | null;
+  readonly mean: number | null;
+}
+
+/** What `Query.sourceHealth` shows of one source. */
+export interface SourceHealthSnapshot {
+  readonly name: string;
+  readonly kind: SourceKind;
+  readonly baseUrl: string;
+  readonly state: BreakerState;
+  /** Calls in the rolling window (successes, failures, rejections, timeouts). */
+  readonly requests: number;
+  readonly failures: number;
+  /** Failures (incl. timeouts) divided by calls that reached the system, 0..1. */
+  readonly errorRate: number;
+  readonly latencyMs: LatencySnapshot;
+  readonly windowMs: number;
+  readonly lastError: string | null;
+  readonly lastStateChangeAt: string | null;
+}
+
+/** What every connector is, whatever it serves. */
+export interface Connector {
+  readonly name: string;
+  readonly kind: SourceKind;
+  readonly capabilities: ReadonlySet<Capability>;
+  health(): SourceHealthSnapshot;
+  /** Releases sockets and timers. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The ERP connector: item master, pricing, customers, orders, invoices. */
+export interface ErpConnector
+  extends Connector,
+    CatalogSource,
+    PricingSource,
+    CustomerSource,
+    OrderSource,
+    InvoiceSource {
+  readonly kind: 'erp';
+}
+
+/** The commerce connector: product content and storefront orders. */
+export interface CommerceConnector extends Connector, ContentSource, ChannelOrderSource {
+  readonly kind: 'commerce';
+}
+
+/** A WMS connector: stock, warehouses and shipments of the facilities it runs. */
+export interface WmsConnector extends Connector, InventorySource, ShipmentSource {
+  readonly kind: 'wms';
+}
+
+/** Throws when a batch answer does not line up with its keys (dataloader's contract). */
+export function assertSameLength(source: string, keys: readonly unknown[], values: readonly unknown[]): void {
+  if (keys.length !== values.length) {
+    throw new SourceError(
+      'SOURCE_BAD_RESPONSE',
+      `${source}: expected ${keys.length} results for ${keys.length} keys, got ${values.length}`,
+      { source, breaker: 'CLOSED', reason: 'batch_length_mismatch' },
+    );
+  }
+}
