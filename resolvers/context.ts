@@ -1,0 +1,35 @@
+/**
+ * What resolvers receive as context. Built per request by server/context.ts: who is calling,
+ * the correlation ID, the connectors and fresh DataLoaders.
+ */
+import type { Loaders } from './loaders.js';
+import type { Sources } from './sources.js';
+
+/** Roles an API key can have. */
+export type Role = 'admin' | 'service' | 'storefront' | 'partner';
+
+/** The authenticated caller. */
+export interface Caller {
+  /** Key id for logs (never the secret itself). */
+  readonly id: string;
+  readonly role: Role;
+  /** Channel-scoped callers (partners, storefront) see only orders of this channel. */
+  readonly channel: string | null;
+}
+
+/** Something the response should tell the client without failing a field (a fallback taken). */
+export interface Warning {
+  readonly code: 'SOURCE_FALLBACK' | 'PARTIAL_TIMELINE';
+  readonly message: string;
+  readonly source: string;
+}
+
+/** Resolver context. */
+export interface ResolverContext {
+  readonly caller: Caller;
+  readonly correlationId: string;
+  readonly sources: Sources;
+  readonly loaders: Loaders;
+  /** Collected during execution; sent as `extensions.warnings`. */
+  readonly warnings: Warning[];
+}

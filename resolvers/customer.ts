@@ -1,0 +1,60 @@
+/**
+ * Customer: the ERP customer card with credit standing and price group.
+ */
+import type { CustomerResolvers, QueryResolvers } from '../generated/resolvers-types.js';
+import type { CustomerRecord } from '../sources/contract.js';
+import { CUSTOMER_READERS, channelScope, requireRole } from './access.js';
+import { toConnection } from './connection.js';
+import type { ResolverContext } from './context.js';
+import { notFound } from './errors.js';
+import { fromCursor, keyFromIdArgument, pageSize, toGlobalId } from './ids.js';
+import { compareMoney, nonNegative, subtractMoney } from './money.js';
+
+/** Customer numbers as the ERP issues them (letters, digits, dash, underscore). */
+export const CUSTOMER_NUMBER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
+
+/** Loads a customer by global ID or number; NOT_FOUND when unknown. */
+export async function loadCustomer(ctx: ResolverContext, id: string): Promise<CustomerRecord> {
+  const number = keyFromIdArgument(id, 'Customer', CUSTOMER_NUMBER);
+  const customer = await ctx.loaders.customer.load(number);
+  if (!customer) throw notFound('Customer', number);
+  return customer;
+}
+
+/** Resolvers of Customer. */
+export const Customer: CustomerResolvers<ResolverContext> = {
+  id: (c) => toGlobalId('Customer', c.number),
+  type: (c) => c.type,
+  paymentTerms: (c) => c.paymentTermsCode,
+  availableCredit: (c) => nonNegative(subtractMoney(c.creditLimit, c.balanceDue)),
+  creditStatus(c) {
+    if (c.blocked === 'SHIP' || c.blocked === 'ALL') return 'ON_HOLD';
+    return compareMoney(c.balanceDue, c.creditLimit) > 0 ? 'OVER_LIMIT' : 'OK';
+  },
+  async orders(c, { first, after }, ctx) {
+    const scope = channelScope(ctx);
+    const page = await ctx.sources.erp.listOrders(
+      { first: pageSize(first), after: after == null ? undefined : fromCursor(after) },
+      { customerNumber: c.number, ...(scope ? { channel: scope } : {}) },
+    );
+    for (const order of page.items) ctx.loaders.order.prime(order.number, order);
+    return toConnection(page, (o) => o.number, (o) => o);
+  },
+};
+
+/** Query fields of customers. */
+export const customerQueries: Pick<QueryResolvers<ResolverContext>, 'customer' | 'customers'> = {
+  customer(_root, { id }, ctx) {
+    requireRole(ctx, CUSTOMER_READERS, 'Query.customer');
+    return loadCustomer(ctx, id);
+  },
+  async customers(_root, { first, after, filter }, ctx) {
+    requireRole(ctx, CUSTOMER_READERS, 'Query.customers');
+    const page = await ctx.sources.erp.listCustomers(
+      { first: pageSize(first), after: after == null ? undefined : fromCursor(after) },
+      { search: filter?.search ?? undefined, blocked: filter?.blocked ?? undefined },
+    );
+    for (const customer of page.items) ctx.loaders.customer.prime(customer.number, customer);
+    return toConnection(page, (c) => c.number, (c) => c);
+  },
+};

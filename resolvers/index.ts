@@ -1,0 +1,43 @@
+/**
+ * The resolver map. Resolvers are thin: arguments → loader or workflow → canonical object.
+ * They do no I/O of their own; every read goes through a per-request DataLoader or a connector.
+ */
+import type { Resolvers } from '../generated/resolvers-types.js';
+import type { ResolverContext } from './context.js';
+import { Customer, customerQueries } from './customer.js';
+import { SourceHealth, healthQueries } from './health.js';
+import { InventoryPosition, Warehouse, inventoryQueries } from './inventory.js';
+import { Node, nodeQueries } from './node.js';
+import { Order, OrderLine, orderQueries } from './order.js';
+import { Product, productQueries } from './product.js';
+import { DateTime, Decimal } from './scalars.js';
+import { Invoice, Shipment, shipmentQueries } from './shipment.js';
+
+/** Every resolver of the schema. */
+export const resolvers: Resolvers<ResolverContext> = {
+  DateTime,
+  Decimal,
+  Node,
+  Query: {
+    ...nodeQueries,
+    ...productQueries,
+    ...inventoryQueries,
+    ...customerQueries,
+    ...orderQueries,
+    ...shipmentQueries,
+    ...healthQueries,
+  },
+  Product,
+  InventoryPosition,
+  Warehouse,
+  Customer,
+  Order,
+  OrderLine,
+  Shipment,
+  Invoice,
+  SourceHealth,
+};
+
+export type { ResolverContext } from './context.js';
+export { createLoaders } from './loaders.js';
+export type { Sources } from './sources.js';

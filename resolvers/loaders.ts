@@ -1,0 +1,112 @@
+/**
+ * Per-request DataLoaders: every key of one kind asked for in one tick goes to its system in
+ * one batch call. Made fresh for each request by the context factory, so nothing is cached
+ * across callers. Each batch honours dataloader's contract (same length and order as the keys).
+ */
+import DataLoader from 'dataloader';
+import type {
+  CatalogItemRecord,
+  CustomerPriceRecord,
+  CustomerRecord,
+  InventoryPositionRecord,
+  InvoiceRecord,
+  OrderRecord,
+  ProductContentRecord,
+  ShipmentRecord,
+  WarehouseRecord,
+  WmsConnector,
+} from '../sources/contract.js';
+import type { Sources } from './sources.js';
+
+/** Loaders of one WMS connector. */
+export interface WarehouseSystemLoaders {
+  readonly connector: WmsConnector;
+  /** Every position of a SKU in this system's warehouses. */
+  readonly positions: DataLoader<string, InventoryPositionRecord[]>;
+  readonly shipmentsByOrder: DataLoader<string, ShipmentRecord[]>;
+  readonly shipment: DataLoader<string, ShipmentRecord | null>;
+  /** The system's warehouses (one call per request at most). */
+  warehouses(): Promise<WarehouseRecord[]>;
+}
+
+/** Every loader of one request. */
+export interface Loaders {
+  readonly catalogItem: DataLoader<string, CatalogItemRecord | null>;
+  readonly content: DataLoader<string, ProductContentRecord | null>;
+  readonly customer: DataLoader<string, CustomerRecord | null>;
+  readonly customerPrice: DataLoader<CustomerPriceKey, CustomerPriceRecord | null, string>;
+  readonly order: DataLoader<string, OrderRecord | null>;
+  readonly invoice: DataLoader<string, InvoiceRecord | null>;
+  readonly invoicesByOrder: DataLoader<string, InvoiceRecord[]>;
+  /** One entry per warehouse system, in the order of `sources.warehouses`. */
+  readonly warehouseSystems: readonly WarehouseSystemLoaders[];
+}
+
+/** Key of a customer-specific price. */
+export interface CustomerPriceKey {
+  readonly customerNumber: string;
+  readonly sku: string;
+}
+
+function groupBy<T>(keys: readonly string[], rows: readonly T[], keyOf: (row: T) => string): T[][] {
+  const byKey = new Map<string, T[]>();
+  for (const row of rows) {
+    const key = keyOf(row);
+    let list = byKey.get(key);
+    if (!list) byKey.set(key, (list = []));
+    list.push(row);
+  }
+  return keys.map((key) => byKey.get(key) ?? []);
+}
+
+/** Makes the loaders of one request. */
+export function createLoaders(sources: Sources): Loaders {
+  const { erp, commerce } = sources;
+  return {
+    catalogItem: new DataLoader((skus) => erp.itemsBySku(skus), { name: 'catalogItem' }),
+    content: new DataLoader((skus) => commerce.contentBySku(skus), { name: 'content' }),
+    customer: new DataLoader((numbers) => erp.customersByNumber(numbers), { name: 'customer' }),
+    customerPrice: new DataLoader(
+      async (keys) => {
+        // One pricing call per customer in the batch (a page usually prices for one customer).
+        const byCustomer = new Map<string, string[]>();
+        for (const key of keys) {
+          const skus = byCustomer.get(key.customerNumber) ?? [];
+          skus.push(key.sku);
+          byCustomer.set(key.customerNumber, skus);
+        }
+        const prices = new Map<string, CustomerPriceRecord | null>();
+        await Promise.all(
+          [...byCustomer].map(async ([customerNumber, skus]) => {
+            const answer = await erp.customerPrices(customerNumber, skus);
+            skus.forEach((sku, i) => prices.set(`${customerNumber}\u0000${sku}`, answer[i] ?? null));
+          }),
+        );
+        return keys.map((key) => prices.get(`${key.customerNumber}\u0000${key.sku}`) ?? null);
+      },
+      { name: 'customerPrice', cacheKeyFn: (key) => `${key.customerNumber}\u0000${key.sku}` },
+    ),
+    order: new DataLoader((numbers) => erp.ordersByNumber(numbers), { name: 'order' }),
+    invoice: new DataLoader((numbers) => erp.invoicesByNumber(numbers), { name: 'invoice' }),
+    invoicesByOrder: new DataLoader((numbers) => erp.invoicesByOrder(numbers), {
+      name: 'invoicesByOrder',
+    }),
+    warehouseSystems: sources.warehouses.map((connector) => {
+      let warehouses: Promise<WarehouseRecord[]> | undefined;
+      return {
+        connector,
+        positions: new DataLoader(
+          async (skus) => groupBy(skus, await connector.positions(skus), (row) => row.sku),
+          { name: `positions:${connector.name}` },
+        ),
+        shipmentsByOrder: new DataLoader((numbers) => connector.shipmentsByOrder(numbers), {
+          name: `shipmentsByOrder:${connector.name}`,
+        }),
+        shipment: new DataLoader((ids) => connector.shipmentsById(ids), {
+          name: `shipment:${connector.name}`,
+        }),
+        warehouses: () => (warehouses ??= connector.warehouses()),
+      };
+    }),
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * Order: the ERP sales order, its shipments from every warehouse system and its invoices.
+ */
+import type {
+  OrderLineResolvers,
+  OrderResolvers,
+  OrderStatus,
+  QueryResolvers,
+} from '../generated/resolvers-types.js';
+import type { OrderRecord } from '../sources/contract.js';
+import { canSeeOrder, channelScope } from './access.js';
+import { toConnection } from './connection.js';
+import type { ResolverContext } from './context.js';
+import { badInput, notFound } from './errors.js';
+import { fromEveryWarehouseSystem, withErrorSlots } from './fanout.js';
+import { fromCursor, keyFromIdArgument, pageSize, toGlobalId } from './ids.js';
+import { CUSTOMER_NUMBER } from './customer.js';
+import type { TimelineEntryParent } from './parents.js';
+
+/** Order numbers as the ERP issues them. */
+export const ORDER_NUMBER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
+
+const CHANNELS = new Set(['WEB', 'B2B_PORTAL', 'EDI', 'INSIDE_SALES', 'MARKETPLACE_A', 'MARKETPLACE_B']);
+
+/** Loads an order by number; NOT_FOUND when unknown or outside the caller's channel. */
+export async function loadOrder(ctx: ResolverContext, number: string): Promise<OrderRecord> {
+  const order = await ctx.loaders.order.load(number);
+  // An order of another channel is reported exactly like a missing one, so nothing leaks.
+  if (!order || !canSeeOrder(ctx, order)) throw notFound('Order', number);
+  return order;
+}
+
+/**
+ * The canonical status from what the ERP records (line quantities, header status), refined by
+ * the warehouse systems for orders released but not yet shipped. Documented in schema/README.md.
+ */
+export function deriveStatus(order: OrderRecord, releasedToWarehouse: boolean): OrderStatus {
+  const lines = order.lines;
+  const ordered = lines.reduce((n, l) => n + l.quantity, 0);
+  const shipped = lines.reduce((n, l) => n + l.shippedQuantity, 0);
+  const invoiced = lines.reduce((n, l) => n + l.invoicedQuantity, 0);
+  if (ordered > 0 && invoiced >= ordered) return 'INVOICED';
+  if (ordered > 0 && shipped >= ordered) return 'SHIPPED';
+  if (shipped > 0) return 'PARTIALLY_SHIPPED';
+  if (releasedToWarehouse) return 'RELEASED_TO_WAREHOUSE';
+  switch (order.erpStatus) {
+    case 'OPEN':
+    case 'POSTED':
+      return 'ACCEPTED';
+    case 'DRAFT':
+    case 'IN_REVIEW':
+      return 'RECEIVED';
+    default: {
+      const unreachable: never = order.erpStatus;
+      throw new Error(`unknown ERP order status ${String(unreachable)}`);
+    }
+  }
+}
+
+async function shipmentsOf(ctx: ResolverContext, order: OrderRecord) {
+  return fromEveryWarehouseSystem(ctx, (system) => system.shipmentsByOrder.load(order.number));
+}
+
+/** Resolvers of Order. */
+export const Order: OrderResolvers<ResolverContext> = {
+  id: (o) => toGlobalId('Order', o.number),
+  channel: (o) => {
+    if (!CHANNELS.has(o.channel)) throw new Error(`order ${o.number} has unknown channel ${o.channel}`);
+    return o.channel as never;
+  },
+  async status(order, _args, ctx) {
+    // Only an order with nothing shipped can be "released": ask the WMS only then.
+    if (order.lines.some((l) => l.shippedQuantity > 0) || order.erpStatus !== 'OPEN') {
+      return deriveStatus(order, false);
+    }
+    const fan = await shipmentsOf(ctx, order);
+    const released = fan.items.some((s) => s.status !== 'CANCELLED');
+    return deriveStatus(order, released);
+  },
+  customer: (o, _args, ctx) => ctx.loaders.customer.load(o.customerNumber),
+  orderedAt: (o) => o.orderDate,
+  subtotal: (o) => o.totalExcludingTax,
+  total: (o) => o.totalIncludingTax,
+  shipments: async (o, _args, ctx) => withErrorSlots(await shipmentsOf(ctx, o)),
+  invoices: (o, _args, ctx) => ctx.loaders.invoicesByOrder.load(o.number),
+  async timeline(order, _args, ctx) {
+    const [fan, invoices] = await Promise.all([
+      shipmentsOf(ctx, order),
+      ctx.loaders.invoicesByOrder.load(order.number).catch((error: unknown) => error as Error),
+    ]);
+    const entries: Omit<TimelineEntryParent, 'sincePreviousMs'>[] = [
+      {
+        at: order.orderDate,
+        status: order.erpStatus === 'DRAFT' ? 'RECEIVED' : 'ACCEPTED',
+        step: 'ordered',
+        source: ctx.sources.erp.name,
+        detail: order.externalReference ? `channel reference ${order.externalReference}` : null,
+      },
+    ];
+    for (const shipment of fan.items) {
+      if (shipment.shippedAt) {
+        entries.push({
+          at: shipment.shippedAt,
+          status: 'SHIPPED',
+          step: 'shipped',
+          source: shipment.source,
+          detail: [shipment.warehouseCode, shipment.carrier, shipment.trackingNumber].filter(Boolean).join(' '),
+        });
+      }
+    }
+    if (Array.isArray(invoices)) {
+      for (const invoice of invoices) {
+        entries.push({
+          at: invoice.invoiceDate,
+          status: 'INVOICED',
+          step: 'invoiced',
+          source: ctx.sources.erp.name,
+          detail: invoice.number,
+        });
+      }
+    }
+    const missing = [...fan.errors, ...(invoices instanceof Error ? [invoices] : [])];
+    for (const error of missing) {
+      ctx.warnings.push({
+        code: 'PARTIAL_TIMELINE',
+        source: String((error as { extensions?: { source?: unknown } }).extensions?.source ?? 'unknown'),
+        message: `timeline of ${order.number} is missing entries: ${error.message}`,
+      });
+    }
+    entries.sort((a, b) => a.at.localeCompare(b.at));
+    return entries.map((entry, i) => ({
+      ...entry,
+      sincePreviousMs: i === 0 ? null : Date.parse(entry.at) - Date.parse(entries[i - 1]?.at ?? entry.at),
+    }));
+  },
+};
+
+/** Resolvers of OrderLine. */
+export const OrderLine: OrderLineResolvers<ResolverContext> = {
+  product: (line) => ({ sku: line.sku }),
+  lineTotal: (line) => line.lineAmount,
+};
+
+/** Query fields of orders. */
+export const orderQueries: Pick<QueryResolvers<ResolverContext>, 'order' | 'orders'> = {
+  order: (_root, { id }, ctx) => loadOrder(ctx, keyFromIdArgument(id, 'Order', ORDER_NUMBER)),
+  async orders(_root, { first, after, filter }, ctx) {
+    const scope = channelScope(ctx);
+    const channel = filter?.channel ?? undefined;
+    if (scope && channel && channel !== scope) {
+      throw badInput('filter.channel', `${scope} (the only channel this key may read)`, channel);
+    }
+    const customerNumber =
+      filter?.customerId == null ? undefined : keyFromIdArgument(filter.customerId, 'Customer', CUSTOMER_NUMBER);
+    const page = await ctx.sources.erp.listOrders(
+      { first: pageSize(first), after: after == null ? undefined : fromCursor(after) },
+      { customerNumber, channel: scope ?? channel },
+    );
+    for (const order of page.items) ctx.loaders.order.prime(order.number, order);
+    return toConnection(page, (o) => o.number, (o) => o);
+  },
+};

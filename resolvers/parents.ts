@@ -1,0 +1,60 @@
+/**
+ * The objects resolvers pass down as parents (GraphQL Code Generator `mappers`). Most canonical
+ * types are the connector's record itself; these are the few that are not.
+ */
+import type { OrderStatus } from '../generated/resolvers-types.js';
+import type { CustomerRecord, OrderRecord, WarehouseRecord } from '../sources/contract.js';
+
+/** A product is its SKU; every field is loaded (batched) by SKU from its owning system. */
+export interface ProductParent {
+  readonly sku: string;
+}
+
+/** A warehouse known by code; the record is loaded from its WMS when a field needs it. */
+export interface WarehouseParent {
+  readonly code: string;
+  /** The WMS that runs it, when known (positions and shipments name it). */
+  readonly source: string | null;
+  readonly record?: WarehouseRecord;
+}
+
+/** One entry of an order's timeline before it is exposed. */
+export interface TimelineEntryParent {
+  readonly at: string;
+  readonly status: OrderStatus;
+  readonly step: string;
+  readonly source: string;
+  readonly detail: string | null;
+  readonly sincePreviousMs: number | null;
+}
+
+/** An edge before it is exposed. */
+export interface EdgeParent<T> {
+  readonly cursor: string;
+  readonly node: T;
+}
+
+/** A connection before it is exposed. */
+export interface ConnectionParent<T> {
+  readonly edges: readonly EdgeParent<T>[];
+  readonly nodes: readonly T[];
+  readonly pageInfo: {
+    readonly hasNextPage: boolean;
+    readonly hasPreviousPage: boolean;
+    readonly startCursor: string | null;
+    readonly endCursor: string | null;
+  };
+}
+
+/** Product connection parent. */
+export type ProductConnectionParent = ConnectionParent<ProductParent>;
+/** Product edge parent. */
+export type ProductEdgeParent = EdgeParent<ProductParent>;
+/** Customer connection parent. */
+export type CustomerConnectionParent = ConnectionParent<CustomerRecord>;
+/** Customer edge parent. */
+export type CustomerEdgeParent = EdgeParent<CustomerRecord>;
+/** Order connection parent. */
+export type OrderConnectionParent = ConnectionParent<OrderRecord>;
+/** Order edge parent. */
+export type OrderEdgeParent = EdgeParent<OrderRecord>;

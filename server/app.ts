@@ -1,0 +1,195 @@
+/**
+ * The HTTP server: Apollo Server on Express 5 on one node http server, `/graphql` for queries
+ * (graphql-ws joins the same server in a later issue), `/healthz` and `/readyz` for probes.
+ * Closing drains HTTP first, then closes the connectors.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { Logger } from '../observability/logger.js';
+import { CORRELATION_HEADER, correlationIdFrom } from '../observability/correlation.js';
+import { createLoaders, type ResolverContext, type Sources } from '../resolvers/index.js';
+import { isSourceError } from '../sources/contract.js';
+import { sourceError } from '../resolvers/errors.js';
+import { allConnectors } from '../resolvers/sources.js';
+import { createAuthenticator } from './auth.js';
+import type { Config } from './config.js';
+import { buildSchema } from './schema.js';
+
+/** A running Crossdock. */
+export interface Crossdock {
+  /** `http://host:port/graphql`. */
+  readonly url: string;
+  readonly port: number;
+  readonly httpServer: Server;
+  readonly sources: Sources;
+  /** Stops accepting requests, drains those in flight, then closes the connectors. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What {@link startCrossdock} needs. */
+export interface CrossdockOptions {
+  readonly config: Config;
+  readonly sources: Sources;
+  readonly logger: Logger;
+}
+
+type Context = ResolverContext & BaseContext;
+
+/** Apollo's own codes for bad documents, reported under our catalogue's BAD_USER_INPUT. */
+const DOCUMENT_ERRORS = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST']);
+
+/** Maps every error to the catalogue; unknown errors are masked (stack only in development). */
+export function formatError(development: boolean) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (isSourceError(original)) {
+      const mapped = sourceError(original);
+      return { ...formatted, message: mapped.message, extensions: mapped.extensions };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && DOCUMENT_ERRORS.has(code)) {
+      return { ...formatted, extensions: { code: 'BAD_USER_INPUT', reason: code } };
+    }
+    if (original instanceof GraphQLError || (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR')) {
+      const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions: development ? formatted.extensions : extensions };
+    }
+    return {
+      message: 'Internal server error',
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions: {
+        code: 'INTERNAL_SERVER_ERROR',
+        ...(development ? { detail: original instanceof Error ? original.message : String(original) } : {}),
+      },
+    };
+  };
+}
+
+/** Logs each operation and adds correlation ID and warnings to the response extensions. */
+function operationPlugin(logger: Logger): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart({ contextValue }) {
+      const started = performance.now();
+      return {
+        async willSendResponse({ response, operationName, errors }) {
+          const { correlationId, warnings } = contextValue;
+          if (response.body.kind === 'single') {
+            const result = response.body.singleResult;
+            result.extensions = {
+              ...result.extensions,
+              correlationId,
+              ...(warnings.length > 0 ? { warnings } : {}),
+            };
+            for (const error of result.errors ?? []) {
+              if (error.extensions?.code === 'INTERNAL_SERVER_ERROR') {
+                (error.extensions as Record<string, unknown>).correlationId = correlationId;
+              }
+            }
+          }
+          logger.info(
+            {
+              correlationId,
+              caller: contextValue.caller.id,
+              operationName: operationName ?? null,
+              durationMs: Math.round((performance.now() - started) * 10) / 10,
+              errors: (errors ?? []).map((e) => e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'),
+            },
+            'graphql operation',
+          );
+          for (const error of errors ?? []) {
+            const original = unwrapResolverError(error);
+            if (!(original instanceof GraphQLError) && !isSourceError(original)) {
+              logger.error({ correlationId, err: original }, 'unexpected resolver error');
+            }
+          }
+        },
+      };
+    },
+  };
+}
+
+/** Starts Crossdock's HTTP server on the configured host and port. */
+export async function startCrossdock(options: CrossdockOptions): Promise<Crossdock> {
+  const { config, sources, logger } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = createServer(app);
+  const authenticator = createAuthenticator(config.apiKeys);
+  const development = config.env === 'development';
+
+  const apollo = new ApolloServer<Context>({
+    schema: buildSchema(),
+    introspection: true,
+    includeStacktraceInErrorResponses: development,
+    persistedQueries: false,
+    formatError: formatError(development),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      operationPlugin(logger),
+    ],
+  });
+  await apollo.start();
+
+  app.use((req, res, next) => {
+    const correlationId = correlationIdFrom(req.headers);
+    res.locals.correlationId = correlationId;
+    res.setHeader(CORRELATION_HEADER, correlationId);
+    next();
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    // Ready means Crossdock itself serves; an open breaker degrades fields, it does not stop us.
+    res.json({
+      status: 'ready',
+      sources: allConnectors(sources).map((c) => ({ name: c.name, state: c.health().state })),
+    });
+  });
+  app.use(
+    '/graphql',
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req, res }): Promise<Context> => ({
+        caller: authenticator.authenticate(req.headers.authorization),
+        correlationId: String(res.locals.correlationId),
+        sources,
+        loaders: createLoaders(sources),
+        warnings: [],
+      }),
+    }),
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}/graphql`,
+    port,
+    httpServer,
+    sources,
+    close: () =>
+      (closing ??= (async () => {
+        // Apollo's drain plugin closes the http server and waits for requests in flight.
+        await apollo.stop();
+        await Promise.all(allConnectors(sources).map((connector) => connector.close()));
+      })()),
+  };
+}

@@ -1,0 +1,281 @@
+/**
+ * Configuration: every setting, its default and its check, in one table. Read from the
+ * environment, optionally under a JSON file named by CROSSDOCK_CONFIG (the environment wins).
+ * A bad value stops start-up with one line naming the setting, what was expected and what
+ * arrived. README.md's configuration table lists the same settings (a test keeps them in step).
+ */
+import { readFileSync } from 'node:fs';
+import type { LevelWithSilent } from 'pino';
+import { ERP_SANDBOX, COMMERCE_SANDBOX, WMS_SANDBOX } from '../sandbox/credentials.js';
+import { LOG_LEVELS } from '../observability/logger.js';
+
+/** A configuration error: one line, naming the setting. */
+export class ConfigError extends Error {
+  constructor(
+    readonly setting: string,
+    expected: string,
+    received: unknown,
+  ) {
+    super(`Invalid configuration: ${setting}: expected ${expected}, got ${JSON.stringify(received)}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Raw = Readonly<Record<string, string | undefined>>;
+
+/** One setting: name, default (as text, for the README) and meaning. */
+export interface SettingDoc {
+  readonly name: string;
+  readonly default: string;
+  readonly description: string;
+}
+
+/** Every setting Crossdock reads, with its default. */
+export const SETTINGS: readonly SettingDoc[] = [
+  { name: 'PORT', default: '4000', description: 'HTTP port of the GraphQL endpoint (0 = ephemeral).' },
+  { name: 'HOST', default: '127.0.0.1', description: 'Interface to listen on (0.0.0.0 in containers).' },
+  { name: 'NODE_ENV', default: 'development', description: 'development, test or production; stack traces are only sent in development.' },
+  { name: 'LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
+  { name: 'CROSSDOCK_CONFIG', default: '(none)', description: 'Path of a JSON file of these same settings; the environment wins over it.' },
+  { name: 'SANDBOX', default: 'embedded', description: 'embedded: start the sandbox systems in-process and point every source at them; off: use the *_URL settings.' },
+  { name: 'SANDBOX_PORT_BASE', default: '4100', description: 'Sandbox ports: base+1 ERP, +2 WMS, +3 3PL, +4 commerce.' },
+  { name: 'SANDBOX_CATALOG_SIZE', default: '500', description: 'Catalogue size of the sandbox (100000 for benchmarks).' },
+  { name: 'API_KEYS', default: 'demo keys (embedded sandbox only)', description: 'Comma-separated key=role[:CHANNEL]; roles admin, service, storefront, partner. Required when SANDBOX=off.' },
+  { name: 'ERP_URL', default: 'sandbox ERP', description: 'ERP (Business Central API v2.0 shape) origin.' },
+  { name: 'ERP_TENANT / ERP_ENVIRONMENT / ERP_COMPANY_ID', default: 'sandbox values', description: 'Tenant, environment and company GUID of the ERP API path.' },
+  { name: 'ERP_CLIENT_ID / ERP_CLIENT_SECRET / ERP_SCOPE / ERP_TOKEN_URL', default: 'sandbox values', description: 'OAuth2 client credentials; the token URL defaults to <ERP_URL>/<tenant>/oauth2/v2.0/token.' },
+  { name: 'COMMERCE_URL / COMMERCE_API_VERSION / COMMERCE_ACCESS_TOKEN', default: 'sandbox values', description: 'Commerce (Shopify Admin GraphQL shape) shop origin, API version and access token.' },
+  { name: 'WMS_URL / WMS_CLIENT_ID / WMS_CLIENT_SECRET / WMS_USER_LOGIN', default: 'sandbox values', description: 'Own WMS (Extensiv 3PL Warehouse Manager shape).' },
+  { name: 'TPL_URL / TPL_CLIENT_ID / TPL_CLIENT_SECRET / TPL_USER_LOGIN', default: 'sandbox values', description: 'The 3PL\'s WMS (same dialect).' },
+  { name: 'SOURCE_TIMEOUT_MS', default: '2000', description: 'Per-call timeout of every source; <SOURCE>_TIMEOUT_MS overrides one (ERP_, COMMERCE_, WMS_, TPL_).' },
+  { name: 'BREAKER_ERROR_THRESHOLD', default: '50', description: 'Failure percentage that opens a breaker; <SOURCE>_BREAKER_ERROR_THRESHOLD overrides one.' },
+  { name: 'BREAKER_RESET_MS', default: '10000', description: 'Time a breaker stays open before one probe (half-open); per source as above.' },
+  { name: 'BREAKER_VOLUME_THRESHOLD', default: '5', description: 'Calls in the window before a breaker may open; per source as above.' },
+  { name: 'BREAKER_WINDOW_MS', default: '30000', description: 'Rolling window of error rate and latency percentiles; per source as above.' },
+];
+
+/** The four sources of the embedded topology. */
+export type SourceName = 'erp' | 'commerce' | 'wms' | 'tpl';
+
+/** Breaker and timeout settings of one source. */
+export interface ResilienceConfig {
+  readonly timeoutMs: number;
+  readonly breaker: {
+    readonly errorThresholdPercentage: number;
+    readonly resetTimeoutMs: number;
+    readonly volumeThreshold: number;
+    readonly rollingWindowMs: number;
+  };
+}
+
+/** ERP connection. */
+export interface ErpConfig extends ResilienceConfig {
+  readonly url: string | null;
+  readonly tenant: string;
+  readonly environment: string;
+  readonly companyId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly scope: string;
+  readonly tokenUrl: string | null;
+}
+
+/** Commerce connection. */
+export interface CommerceConfig extends ResilienceConfig {
+  readonly url: string | null;
+  readonly apiVersion: string;
+  readonly accessToken: string;
+}
+
+/** WMS connection. */
+export interface WmsConfig extends ResilienceConfig {
+  readonly url: string | null;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly userLogin: string;
+}
+
+/** An API key and what it may do. */
+export interface ApiKey {
+  readonly key: string;
+  readonly role: 'admin' | 'service' | 'storefront' | 'partner';
+  readonly channel: string | null;
+}
+
+/** The validated configuration. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly env: 'development' | 'test' | 'production';
+  readonly logLevel: LevelWithSilent;
+  readonly sandbox: { readonly mode: 'embedded' | 'off'; readonly portBase: number; readonly catalogSize: number };
+  readonly apiKeys: readonly ApiKey[];
+  readonly sources: {
+    readonly erp: ErpConfig;
+    readonly commerce: CommerceConfig;
+    readonly wms: WmsConfig;
+    readonly tpl: WmsConfig;
+  };
+}
+
+/** The demo keys of the embedded default (DESIGN.md). */
+export const DEMO_API_KEYS: readonly ApiKey[] = [
+  { key: 'demo-admin', role: 'admin', channel: null },
+  { key: 'demo-service', role: 'service', channel: null },
+  { key: 'demo-storefront', role: 'storefront', channel: 'WEB' },
+  { key: 'demo-partner-a', role: 'partner', channel: 'MARKETPLACE_A' },
+  { key: 'demo-partner-b', role: 'partner', channel: 'MARKETPLACE_B' },
+];
+
+const CHANNELS = ['WEB', 'B2B_PORTAL', 'EDI', 'INSIDE_SALES', 'MARKETPLACE_A', 'MARKETPLACE_B'];
+const ROLES = ['admin', 'service', 'storefront', 'partner'] as const;
+
+function int(raw: Raw, name: string, fallback: number, min: number, max: number): number {
+  const text = raw[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `an integer from ${min} to ${max}`, text);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(raw: Raw, name: string, allowed: readonly T[], fallback: T): T {
+  const text = raw[name];
+  if (text === undefined || text === '') return fallback;
+  if (!(allowed as readonly string[]).includes(text)) throw new ConfigError(name, `one of ${allowed.join(', ')}`, text);
+  return text as T;
+}
+
+function url(raw: Raw, name: string): string | null {
+  const text = raw[name];
+  if (text === undefined || text === '') return null;
+  try {
+    const parsed = new URL(text);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('protocol');
+  } catch {
+    throw new ConfigError(name, 'an http(s) URL', text);
+  }
+  return text;
+}
+
+function str(raw: Raw, name: string, fallback: string): string {
+  const text = raw[name];
+  return text === undefined || text === '' ? fallback : text;
+}
+
+function resilience(raw: Raw, prefix: string): ResilienceConfig {
+  const get = (name: string, fallback: number, min: number, max: number) => {
+    const shared = int(raw, name, fallback, min, max);
+    return int(raw, `${prefix}_${name}`, shared, min, max);
+  };
+  return {
+    timeoutMs: get('TIMEOUT_MS', 2_000, 1, 600_000),
+    breaker: {
+      errorThresholdPercentage: get('BREAKER_ERROR_THRESHOLD', 50, 1, 100),
+      resetTimeoutMs: get('BREAKER_RESET_MS', 10_000, 1, 3_600_000),
+      volumeThreshold: get('BREAKER_VOLUME_THRESHOLD', 5, 0, 1_000_000),
+      rollingWindowMs: get('BREAKER_WINDOW_MS', 30_000, 100, 3_600_000),
+    },
+  };
+}
+
+function parseApiKeys(text: string): ApiKey[] {
+  const expected = 'comma-separated key=role[:CHANNEL] with role admin|service|storefront|partner';
+  const keys = text.split(',').map((entry) => entry.trim()).filter(Boolean);
+  if (keys.length === 0) throw new ConfigError('API_KEYS', expected, text);
+  return keys.map((entry) => {
+    const match = /^([^=\s]{8,256})=(\w+)(?::(\w+))?$/.exec(entry);
+    const role = match?.[2] as ApiKey['role'] | undefined;
+    const channel = match?.[3] ?? null;
+    if (!match || !role || !ROLES.includes(role) || (channel !== null && !CHANNELS.includes(channel))) {
+      throw new ConfigError('API_KEYS', `${expected} (keys at least 8 characters)`, entry.replace(/=.*/, '=…'));
+    }
+    if (role === 'partner' && channel === null) {
+      throw new ConfigError('API_KEYS', 'a channel for every partner key (key=partner:MARKETPLACE_A)', entry.replace(/=.*/, '=…'));
+    }
+    return { key: match[1] ?? '', role, channel };
+  });
+}
+
+function readFile(path: string): Raw {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError('CROSSDOCK_CONFIG', 'a readable JSON file', `${path} (${(error as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError('CROSSDOCK_CONFIG', 'a JSON object of settings', path);
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw new ConfigError(`CROSSDOCK_CONFIG ${key}`, 'a string, number or boolean', value);
+    }
+    out[key] = String(value);
+  }
+  return out;
+}
+
+/** Reads and validates the configuration; throws {@link ConfigError} on the first bad value. */
+export function loadConfig(env: Raw = process.env): Config {
+  const file = env.CROSSDOCK_CONFIG ? readFile(env.CROSSDOCK_CONFIG) : {};
+  const raw: Raw = { ...file, ...env };
+  const mode = oneOf(raw, 'SANDBOX', ['embedded', 'off'] as const, 'embedded');
+  const apiKeysText = raw.API_KEYS;
+  if (mode === 'off' && !apiKeysText) {
+    throw new ConfigError('API_KEYS', 'API keys when SANDBOX=off (the demo keys are for the sandbox only)', '');
+  }
+  const config: Config = {
+    port: int(raw, 'PORT', 4000, 0, 65_535),
+    host: str(raw, 'HOST', '127.0.0.1'),
+    env: oneOf(raw, 'NODE_ENV', ['development', 'test', 'production'] as const, 'development'),
+    logLevel: oneOf(raw, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    sandbox: {
+      mode,
+      portBase: int(raw, 'SANDBOX_PORT_BASE', 4100, 0, 65_530),
+      catalogSize: int(raw, 'SANDBOX_CATALOG_SIZE', 500, 1, 1_000_000),
+    },
+    apiKeys: apiKeysText ? parseApiKeys(apiKeysText) : DEMO_API_KEYS,
+    sources: {
+      erp: {
+        url: url(raw, 'ERP_URL'),
+        tenant: str(raw, 'ERP_TENANT', ERP_SANDBOX.tenant),
+        environment: str(raw, 'ERP_ENVIRONMENT', ERP_SANDBOX.environment),
+        companyId: str(raw, 'ERP_COMPANY_ID', ERP_SANDBOX.companyId),
+        clientId: str(raw, 'ERP_CLIENT_ID', ERP_SANDBOX.clientId),
+        clientSecret: str(raw, 'ERP_CLIENT_SECRET', ERP_SANDBOX.clientSecret),
+        scope: str(raw, 'ERP_SCOPE', ERP_SANDBOX.scope),
+        tokenUrl: url(raw, 'ERP_TOKEN_URL'),
+        ...resilience(raw, 'ERP'),
+      },
+      commerce: {
+        url: url(raw, 'COMMERCE_URL'),
+        apiVersion: str(raw, 'COMMERCE_API_VERSION', COMMERCE_SANDBOX.apiVersion),
+        accessToken: str(raw, 'COMMERCE_ACCESS_TOKEN', COMMERCE_SANDBOX.accessToken),
+        ...resilience(raw, 'COMMERCE'),
+      },
+      wms: wms(raw, 'WMS', WMS_SANDBOX.wms),
+      tpl: wms(raw, 'TPL', WMS_SANDBOX.tpl),
+    },
+  };
+  if (mode === 'off') {
+    for (const [name, source] of Object.entries(config.sources)) {
+      if (source.url === null) {
+        throw new ConfigError(`${name.toUpperCase()}_URL`, 'a URL when SANDBOX=off', '');
+      }
+    }
+  }
+  return config;
+}
+
+function wms(raw: Raw, prefix: 'WMS' | 'TPL', sandbox: { clientId: string; clientSecret: string; userLogin: string }): WmsConfig {
+  return {
+    url: url(raw, `${prefix}_URL`),
+    clientId: str(raw, `${prefix}_CLIENT_ID`, sandbox.clientId),
+    clientSecret: str(raw, `${prefix}_CLIENT_SECRET`, sandbox.clientSecret),
+    userLogin: str(raw, `${prefix}_USER_LOGIN`, sandbox.userLogin),
+    ...resilience(raw, prefix),
+  };
+}

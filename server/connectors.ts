@@ -1,0 +1,73 @@
+/**
+ * Makes the connectors from configuration. Pointing a connector at a real system is a matter of
+ * settings (URL, credentials), never code.
+ */
+import { createCommerceConnector } from '../sources/commerce/index.js';
+import { createErpConnector } from '../sources/erp/index.js';
+import { createWmsConnector } from '../sources/wms/index.js';
+import type { Sources } from '../resolvers/sources.js';
+import type { Config } from './config.js';
+
+/** Origins of the four systems, when the sandbox supplies them. */
+export interface SourceUrls {
+  readonly erp: string;
+  readonly commerce: string;
+  readonly wms: string;
+  readonly tpl: string;
+}
+
+function required(url: string | null, fallback: string | undefined, name: string): string {
+  const value = url ?? fallback;
+  if (!value) throw new Error(`${name}: no URL configured and no sandbox running`);
+  return value;
+}
+
+/** Makes every connector. `sandbox` fills in URLs the configuration leaves open. */
+export function createSources(config: Config, sandbox?: SourceUrls): Sources {
+  const { erp, commerce, wms, tpl } = config.sources;
+  return {
+    erp: createErpConnector({
+      name: 'erp',
+      baseUrl: required(erp.url, sandbox?.erp, 'ERP_URL'),
+      tenant: erp.tenant,
+      environment: erp.environment,
+      companyId: erp.companyId,
+      clientId: erp.clientId,
+      clientSecret: erp.clientSecret,
+      scope: erp.scope,
+      ...(erp.tokenUrl ? { tokenUrl: erp.tokenUrl } : {}),
+      timeoutMs: erp.timeoutMs,
+      breaker: erp.breaker,
+    }),
+    commerce: createCommerceConnector({
+      name: 'commerce',
+      baseUrl: required(commerce.url, sandbox?.commerce, 'COMMERCE_URL'),
+      apiVersion: commerce.apiVersion,
+      accessToken: commerce.accessToken,
+      timeoutMs: commerce.timeoutMs,
+      breaker: commerce.breaker,
+    }),
+    warehouses: [
+      createWmsConnector({
+        name: 'wms',
+        baseUrl: required(wms.url, sandbox?.wms, 'WMS_URL'),
+        clientId: wms.clientId,
+        clientSecret: wms.clientSecret,
+        userLogin: wms.userLogin,
+        warehouseKind: 'OWNED',
+        timeoutMs: wms.timeoutMs,
+        breaker: wms.breaker,
+      }),
+      createWmsConnector({
+        name: 'tpl',
+        baseUrl: required(tpl.url, sandbox?.tpl, 'TPL_URL'),
+        clientId: tpl.clientId,
+        clientSecret: tpl.clientSecret,
+        userLogin: tpl.userLogin,
+        warehouseKind: 'THIRD_PARTY',
+        timeoutMs: tpl.timeoutMs,
+        breaker: tpl.breaker,
+      }),
+    ],
+  };
+}

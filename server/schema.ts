@@ -1,0 +1,29 @@
+/**
+ * The executable schema: every SDL file of schema/ merged, with the resolver map.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { mergeTypeDefs } from '@graphql-tools/merge';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import type { GraphQLSchema } from 'graphql';
+import { resolvers } from '../resolvers/index.js';
+
+/** The folder of the SDL files. */
+export const SCHEMA_DIR = fileURLToPath(new URL('../schema/', import.meta.url));
+
+/** Reads every `*.graphql` file of schema/, in name order. */
+export function readTypeDefs(dir = SCHEMA_DIR): string[] {
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.graphql'))
+    .sort()
+    .map((file) => readFileSync(new URL(file, `file://${dir}`), 'utf8'));
+}
+
+/** Builds the executable schema. */
+export function buildSchema(): GraphQLSchema {
+  return makeExecutableSchema({
+    typeDefs: mergeTypeDefs(readTypeDefs()),
+    resolvers: resolvers as never,
+    resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
+  });
+}
