@@ -165,12 +165,11 @@ function str(raw: Raw, name: string, fallback: string): string {
 }
 
 function resilience(raw: Raw, prefix: string): ResilienceConfig {
-  const get = (name: string, fallback: number, min: number, max: number) => {
-    const shared = int(raw, name, fallback, min, max);
-    return int(raw, `${prefix}_${name}`, shared, min, max);
-  };
+  // A shared setting (SOURCE_TIMEOUT_MS, BREAKER_*) with a per-source override (ERP_TIMEOUT_MS, ERP_BREAKER_*).
+  const get = (name: string, fallback: number, min: number, max: number, shared = name) =>
+    int(raw, `${prefix}_${name}`, int(raw, shared, fallback, min, max), min, max);
   return {
-    timeoutMs: get('TIMEOUT_MS', 2_000, 1, 600_000),
+    timeoutMs: get('TIMEOUT_MS', 2_000, 1, 600_000, 'SOURCE_TIMEOUT_MS'),
     breaker: {
       errorThresholdPercentage: get('BREAKER_ERROR_THRESHOLD', 50, 1, 100),
       resetTimeoutMs: get('BREAKER_RESET_MS', 10_000, 1, 3_600_000),

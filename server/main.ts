@@ -3,10 +3,8 @@
  * systems with SANDBOX=off. Prints its URLs; stops gracefully on SIGTERM and SIGINT.
  */
 import { createLogger } from '../observability/logger.js';
-import { startSandbox, type Sandbox } from '../sandbox/index.js';
-import { startCrossdock } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createSources } from './connectors.js';
+import { startEmbedded } from './embedded.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -26,15 +24,8 @@ async function main(): Promise<void> {
     }
   }
 
-  let sandbox: Sandbox | undefined;
-  if (config.sandbox.mode === 'embedded') {
-    sandbox = await startSandbox({ portBase: config.sandbox.portBase, catalogSize: config.sandbox.catalogSize });
-  }
-  const sources = createSources(
-    config,
-    sandbox && { erp: sandbox.erp.url, commerce: sandbox.commerce.url, wms: sandbox.wms.url, tpl: sandbox.tpl.url },
-  );
-  const crossdock = await startCrossdock({ config, sources, logger });
+  const running = await startEmbedded(config, { logger });
+  const { crossdock, sandbox } = running;
 
   const lines = [`Crossdock GraphQL  ${crossdock.url}`];
   if (sandbox) {
@@ -57,8 +48,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
     // Order: stop taking requests and drain them, close connectors, then the sandbox.
-    await crossdock.close();
-    await sandbox?.close();
+    await running.close();
     logger.info('stopped');
     process.exit(0);
   };

@@ -2,12 +2,11 @@
  * A whole Crossdock for a test: the four sandbox systems and the GraphQL server, all on
  * ephemeral ports, with a `gql` helper that posts over real HTTP.
  */
-import { createLogger } from '../../observability/logger.js';
-import { startSandbox, type Sandbox } from '../../sandbox/index.js';
+import type { Sandbox } from '../../sandbox/index.js';
 import type { SeedWorld } from '../../sandbox/seed.js';
-import { startCrossdock, type Crossdock } from '../../server/app.js';
+import type { Crossdock } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
-import { createSources } from '../../server/connectors.js';
+import { startEmbedded } from '../../server/embedded.js';
 
 /** A GraphQL response as the client sees it. */
 export interface GqlResponse<D = Record<string, unknown>> {
@@ -45,18 +44,18 @@ export interface StackOptions {
 
 /** Starts the sandbox and Crossdock on ephemeral ports. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const sandbox = await startSandbox({
-    portBase: 0,
-    ...(options.world ? { world: options.world } : { catalogSize: options.catalogSize ?? 300 }),
+  const config = loadConfig({
+    PORT: '0',
+    SANDBOX_PORT_BASE: '0',
+    SANDBOX_CATALOG_SIZE: String(options.catalogSize ?? 300),
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    ...options.env,
   });
-  const config = loadConfig({ PORT: '0', NODE_ENV: 'test', LOG_LEVEL: 'silent', ...options.env });
-  const sources = createSources(config, {
-    erp: sandbox.erp.url,
-    commerce: sandbox.commerce.url,
-    wms: sandbox.wms.url,
-    tpl: sandbox.tpl.url,
-  });
-  const crossdock = await startCrossdock({ config, sources, logger: createLogger('silent') });
+  const running = await startEmbedded(config, options.world ? { world: options.world } : {});
+  const { crossdock } = running;
+  const sandbox = running.sandbox;
+  if (!sandbox) throw new Error('the test stack needs the embedded sandbox');
   return {
     sandbox,
     crossdock,
@@ -71,7 +70,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         },
         body: JSON.stringify({ query, variables }),
       });
-      return { status: res.status, headers: res.headers, body: (await res.json()) as GqlResponse['body'] } as never;
+      return { status: res.status, headers: res.headers, body: (await res.json()) as never };
     },
     requests() {
       return {
@@ -84,9 +83,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     resetCounts() {
       for (const system of sandbox.systems) system.control.resetStats();
     },
-    async close() {
-      await crossdock.close();
-      await sandbox.close();
-    },
+    close: () => running.close(),
   };
 }

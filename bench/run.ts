@@ -1,0 +1,181 @@
+/**
+ * `npm run bench`: the read path under load, three processes like production would have them:
+ * the sandbox systems (one child), Crossdock pointed at them over HTTP (another child), and the
+ * load generator (autocannon, this process). Results go to bench/results/<name>.json and the
+ * summary is printed as Markdown for the README.
+ *
+ * Settings (environment): BENCH_CATALOG_SIZE (default 100000), BENCH_DURATION_S (default 10),
+ * BENCH_CONNECTIONS (default 20).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import autocannon from 'autocannon';
+
+const catalogSize = Number(process.env.BENCH_CATALOG_SIZE ?? 100_000);
+const duration = Number(process.env.BENCH_DURATION_S ?? 10);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const root = new URL('..', import.meta.url);
+
+async function freePortBase(): Promise<number> {
+  // Five consecutive free ports: base+1..4 for the sandbox, base+5 for Crossdock.
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const ok = await Promise.all([1, 2, 3, 4, 5].map((i) => portFree(base + i)));
+    if (ok.every(Boolean)) return base;
+  }
+  throw new Error('no free port range found');
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+function start(script: string, env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (ready.test(out)) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
+  });
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+};
+
+async function main(): Promise<void> {
+  const base = await freePortBase();
+  const urls = {
+    erp: `http://127.0.0.1:${base + 1}`,
+    wms: `http://127.0.0.1:${base + 2}`,
+    tpl: `http://127.0.0.1:${base + 3}`,
+    commerce: `http://127.0.0.1:${base + 4}`,
+  };
+  const sandbox = await start('sandbox/main.ts', { SANDBOX_PORT_BASE: String(base), SANDBOX_CATALOG_SIZE: String(catalogSize) }, /commerce\s+http/);
+  const crossdock = await start(
+    'server/main.ts',
+    {
+      SANDBOX: 'off',
+      PORT: String(base + 5),
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+      API_KEYS: 'bench-admin-key=admin',
+      ERP_URL: urls.erp,
+      WMS_URL: urls.wms,
+      TPL_URL: urls.tpl,
+      COMMERCE_URL: urls.commerce,
+    },
+    /Crossdock GraphQL/,
+  );
+  const url = `http://127.0.0.1:${base + 5}/graphql`;
+  const headers = { 'content-type': 'application/json', authorization: 'Bearer bench-admin-key' };
+  const gql = async (query: string, variables?: Record<string, unknown>) => {
+    const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+    return (await res.json()) as { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] };
+  };
+  const system = (name: keyof typeof urls, path: string, init?: RequestInit) => fetch(`${urls[name]}${path}`, init);
+  const counts = async () => {
+    const out: Record<string, number> = {};
+    for (const name of Object.keys(urls) as (keyof typeof urls)[]) {
+      out[name] = ((await (await system(name, '/_stats')).json()) as { requests: number }).requests;
+    }
+    return out;
+  };
+  const resetCounts = () => Promise.all(Object.keys(urls).map((n) => system(n as keyof typeof urls, '/_stats', { method: 'DELETE' })));
+  const setFaults = (name: keyof typeof urls, faults: Record<string, unknown>) =>
+    system(name, '/_faults', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(faults) });
+  const clearFaults = (name: keyof typeof urls) => system(name, '/_faults', { method: 'DELETE' });
+
+  const results: Record<string, unknown> = { catalogSize, duration, connections, node: process.version, at: new Date().toISOString() };
+
+  // 1. Requests per system per query, by page size.
+  const PAGE = `query($n: Int!) { products(first: $n) { edges { node { sku name listPrice { amount } inventory { onHand warehouse { code } } availableToPromise } } } }`;
+  await gql(PAGE, { n: 1 });
+  const batching: Record<string, Record<string, number>> = {};
+  for (const n of [1, 50, 200]) {
+    await resetCounts();
+    const answer = await gql(PAGE, { n });
+    if (answer.errors) throw new Error(`batching query failed: ${JSON.stringify(answer.errors)}`);
+    batching[n] = await counts();
+  }
+  results.requestsPerSystemPerQuery = batching;
+
+  // 2. Throughput and latency of typical reads.
+  const scenarios: Record<string, string> = {
+    'product(sku) all sources': `{"query":"{ product(sku: \\"SKU-004242\\") { name listPrice { amount } inventory { onHand available warehouse { code } } availableToPromise } }"}`,
+    'products(first: 50) all sources': JSON.stringify({ query: PAGE, variables: { n: 50 } }),
+    'orders(first: 20) with lines and shipments': JSON.stringify({ query: `{ orders(first: 20) { nodes { number status lines { sku quantity } shipments { status trackingNumber } } } }` }),
+  };
+  const load: Record<string, unknown> = {};
+  for (const [name, body] of Object.entries(scenarios)) {
+    const r = await autocannon({ url, method: 'POST', headers, body, connections, duration });
+    load[name] = {
+      requestsPerSecond: r.requests.average,
+      latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99 },
+      non2xx: r.non2xx,
+      errors: r.errors,
+      timeouts: r.timeouts,
+    };
+  }
+  results.load = load;
+
+  // 3. One system down or hanging: query latency before and after its breaker opens.
+  const Q = `{ product(sku: "SKU-000777") { name listPrice { amount } availableToPromise } }`;
+  const breaker: Record<string, unknown> = {};
+  for (const [mode, faults] of [
+    ['ERP hanging (no answer; 2 s timeout)', { latencyMs: 60_000 }],
+    ['ERP down (connection reset)', { down: true }],
+  ] as const) {
+    await setFaults('erp', faults);
+    const before: number[] = [];
+    const after: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const t0 = performance.now();
+      const answer = await gql(Q);
+      const ms = performance.now() - t0;
+      const state = answer.errors?.[0]?.extensions?.breaker;
+      (state === 'OPEN' ? after : before).push(ms);
+      if (after.length >= 20) break;
+    }
+    breaker[mode] = {
+      queriesBeforeOpen: before.length,
+      medianMsBeforeOpen: Math.round(median(before)),
+      queriesAfterOpen: after.length,
+      medianMsAfterOpen: Math.round(median(after) * 10) / 10,
+    };
+    await clearFaults('erp');
+    // Let the breaker close again before the next mode: wait for half-open, then probe.
+    for (let i = 0; i < 200; i++) {
+      const answer = await gql(Q);
+      if (!answer.errors) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  results.oneSystemDown = breaker;
+
+  mkdirSync(new URL('results/', import.meta.url), { recursive: true });
+  const file = new URL(`results/read-path-${catalogSize}.json`, import.meta.url);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(results, null, 2)}\nwritten to ${file.pathname}\n`);
+  crossdock.kill('SIGTERM');
+  sandbox.kill('SIGTERM');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${String(error)}\n`);
+  process.exit(1);
+});

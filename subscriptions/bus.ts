@@ -1,0 +1,36 @@
+/**
+ * The event-bus port: what workflows publish and subscriptions consume. Implementations (NATS
+ * JetStream, in-process) arrive with the live-events issue; this file fixes the vocabulary.
+ */
+
+/** Domains with a stream of their own. */
+export type EventDomain = 'order' | 'shipment' | 'inventory';
+
+/** A canonical event as it travels on the bus. */
+export interface BusEvent<T = unknown> {
+  /** Unique per event; the bus de-duplicates on it. */
+  readonly id: string;
+  readonly domain: EventDomain;
+  /** Subject, e.g. `crossdock.order.status.SO-100001`. */
+  readonly subject: string;
+  readonly at: string;
+  readonly correlationId: string | null;
+  readonly payload: T;
+}
+
+/** A delivered event with the cursor that resumes right after it. */
+export interface DeliveredEvent<T = unknown> extends BusEvent<T> {
+  readonly cursor: string;
+}
+
+/** The bus. */
+export interface EventBus {
+  /** Resolves once the bus has acknowledged (persisted) the event. */
+  publish(event: BusEvent): Promise<void>;
+  /** Events of a domain matching `filter`, from just after `after` when given. */
+  subscribe<T>(
+    domain: EventDomain,
+    options: { readonly after?: string; readonly filter?: (event: BusEvent<T>) => boolean },
+  ): AsyncIterable<DeliveredEvent<T>> & { return(): Promise<unknown> };
+  close(): Promise<void>;
+}

@@ -1,0 +1,100 @@
+/**
+ * Configuration: defaults, a table of bad values with their exact one-line errors, the file
+ * layer, and the README table listing every setting.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, DEMO_API_KEYS, SETTINGS, loadConfig } from '../server/config.js';
+
+describe('configuration', () => {
+  it('has documented defaults', () => {
+    const config = loadConfig({});
+    assert.equal(config.port, 4000);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.sandbox.mode, 'embedded');
+    assert.equal(config.sandbox.portBase, 4100);
+    assert.equal(config.sandbox.catalogSize, 500);
+    assert.deepEqual(config.apiKeys, DEMO_API_KEYS);
+    assert.equal(config.sources.erp.timeoutMs, 2000);
+    assert.deepEqual(config.sources.wms.breaker, {
+      errorThresholdPercentage: 50,
+      resetTimeoutMs: 10_000,
+      volumeThreshold: 5,
+      rollingWindowMs: 30_000,
+    });
+  });
+
+  it('lets one source override the shared resilience settings', () => {
+    const config = loadConfig({ SOURCE_TIMEOUT_MS: '900', ERP_TIMEOUT_MS: '3000', BREAKER_RESET_MS: '500', TPL_BREAKER_RESET_MS: '700' });
+    assert.equal(config.sources.erp.timeoutMs, 3000);
+    assert.equal(config.sources.commerce.timeoutMs, 900);
+    assert.equal(config.sources.wms.breaker.resetTimeoutMs, 500);
+    assert.equal(config.sources.tpl.breaker.resetTimeoutMs, 700);
+  });
+
+  it('parses API keys with roles and channels', () => {
+    const config = loadConfig({ API_KEYS: 'ops-key-123=admin, shop-key-123=storefront:WEB ,mp-key-1234=partner:MARKETPLACE_B' });
+    assert.deepEqual(config.apiKeys, [
+      { key: 'ops-key-123', role: 'admin', channel: null },
+      { key: 'shop-key-123', role: 'storefront', channel: 'WEB' },
+      { key: 'mp-key-1234', role: 'partner', channel: 'MARKETPLACE_B' },
+    ]);
+  });
+
+  const bad: [string, Record<string, string>, string][] = [
+    ['PORT not a number', { PORT: 'abc' }, 'Invalid configuration: PORT: expected an integer from 0 to 65535, got "abc"'],
+    ['PORT too big', { PORT: '70000' }, 'Invalid configuration: PORT: expected an integer from 0 to 65535, got "70000"'],
+    ['SANDBOX unknown', { SANDBOX: 'maybe' }, 'Invalid configuration: SANDBOX: expected one of embedded, off, got "maybe"'],
+    ['LOG_LEVEL unknown', { LOG_LEVEL: 'loud' }, 'Invalid configuration: LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    ['timeout zero', { ERP_TIMEOUT_MS: '0' }, 'Invalid configuration: ERP_TIMEOUT_MS: expected an integer from 1 to 600000, got "0"'],
+    ['threshold over 100', { BREAKER_ERROR_THRESHOLD: '150' }, 'Invalid configuration: BREAKER_ERROR_THRESHOLD: expected an integer from 1 to 100, got "150"'],
+    ['URL not http', { ERP_URL: 'ftp://erp.example' }, 'Invalid configuration: ERP_URL: expected an http(s) URL, got "ftp://erp.example"'],
+    ['API key without role', { API_KEYS: 'abcdefghij' }, 'Invalid configuration: API_KEYS: expected comma-separated key=role[:CHANNEL] with role admin|service|storefront|partner (keys at least 8 characters), got "abcdefghij"'],
+    ['partner without channel', { API_KEYS: 'partner-key-1=partner' }, 'Invalid configuration: API_KEYS: expected a channel for every partner key (key=partner:MARKETPLACE_A), got "partner-key-1=…"'],
+    ['sandbox off without keys', { SANDBOX: 'off' }, 'Invalid configuration: API_KEYS: expected API keys when SANDBOX=off (the demo keys are for the sandbox only), got ""'],
+    ['sandbox off without URLs', { SANDBOX: 'off', API_KEYS: 'ops-key-123=admin' }, 'Invalid configuration: ERP_URL: expected a URL when SANDBOX=off, got ""'],
+    ['config file missing', { CROSSDOCK_CONFIG: '/nonexistent/crossdock.json' }, 'Invalid configuration: CROSSDOCK_CONFIG: expected a readable JSON file, got "/nonexistent/crossdock.json (ENOENT: no such file or directory, open \'/nonexistent/crossdock.json\')"'],
+  ];
+  for (const [name, env, message] of bad) {
+    it(`rejects ${name}`, () => {
+      assert.throws(() => loadConfig(env), (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.message, message);
+        return true;
+      });
+    });
+  }
+
+  it('reads a JSON file under the environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crossdock-config-'));
+    const file = join(dir, 'crossdock.json');
+    writeFileSync(file, JSON.stringify({ PORT: 4555, LOG_LEVEL: 'warn' }));
+    const config = loadConfig({ CROSSDOCK_CONFIG: file, LOG_LEVEL: 'debug' });
+    assert.equal(config.port, 4555);
+    assert.equal(config.logLevel, 'debug');
+  });
+
+  it('is documented in README.md, setting by setting', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const setting of SETTINGS) {
+      assert.ok(readme.includes(`\`${setting.name}\``), `README.md must document ${setting.name}`);
+    }
+  });
+
+  it('stops `npm start` with one clear line on a bad value', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+      cwd: new URL('..', import.meta.url),
+      env: { ...process.env, PORT: 'eighty' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 1);
+    assert.equal(stderr, 'Invalid configuration: PORT: expected an integer from 0 to 65535, got "eighty"\n');
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * Bad input, as a table: each case is one request and the exact error it must get.
+ * None may answer 500 or crash the server.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startStack, type Stack } from './support/stack.js';
+
+let stack: Stack;
+
+before(async () => {
+  stack = await startStack({ catalogSize: 50 });
+});
+
+after(() => stack.close());
+
+interface Case {
+  readonly name: string;
+  readonly query: string;
+  readonly variables?: Record<string, unknown>;
+  readonly key?: string | null;
+  readonly headers?: Record<string, string>;
+  readonly status: number;
+  readonly code: string;
+  readonly message: string | RegExp;
+}
+
+const cases: Case[] = [
+  { name: 'syntax error', query: '{ product(sku: "SKU-000001") { name }', status: 400, code: 'BAD_USER_INPUT', message: 'Syntax Error: Expected Name, found <EOF>.' },
+  { name: 'unknown field', query: '{ product(sku: "SKU-000001") { colour } }', status: 400, code: 'BAD_USER_INPUT', message: 'Cannot query field "colour" on type "Product".' },
+  { name: 'wrong variable type', query: 'query($n: Int) { products(first: $n) { nodes { sku } } }', variables: { n: 'ten' }, status: 400, code: 'BAD_USER_INPUT', message: 'Variable "$n" got invalid value "ten"; Int cannot represent non-integer value: "ten"' },
+  { name: 'missing required variable', query: 'query($sku: String!) { product(sku: $sku) { name } }', variables: {}, status: 400, code: 'BAD_USER_INPUT', message: 'Variable "$sku" of required type "String!" was not provided.' },
+  { name: 'first: -1', query: '{ products(first: -1) { nodes { sku } } }', status: 200, code: 'BAD_USER_INPUT', message: 'first: expected an integer from 0 to 250, got -1' },
+  { name: 'first: 100000', query: '{ products(first: 100000) { nodes { sku } } }', status: 200, code: 'BAD_USER_INPUT', message: 'first: expected an integer from 0 to 250, got 100000' },
+  { name: 'malformed cursor', query: '{ products(first: 5, after: "not-a-cursor!") { nodes { sku } } }', status: 200, code: 'BAD_USER_INPUT', message: 'after: expected a cursor returned by this API (endCursor or an edge cursor), got "not-a-cursor!"' },
+  { name: 'base64 that is not our cursor', query: '{ customers(first: 5, after: "aGVsbG8") { nodes { number } } }', status: 200, code: 'BAD_USER_INPUT', message: 'after: expected a cursor returned by this API (endCursor or an edge cursor), got "aGVsbG8"' },
+  { name: 'unknown SKU', query: '{ product(sku: "SKU-999999") { name } }', status: 200, code: 'NOT_FOUND', message: 'No Product with "SKU-999999"' },
+  { name: 'SKU with spaces', query: '{ product(sku: "SKU 1") { name } }', status: 200, code: 'BAD_USER_INPUT', message: 'sku: expected a SKU of 1 to 64 printable ASCII characters without spaces, got "SKU 1"' },
+  { name: 'empty SKU list', query: '{ inventory(skus: []) { sku } }', status: 200, code: 'BAD_USER_INPUT', message: 'skus: expected 1 to 250 SKUs, got "0 SKUs"' },
+  { name: 'unknown SKU in inventory', query: '{ inventory(skus: ["SKU-000001", "NOPE-1"]) { sku } }', status: 200, code: 'NOT_FOUND', message: 'No Product with "NOPE-1"' },
+  { name: 'unknown order', query: '{ order(id: "SO-999999") { number } }', status: 200, code: 'NOT_FOUND', message: 'No Order with "SO-999999"' },
+  { name: 'garbage order id', query: '{ order(id: "%%%") { number } }', status: 200, code: 'BAD_USER_INPUT', message: 'id: expected a Order global ID or key, got "%%%"' },
+  { name: 'ID of the wrong type', query: '{ order(id: "UHJvZHVjdDpTS1UtMDAwMDAx") { number } }', status: 200, code: 'BAD_USER_INPUT', message: 'id: expected a Order ID, got "a Product ID (UHJvZHVjdDpTS1UtMDAwMDAx)"' },
+  { name: 'unknown customer', query: '{ customer(id: "C99999") { name } }', status: 200, code: 'NOT_FOUND', message: 'No Customer with "C99999"' },
+  { name: 'unknown invoice', query: '{ invoice(id: "PSI-1") { number } }', status: 200, code: 'NOT_FOUND', message: 'No Invoice with "PSI-1"' },
+  { name: 'shipment id that is not global', query: '{ shipment(id: "wms:1") { status } }', status: 200, code: 'BAD_USER_INPUT', message: 'id: expected a Shipment global ID, got "wms:1"' },
+  { name: 'unknown shipment', query: '{ shipment(id: "U2hpcG1lbnQ6d21zOjk5OTk5OQ") { status } }', status: 200, code: 'NOT_FOUND', message: 'No Shipment with "wms:999999"' },
+  { name: 'node id that is not ours', query: '{ node(id: "abc") { id } }', status: 200, code: 'BAD_USER_INPUT', message: 'id: expected a global ID returned by this API, got "abc"' },
+  { name: 'bad enum value', query: '{ orders(filter: { channel: FAX }) { nodes { number } } }', status: 400, code: 'BAD_USER_INPUT', message: 'Value "FAX" does not exist in "Channel" enum.' },
+  { name: 'partner asking for another channel', query: '{ orders(filter: { channel: WEB }) { nodes { number } } }', key: 'demo-partner-a', status: 200, code: 'BAD_USER_INPUT', message: 'filter.channel: expected MARKETPLACE_A (the only channel this key may read), got "WEB"' },
+  { name: 'no API key', query: '{ warehouses { code } }', key: null, status: 401, code: 'UNAUTHENTICATED', message: 'Missing Authorization header: expected "Bearer <API key>"' },
+  { name: 'unknown API key', query: '{ warehouses { code } }', key: 'not-a-key', status: 401, code: 'UNAUTHENTICATED', message: 'Unknown API key' },
+  { name: 'basic auth instead of bearer', query: '{ warehouses { code } }', key: null, headers: { authorization: 'Basic Zm9vOmJhcg==' }, status: 401, code: 'UNAUTHENTICATED', message: 'Malformed Authorization header: expected "Bearer <API key>", got "Basic …"' },
+  { name: 'sourceHealth for a storefront key', query: '{ sourceHealth { name } }', key: 'demo-storefront', status: 200, code: 'FORBIDDEN', message: 'Query.sourceHealth is not allowed for role storefront' },
+];
+
+describe('bad input', () => {
+  for (const c of cases) {
+    it(c.name, async () => {
+      const res = await stack.gql(c.query, c.variables, {
+        ...(c.key === undefined ? {} : { key: c.key }),
+        ...(c.headers ? { headers: c.headers } : {}),
+      });
+      assert.equal(res.status, c.status, JSON.stringify(res.body));
+      const error = res.body.errors?.[0];
+      assert.ok(error, `expected an error, got ${JSON.stringify(res.body)}`);
+      assert.equal(error.extensions?.code, c.code);
+      if (typeof c.message === 'string') assert.equal(error.message, c.message);
+      else assert.match(error.message, c.message);
+    });
+  }
+
+  it('still serves after every bad request', async () => {
+    const res = await stack.gql('{ product(sku: "SKU-000001") { sku } }');
+    assert.deepEqual(res.body.data, { product: { sku: 'SKU-000001' } });
+  });
+
+  it('answers a non-JSON body with 400, not 500', async () => {
+    const res = await fetch(stack.crossdock.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer demo-admin' },
+      body: '{"query": ',
+    });
+    assert.equal(res.status, 400);
+  });
+});
