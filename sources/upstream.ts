@@ -79,6 +79,8 @@ export interface UpstreamRequest {
   readonly headers?: Readonly<Record<string, string>>;
   /** Sent as JSON. */
   readonly json?: unknown;
+  /** Sent as application/x-www-form-urlencoded (OAuth2 token calls; Entra accepts nothing else). */
+  readonly form?: Readonly<Record<string, string>>;
   /** What the call is for, in error messages: `items`, `stocksummaries`, ... */
   readonly what: string;
 }
@@ -171,6 +173,9 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     if (req.json !== undefined) {
       body = JSON.stringify(req.json);
       headers['content-type'] ??= 'application/json';
+    } else if (req.form !== undefined) {
+      body = new URLSearchParams(req.form).toString();
+      headers['content-type'] ??= 'application/x-www-form-urlencoded';
     }
     let res;
     try {

@@ -1,0 +1,619 @@
+/**
+ * The ERP connector: Business Central API v2.0 (OData v4) for items, customers, sales orders
+ * and invoices, plus a partner custom API (`crossdock/pricing/v1.0`) for customer price groups
+ * and customer prices. OAuth2 client credentials against Entra, tokens cached until shortly
+ * before expiry and renewed once on a 401. Batches become `$filter=<key> in (...)` requests of
+ * at most {@link DEFAULT_MAX_KEYS_PER_REQUEST} keys; listings page by key (`number gt 'after'`).
+ */
+import type { z } from 'zod';
+import type {
+  Capability,
+  CatalogFilter,
+  CatalogItemRecord,
+  CustomerFilter,
+  CustomerPriceRecord,
+  CustomerRecord,
+  ErpConnector,
+  InvoiceRecord,
+  OrderFilter,
+  OrderRecord,
+  Page,
+  PageRequest,
+} from '../contract.js';
+import { createUpstream, type BreakerOptions, type Upstream } from '../upstream.js';
+import {
+  BcErrorBody,
+  CUSTOMER_SELECT,
+  NativeCustomer,
+  NativeCustomerPrice,
+  NativeCustomerPriceGroup,
+  NativeItem,
+  NativeSalesInvoice,
+  NativeSalesOrder,
+  SALES_ORDER_SELECT,
+  TokenResponse,
+  bcBlockedOf,
+  fieldsOf,
+  pageOf,
+  toCatalogItem,
+  toCustomer,
+  toCustomerPrice,
+  toInvoice,
+  toOrder,
+} from './mapping.js';
+import {
+  and,
+  chunk,
+  contains,
+  eq,
+  gt,
+  inList,
+  preferMaxPageSize,
+  queryParams,
+  type ODataQuery,
+} from './odata.js';
+
+/** Default configured name of the ERP source. */
+export const DEFAULT_ERP_NAME = 'erp';
+
+/**
+ * Default `Prefer: odata.maxpagesize` of listings.
+ * @default 200
+ */
+export const DEFAULT_PAGE_SIZE = 200;
+
+/**
+ * Keys per `$filter=... in (...)` request. 250 keeps a DataLoader batch of a GraphQL page
+ * (≤ 250) at one request while the URL stays near 8 KB (250 SKUs of ~15 encoded characters).
+ * @default 250
+ */
+export const DEFAULT_MAX_KEYS_PER_REQUEST = 250;
+
+/**
+ * Path of the partner pricing API under `/api/`.
+ * @default 'crossdock/pricing/v1.0'
+ */
+export const DEFAULT_PRICING_API_PATH = 'crossdock/pricing/v1.0';
+
+/**
+ * Currency of amounts BC reports without one (items; `currencyCode` '' means local currency).
+ * @default 'USD'
+ */
+export const DEFAULT_LOCAL_CURRENCY = 'USD';
+
+/**
+ * A cached token is renewed this long before it expires (or at half its life if shorter).
+ * @default 60_000 // one minute
+ */
+export const DEFAULT_TOKEN_REFRESH_MARGIN_MS = 60_000;
+
+/** What the ERP connector serves. */
+export const ERP_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
+  'catalog',
+  'pricing',
+  'customers',
+  'orders',
+  'invoices',
+]);
+
+/** Options of {@link createErpConnector}. */
+export interface ErpConnectorOptions {
+  /**
+   * Configured name of the source, in errors and health.
+   * @default 'erp'
+   */
+  readonly name?: string;
+  /** Origin of the BC API, e.g. `https://api.businesscentral.dynamics.com`. */
+  readonly baseUrl: string;
+  /** Entra tenant (id or domain). */
+  readonly tenant: string;
+  /** BC environment name, e.g. `production`. */
+  readonly environment: string;
+  /** Company id (GUID). */
+  readonly companyId: string;
+  /** Entra application (client) id registered in BC's "Microsoft Entra Applications". */
+  readonly clientId: string;
+  /** Its client secret. */
+  readonly clientSecret: string;
+  /** OAuth scope, e.g. `https://api.businesscentral.dynamics.com/.default`. */
+  readonly scope: string;
+  /**
+   * Token endpoint.
+   * @default `${baseUrl}/${tenant}/oauth2/v2.0/token`
+   */
+  readonly tokenUrl?: string;
+  /**
+   * Per-call timeout in ms.
+   * @default 2_000 (upstream DEFAULT_TIMEOUT_MS)
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Breaker tuning.
+   * @default DEFAULT_BREAKER of sources/upstream.ts
+   */
+  readonly breaker?: BreakerOptions;
+  /**
+   * `Prefer: odata.maxpagesize` of listings (1..20,000).
+   * @default 200
+   */
+  readonly pageSize?: number;
+  /**
+   * Keys per batch request.
+   * @default 250
+   */
+  readonly maxKeysPerRequest?: number;
+  /**
+   * Path of the pricing custom API under `/api/`.
+   * @default 'crossdock/pricing/v1.0'
+   */
+  readonly pricingApiPath?: string;
+  /**
+   * Local currency code of the company.
+   * @default 'USD'
+   */
+  readonly localCurrency?: string;
+}
+
+const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+function invalid(option: string, expected: string, got: unknown): Error {
+  return new Error(`erp connector: ${option}: expected ${expected}, got ${JSON.stringify(got)}`);
+}
+
+function checkOptions(options: ErpConnectorOptions): void {
+  const urlOk = (value: string | undefined): boolean => {
+    if (value === undefined) return true;
+    try {
+      const url = new URL(value);
+      return url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  };
+  if (!urlOk(options.baseUrl)) throw invalid('baseUrl', 'an http(s) URL', options.baseUrl);
+  if (!urlOk(options.tokenUrl)) throw invalid('tokenUrl', 'an http(s) URL', options.tokenUrl);
+  for (const key of ['tenant', 'environment', 'clientId', 'clientSecret', 'scope'] as const) {
+    if (typeof options[key] !== 'string' || options[key].length === 0)
+      throw invalid(key, 'a non-empty string', options[key]);
+  }
+  if (!GUID.test(options.companyId)) throw invalid('companyId', 'a GUID', options.companyId);
+  const { pageSize, maxKeysPerRequest } = options;
+  if (
+    pageSize !== undefined &&
+    (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 20_000)
+  ) {
+    throw invalid('pageSize', 'an integer from 1 to 20000', pageSize);
+  }
+  if (
+    maxKeysPerRequest !== undefined &&
+    (!Number.isInteger(maxKeysPerRequest) || maxKeysPerRequest < 1)
+  ) {
+    throw invalid('maxKeysPerRequest', 'a positive integer', maxKeysPerRequest);
+  }
+}
+
+function checkPage(page: PageRequest): void {
+  if (!Number.isInteger(page.first) || page.first < 1) {
+    throw new RangeError(`erp: first: expected a positive integer, got ${page.first}`);
+  }
+}
+
+/** Makes the ERP connector. Options are validated here; a bad one throws naming it. */
+export function createErpConnector(options: ErpConnectorOptions): ErpConnector {
+  checkOptions(options);
+  const name = options.name ?? DEFAULT_ERP_NAME;
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  const maxKeys = options.maxKeysPerRequest ?? DEFAULT_MAX_KEYS_PER_REQUEST;
+  const localCurrency = options.localCurrency ?? DEFAULT_LOCAL_CURRENCY;
+  const pricingApi = (options.pricingApiPath ?? DEFAULT_PRICING_API_PATH).replace(/^\/+|\/+$/g, '');
+  const origin = options.baseUrl.replace(/\/+$/, '');
+  const tenant = encodeURIComponent(options.tenant);
+  const tokenUrl = options.tokenUrl ?? `${origin}/${tenant}/oauth2/v2.0/token`;
+
+  const upstreamOptions = {
+    name,
+    kind: 'erp' as const,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
+  };
+  const upstream = createUpstream({
+    ...upstreamOptions,
+    baseUrl: `${origin}/v2.0/${tenant}/${encodeURIComponent(options.environment)}/api/`,
+  });
+  // Entra lives on another host in production; the sandbox serves both from one.
+  const tokenUpstream: Upstream =
+    new URL(tokenUrl).origin === new URL(upstream.baseUrl).origin
+      ? upstream
+      : createUpstream({ ...upstreamOptions, baseUrl: new URL(tokenUrl).origin });
+
+  const company = `companies(${options.companyId.toLowerCase()})`;
+  const standard = (set: string): string => `v2.0/${company}/${set}`;
+  const pricing = (set: string): string => `${pricingApi}/${company}/${set}`;
+
+  // --- auth ---------------------------------------------------------------------------------
+  let cached: { readonly value: string; readonly renewAt: number } | undefined;
+  let pending: Promise<string> | undefined;
+
+  const fetchToken = async (): Promise<string> => {
+    // Entra accepts only application/x-www-form-urlencoded token requests.
+    const res = await tokenUpstream.request(
+      {
+        method: 'POST',
+        path: tokenUrl,
+        form: {
+          grant_type: 'client_credentials',
+          client_id: options.clientId,
+          client_secret: options.clientSecret,
+          scope: options.scope,
+        },
+        what: 'token',
+      },
+      TokenResponse,
+    );
+    if (!res.ok) {
+      const body = res.body as { error?: unknown; error_description?: unknown } | null;
+      const detail =
+        typeof body?.error === 'string'
+          ? `${body.error}: ${String(body.error_description ?? '')}`
+          : JSON.stringify(res.body);
+      throw upstream.error(
+        'SOURCE_REJECTED',
+        `token answered HTTP ${res.status}: ${detail.slice(0, 300)}`,
+        'auth_failed',
+      );
+    }
+    const lifetimeMs = res.body.expires_in * 1000;
+    const margin = Math.min(DEFAULT_TOKEN_REFRESH_MARGIN_MS, lifetimeMs / 2);
+    cached = { value: res.body.access_token, renewAt: Date.now() + lifetimeMs - margin };
+    return cached.value;
+  };
+
+  const token = (): Promise<string> => {
+    if (cached && Date.now() < cached.renewAt) return Promise.resolve(cached.value);
+    // Concurrent callers share one token request.
+    pending ??= fetchToken().finally(() => {
+      pending = undefined;
+    });
+    return pending;
+  };
+
+  // --- requests -----------------------------------------------------------------------------
+  const get = async <S extends z.ZodType>(
+    what: string,
+    path: string,
+    query: ODataQuery | undefined,
+    maxPageSize: number,
+    schema: S,
+  ): Promise<z.output<S>> => {
+    const send = (bearer: string) =>
+      upstream.request(
+        {
+          path,
+          ...(query ? { query: queryParams(query) } : {}),
+          headers: {
+            authorization: `Bearer ${bearer}`,
+            prefer: preferMaxPageSize(maxPageSize),
+            // BC may answer reads from a read-only replica, sparing the primary.
+            'data-access-intent': 'ReadOnly',
+          },
+          what,
+        },
+        schema,
+      );
+    let bearer = await token();
+    let res = await send(bearer);
+    if (!res.ok && res.status === 401) {
+      // Revoked or expired early: forget this token (unless a caller already replaced it), retry once.
+      if (cached?.value === bearer) cached = undefined;
+      bearer = await token();
+      res = await send(bearer);
+    }
+    if (!res.ok) {
+      const parsed = BcErrorBody.safeParse(res.body);
+      const detail = parsed.success
+        ? `${parsed.data.error.code}: ${parsed.data.error.message}`
+        : JSON.stringify(res.body);
+      throw upstream.error(
+        'SOURCE_REJECTED',
+        `${what} answered HTTP ${res.status} ${detail.slice(0, 300)}`,
+        res.status === 401 ? 'unauthorized' : `http_${res.status}`,
+      );
+    }
+    return res.body;
+  };
+
+  /** Every entity of a query, following `@odata.nextLink` to the end. */
+  const getAll = async <S extends z.ZodType>(
+    what: string,
+    path: string,
+    query: ODataQuery,
+    maxPageSize: number,
+    item: S,
+  ): Promise<z.output<S>[]> => {
+    const schema = pageOf(item);
+    const out: z.output<S>[] = [];
+    let page = await get(what, path, query, maxPageSize, schema);
+    out.push(...page.value);
+    const seen = new Set<string>();
+    while (page['@odata.nextLink'] !== undefined) {
+      const link = page['@odata.nextLink'];
+      if (seen.has(link))
+        throw upstream.error(
+          'SOURCE_BAD_RESPONSE',
+          `${what} repeated the nextLink ${link}`,
+          'paging_loop',
+        );
+      seen.add(link);
+      page = await get(what, link, undefined, maxPageSize, schema);
+      out.push(...page.value);
+    }
+    return out;
+  };
+
+  /** Looks keys up in chunks; answers in key order with null for unknown keys. */
+  const byKeys = async <T>(
+    keys: readonly string[],
+    fetchChunk: (chunk: readonly string[]) => Promise<readonly T[]>,
+    keyOf: (record: T) => string,
+  ): Promise<(T | null)[]> => {
+    const found = new Map<string, T>();
+    for (const part of chunk([...new Set(keys)], maxKeys)) {
+      for (const record of await fetchChunk(part)) found.set(keyOf(record), record);
+    }
+    return keys.map((key) => found.get(key) ?? null);
+  };
+
+  const batchPageSize = Math.max(pageSize, maxKeys);
+
+  // --- customers ----------------------------------------------------------------------------
+  const priceGroupsOf = async (numbers: readonly string[]): Promise<Map<string, string>> => {
+    const groups = new Map<string, string>();
+    if (numbers.length === 0) return groups;
+    const rows = await getAll(
+      'customerPriceGroups',
+      pricing('customerPriceGroups'),
+      { filter: inList('customerNumber', numbers), select: fieldsOf(NativeCustomerPriceGroup) },
+      batchPageSize,
+      NativeCustomerPriceGroup,
+    );
+    for (const row of rows) groups.set(row.customerNumber, row.priceGroupCode);
+    return groups;
+  };
+  const customersQuery = (filter: string | undefined, extra: ODataQuery = {}): ODataQuery => ({
+    filter,
+    select: CUSTOMER_SELECT,
+    expand: ['paymentTerm'],
+    ...extra,
+  });
+
+  const listPage = async <S extends z.ZodType, T>(
+    what: string,
+    path: string,
+    page: PageRequest,
+    query: ODataQuery,
+    item: S,
+    map: (rows: z.output<S>[]) => Promise<T[]> | T[],
+  ): Promise<Page<T>> => {
+    checkPage(page);
+    // One more than asked tells whether a next page exists without a count.
+    const rows = await getAll(
+      what,
+      path,
+      { ...query, orderby: 'number asc', top: page.first + 1 },
+      pageSize,
+      item,
+    );
+    const items = await map(rows.slice(0, page.first));
+    return { items, hasNextPage: rows.length > page.first };
+  };
+  const after = (page: PageRequest): string | undefined =>
+    page.after === undefined ? undefined : gt('number', page.after);
+
+  let closed: Promise<void> | undefined;
+
+  return {
+    name,
+    kind: 'erp',
+    capabilities: ERP_CAPABILITIES,
+
+    async itemsBySku(skus): Promise<(CatalogItemRecord | null)[]> {
+      const found = await byKeys(
+        skus,
+        (part) =>
+          getAll(
+            'items',
+            standard('items'),
+            { filter: inList('number', part), select: fieldsOf(NativeItem) },
+            batchPageSize,
+            NativeItem,
+          ),
+        (item) => item.number,
+      );
+      return found.map((item) => (item ? toCatalogItem(item, localCurrency) : null));
+    },
+
+    listItems(page, filter: CatalogFilter = {}) {
+      return listPage(
+        'items',
+        standard('items'),
+        page,
+        {
+          filter: and(
+            after(page),
+            filter.category === undefined ? undefined : eq('itemCategoryCode', filter.category),
+            filter.search === undefined || filter.search === ''
+              ? undefined
+              : contains('displayName', filter.search),
+            filter.includeBlocked === true ? undefined : eq('blocked', false),
+          ),
+          select: fieldsOf(NativeItem),
+        },
+        NativeItem,
+        (rows) => rows.map((item) => toCatalogItem(item, localCurrency)),
+      );
+    },
+
+    async customerPrices(customerNumber, skus): Promise<(CustomerPriceRecord | null)[]> {
+      const found = await byKeys(
+        skus,
+        (part) =>
+          getAll(
+            'customerPrices',
+            pricing('customerPrices'),
+            { filter: and(eq('customerNumber', customerNumber), inList('itemNumber', part)) },
+            batchPageSize,
+            NativeCustomerPrice,
+          ),
+        (price) => price.itemNumber,
+      );
+      return found.map((price) => (price ? toCustomerPrice(price, localCurrency) : null));
+    },
+
+    async customersByNumber(numbers): Promise<(CustomerRecord | null)[]> {
+      const unique = [...new Set(numbers)];
+      // Customers and their price groups in parallel: two requests per chunk, not per customer.
+      const found = await byKeys(
+        unique,
+        async (part) => {
+          const [customers, groups] = await Promise.all([
+            getAll(
+              'customers',
+              standard('customers'),
+              customersQuery(inList('number', part)),
+              batchPageSize,
+              NativeCustomer,
+            ),
+            priceGroupsOf(part),
+          ]);
+          return customers.map((customer) =>
+            toCustomer(customer, groups.get(customer.number) ?? null, localCurrency),
+          );
+        },
+        (customer) => customer.number,
+      );
+      const byNumber = new Map(unique.map((number, i) => [number, found[i] ?? null]));
+      return numbers.map((number) => byNumber.get(number) ?? null);
+    },
+
+    listCustomers(page, filter: CustomerFilter = {}) {
+      return listPage(
+        'customers',
+        standard('customers'),
+        page,
+        customersQuery(
+          and(
+            after(page),
+            filter.search === undefined || filter.search === ''
+              ? undefined
+              : contains('displayName', filter.search),
+            filter.blocked === undefined ? undefined : eq('blocked', bcBlockedOf(filter.blocked)),
+          ),
+        ),
+        NativeCustomer,
+        async (rows) => {
+          const groups = await priceGroupsOf(rows.map((row) => row.number));
+          return rows.map((row) => toCustomer(row, groups.get(row.number) ?? null, localCurrency));
+        },
+      );
+    },
+
+    async ordersByNumber(numbers): Promise<(OrderRecord | null)[]> {
+      const found = await byKeys(
+        numbers,
+        (part) =>
+          getAll(
+            'salesOrders',
+            standard('salesOrders'),
+            {
+              filter: inList('number', part),
+              select: SALES_ORDER_SELECT,
+              expand: ['salesOrderLines'],
+            },
+            batchPageSize,
+            NativeSalesOrder,
+          ),
+        (order) => order.number,
+      );
+      return found.map((order) => (order ? toOrder(order, localCurrency) : null));
+    },
+
+    async listOrders(page, filter: OrderFilter = {}): Promise<Page<OrderRecord>> {
+      let channels: readonly string[] | undefined = filter.channels;
+      if (filter.channel !== undefined) {
+        channels =
+          channels === undefined || channels.includes(filter.channel) ? [filter.channel] : [];
+      }
+      if (channels !== undefined && channels.length === 0) {
+        checkPage(page);
+        return { items: [], hasNextPage: false };
+      }
+      return listPage(
+        'salesOrders',
+        standard('salesOrders'),
+        page,
+        {
+          filter: and(
+            after(page),
+            filter.customerNumber === undefined
+              ? undefined
+              : eq('customerNumber', filter.customerNumber),
+            channels === undefined ? undefined : inList('crossdockChannel', channels),
+          ),
+          select: SALES_ORDER_SELECT,
+          expand: ['salesOrderLines'],
+        },
+        NativeSalesOrder,
+        (rows) => rows.map((order) => toOrder(order, localCurrency)),
+      );
+    },
+
+    async invoicesByNumber(numbers): Promise<(InvoiceRecord | null)[]> {
+      const found = await byKeys(
+        numbers,
+        (part) =>
+          getAll(
+            'salesInvoices',
+            standard('salesInvoices'),
+            { filter: inList('number', part), select: fieldsOf(NativeSalesInvoice) },
+            batchPageSize,
+            NativeSalesInvoice,
+          ),
+        (invoice) => invoice.number,
+      );
+      return found.map((invoice) => (invoice ? toInvoice(invoice, localCurrency) : null));
+    },
+
+    async invoicesByOrder(orderNumbers): Promise<InvoiceRecord[][]> {
+      const byOrder = new Map<string, InvoiceRecord[]>();
+      for (const part of chunk([...new Set(orderNumbers)], maxKeys)) {
+        const rows = await getAll(
+          'salesInvoices',
+          standard('salesInvoices'),
+          {
+            filter: inList('orderNumber', part),
+            select: fieldsOf(NativeSalesInvoice),
+            orderby: 'number asc',
+          },
+          batchPageSize,
+          NativeSalesInvoice,
+        );
+        for (const row of rows) {
+          const list = byOrder.get(row.orderNumber) ?? [];
+          list.push(toInvoice(row, localCurrency));
+          byOrder.set(row.orderNumber, list);
+        }
+      }
+      return orderNumbers.map((number) => byOrder.get(number) ?? []);
+    },
+
+    health: () => upstream.health(),
+
+    close() {
+      closed ??= Promise.all([
+        upstream.close(),
+        tokenUpstream === upstream ? undefined : tokenUpstream.close(),
+      ]).then(() => undefined);
+      return closed;
+    },
+  };
+}
