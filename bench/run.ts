@@ -65,7 +65,11 @@ async function main(): Promise<void> {
     tpl: `http://127.0.0.1:${base + 3}`,
     commerce: `http://127.0.0.1:${base + 4}`,
   };
-  const sandbox = await start('sandbox/main.ts', { SANDBOX_PORT_BASE: String(base), SANDBOX_CATALOG_SIZE: String(catalogSize) }, /commerce\s+http/);
+  const sandbox = await start(
+    'sandbox/main.ts',
+    { SANDBOX_PORT_BASE: String(base), SANDBOX_CATALOG_SIZE: String(catalogSize) },
+    /commerce\s+http/,
+  );
   const crossdock = await start(
     'server/main.ts',
     {
@@ -84,10 +88,18 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${base + 5}/graphql`;
   const headers = { 'content-type': 'application/json', authorization: 'Bearer bench-admin-key' };
   const gql = async (query: string, variables?: Record<string, unknown>) => {
-    const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-    return (await res.json()) as { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] };
+    const res = await fetch(url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await res.json()) as {
+      data?: unknown;
+      errors?: { extensions?: Record<string, unknown> }[];
+    };
   };
-  const system = (name: keyof typeof urls, path: string, init?: RequestInit) => fetch(`${urls[name]}${path}`, init);
+  const system = (name: keyof typeof urls, path: string, init?: RequestInit) =>
+    fetch(`${urls[name]}${path}`, init);
   const counts = async () => {
     const out: Record<string, number> = {};
     for (const name of Object.keys(urls) as (keyof typeof urls)[]) {
@@ -95,12 +107,25 @@ async function main(): Promise<void> {
     }
     return out;
   };
-  const resetCounts = () => Promise.all(Object.keys(urls).map((n) => system(n as keyof typeof urls, '/_stats', { method: 'DELETE' })));
+  const resetCounts = () =>
+    Promise.all(
+      Object.keys(urls).map((n) => system(n as keyof typeof urls, '/_stats', { method: 'DELETE' })),
+    );
   const setFaults = (name: keyof typeof urls, faults: Record<string, unknown>) =>
-    system(name, '/_faults', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(faults) });
+    system(name, '/_faults', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(faults),
+    });
   const clearFaults = (name: keyof typeof urls) => system(name, '/_faults', { method: 'DELETE' });
 
-  const results: Record<string, unknown> = { catalogSize, duration, connections, node: process.version, at: new Date().toISOString() };
+  const results: Record<string, unknown> = {
+    catalogSize,
+    duration,
+    connections,
+    node: process.version,
+    at: new Date().toISOString(),
+  };
 
   // 1. Requests per system per query, by page size.
   const PAGE = `query($n: Int!) { products(first: $n) { edges { node { sku name listPrice { amount } inventory { onHand warehouse { code } } availableToPromise } } } }`;
@@ -118,7 +143,9 @@ async function main(): Promise<void> {
   const scenarios: Record<string, string> = {
     'product(sku) all sources': `{"query":"{ product(sku: \\"SKU-004242\\") { name listPrice { amount } inventory { onHand available warehouse { code } } availableToPromise } }"}`,
     'products(first: 50) all sources': JSON.stringify({ query: PAGE, variables: { n: 50 } }),
-    'orders(first: 20) with lines and shipments': JSON.stringify({ query: `{ orders(first: 20) { nodes { number status lines { sku quantity } shipments { status trackingNumber } } } }` }),
+    'orders(first: 20) with lines and shipments': JSON.stringify({
+      query: `{ orders(first: 20) { nodes { number status lines { sku quantity } shipments { status trackingNumber } } } }`,
+    }),
   };
   const load: Record<string, unknown> = {};
   for (const [name, body] of Object.entries(scenarios)) {

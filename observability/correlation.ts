@@ -11,7 +11,9 @@ export const CORRELATION_HEADER = 'x-correlation-id';
 const WELL_FORMED = /^[A-Za-z0-9._:-]{8,128}$/;
 
 /** The correlation ID for a request with these headers. */
-export function correlationIdFrom(headers: Readonly<Record<string, string | string[] | undefined>>): string {
+export function correlationIdFrom(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): string {
   for (const name of [CORRELATION_HEADER, 'x-request-id']) {
     const value = headers[name];
     if (typeof value === 'string' && WELL_FORMED.test(value)) return value;

@@ -11,7 +11,10 @@ export function toConnection<R, N>(
   keyOf: (record: R) => string,
   nodeOf: (record: R) => N,
 ): ConnectionParent<N> {
-  const edges = page.items.map((record) => ({ cursor: toCursor(keyOf(record)), node: nodeOf(record) }));
+  const edges = page.items.map((record) => ({
+    cursor: toCursor(keyOf(record)),
+    node: nodeOf(record),
+  }));
   return {
     edges,
     nodes: edges.map((edge) => edge.node),

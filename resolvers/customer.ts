@@ -38,7 +38,11 @@ export const Customer: CustomerResolvers<ResolverContext> = {
       { customerNumber: c.number, ...(scope ? { channel: scope } : {}) },
     );
     for (const order of page.items) ctx.loaders.order.prime(order.number, order);
-    return toConnection(page, (o) => o.number, (o) => o);
+    return toConnection(
+      page,
+      (o) => o.number,
+      (o) => o,
+    );
   },
 };
 
@@ -55,6 +59,10 @@ export const customerQueries: Pick<QueryResolvers<ResolverContext>, 'customer' |
       { search: filter?.search ?? undefined, blocked: filter?.blocked ?? undefined },
     );
     for (const customer of page.items) ctx.loaders.customer.prime(customer.number, customer);
-    return toConnection(page, (c) => c.number, (c) => c);
+    return toConnection(
+      page,
+      (c) => c.number,
+      (c) => c,
+    );
   },
 };

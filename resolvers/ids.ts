@@ -58,7 +58,9 @@ export function toCursor(key: string): string {
 
 /** The key a cursor carries, or a BAD_USER_INPUT error naming the argument. */
 export function fromCursor(cursor: string, argument = 'after'): string {
-  const text = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  const text = /^[A-Za-z0-9_-]+$/.test(cursor)
+    ? Buffer.from(cursor, 'base64url').toString('utf8')
+    : '';
   if (!text.startsWith(CURSOR_PREFIX) || text.length === CURSOR_PREFIX.length) {
     throw badInput(argument, 'a cursor returned by this API (endCursor or an edge cursor)', cursor);
   }

@@ -15,7 +15,10 @@ import type { WarehouseParent } from './parents.js';
 import { checkSku } from './product.js';
 
 /** Finds a warehouse record by code among the systems' warehouse lists. */
-async function warehouseRecord(ctx: ResolverContext, parent: WarehouseParent): Promise<WarehouseRecord> {
+async function warehouseRecord(
+  ctx: ResolverContext,
+  parent: WarehouseParent,
+): Promise<WarehouseRecord> {
   if (parent.record) return parent.record;
   const systems = ctx.loaders.warehouseSystems.filter(
     (system) => parent.source === null || system.connector.name === parent.source,
@@ -39,7 +42,8 @@ export const Warehouse: WarehouseResolvers<ResolverContext> = {
   code: ({ code }) => code,
   name: async (parent, _args, ctx) => (await warehouseRecord(ctx, parent)).name,
   kind: async (parent, _args, ctx) => (await warehouseRecord(ctx, parent)).kind,
-  source: async (parent, _args, ctx) => parent.source ?? (await warehouseRecord(ctx, parent)).source,
+  source: async (parent, _args, ctx) =>
+    parent.source ?? (await warehouseRecord(ctx, parent)).source,
   address: async (parent, _args, ctx) => (await warehouseRecord(ctx, parent)).address,
 };
 

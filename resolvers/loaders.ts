@@ -79,7 +79,9 @@ export function createLoaders(sources: Sources): Loaders {
         await Promise.all(
           [...byCustomer].map(async ([customerNumber, skus]) => {
             const answer = await erp.customerPrices(customerNumber, skus);
-            skus.forEach((sku, i) => prices.set(`${customerNumber}\u0000${sku}`, answer[i] ?? null));
+            skus.forEach((sku, i) =>
+              prices.set(`${customerNumber}\u0000${sku}`, answer[i] ?? null),
+            );
           }),
         );
         return keys.map((key) => prices.get(`${key.customerNumber}\u0000${key.sku}`) ?? null);

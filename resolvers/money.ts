@@ -28,7 +28,10 @@ function fromScaled(value: bigint, places = 2): string {
 /** a − b, same currency. */
 export function subtractMoney(a: MoneyRecord, b: MoneyRecord): MoneyRecord {
   assertSameCurrency(a, b);
-  return { amount: fromScaled(toScaled(a.amount) - toScaled(b.amount)), currencyCode: a.currencyCode };
+  return {
+    amount: fromScaled(toScaled(a.amount) - toScaled(b.amount)),
+    currencyCode: a.currencyCode,
+  };
 }
 
 /** Negative, zero or positive as a is less than, equal to or greater than b. */

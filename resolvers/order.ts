@@ -20,7 +20,14 @@ import type { TimelineEntryParent } from './parents.js';
 /** Order numbers as the ERP issues them. */
 export const ORDER_NUMBER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
 
-const CHANNELS = new Set(['WEB', 'B2B_PORTAL', 'EDI', 'INSIDE_SALES', 'MARKETPLACE_A', 'MARKETPLACE_B']);
+const CHANNELS = new Set([
+  'WEB',
+  'B2B_PORTAL',
+  'EDI',
+  'INSIDE_SALES',
+  'MARKETPLACE_A',
+  'MARKETPLACE_B',
+]);
 
 /** Loads an order by number; NOT_FOUND when unknown or outside the caller's channel. */
 export async function loadOrder(ctx: ResolverContext, number: string): Promise<OrderRecord> {
@@ -65,7 +72,8 @@ async function shipmentsOf(ctx: ResolverContext, order: OrderRecord) {
 export const Order: OrderResolvers<ResolverContext> = {
   id: (o) => toGlobalId('Order', o.number),
   channel: (o) => {
-    if (!CHANNELS.has(o.channel)) throw new Error(`order ${o.number} has unknown channel ${o.channel}`);
+    if (!CHANNELS.has(o.channel))
+      throw new Error(`order ${o.number} has unknown channel ${o.channel}`);
     return o.channel as never;
   },
   async status(order, _args, ctx) {
@@ -104,7 +112,9 @@ export const Order: OrderResolvers<ResolverContext> = {
           status: 'SHIPPED',
           step: 'shipped',
           source: shipment.source,
-          detail: [shipment.warehouseCode, shipment.carrier, shipment.trackingNumber].filter(Boolean).join(' '),
+          detail: [shipment.warehouseCode, shipment.carrier, shipment.trackingNumber]
+            .filter(Boolean)
+            .join(' '),
         });
       }
     }
@@ -123,15 +133,24 @@ export const Order: OrderResolvers<ResolverContext> = {
     for (const error of missing) {
       ctx.warnings.push({
         code: 'PARTIAL_TIMELINE',
-        source: String((error as { extensions?: { source?: unknown } }).extensions?.source ?? 'unknown'),
+        source: String(
+          (error as { extensions?: { source?: unknown } }).extensions?.source ?? 'unknown',
+        ),
         message: `timeline of ${order.number} is missing entries: ${error.message}`,
       });
     }
-    entries.sort((a, b) => a.at.localeCompare(b.at));
-    return entries.map((entry, i) => ({
-      ...entry,
-      sincePreviousMs: i === 0 ? null : Date.parse(entry.at) - Date.parse(entries[i - 1]?.at ?? entry.at),
-    }));
+    // Causal order first (an invoice follows its shipment), then time: ERP posting dates are
+    // dates without a time, so by time alone an invoice dated the day of shipping sorts first.
+    const rank: Record<string, number> = { ordered: 0, shipped: 1, invoiced: 2 };
+    entries.sort(
+      (a, b) => (rank[a.step] ?? 0) - (rank[b.step] ?? 0) || Date.parse(a.at) - Date.parse(b.at),
+    );
+    return entries.map((entry, i) => {
+      const gap =
+        i === 0 ? null : Date.parse(entry.at) - Date.parse(entries[i - 1]?.at ?? entry.at);
+      // A negative gap only means a date-only ERP date; it is not a latency.
+      return { ...entry, sincePreviousMs: gap === null || gap < 0 ? null : gap };
+    });
   },
 };
 
@@ -151,12 +170,18 @@ export const orderQueries: Pick<QueryResolvers<ResolverContext>, 'order' | 'orde
       throw badInput('filter.channel', `${scope} (the only channel this key may read)`, channel);
     }
     const customerNumber =
-      filter?.customerId == null ? undefined : keyFromIdArgument(filter.customerId, 'Customer', CUSTOMER_NUMBER);
+      filter?.customerId == null
+        ? undefined
+        : keyFromIdArgument(filter.customerId, 'Customer', CUSTOMER_NUMBER);
     const page = await ctx.sources.erp.listOrders(
       { first: pageSize(first), after: after == null ? undefined : fromCursor(after) },
       { customerNumber, channel: scope ?? channel },
     );
     for (const order of page.items) ctx.loaders.order.prime(order.number, order);
-    return toConnection(page, (o) => o.number, (o) => o);
+    return toConnection(
+      page,
+      (o) => o.number,
+      (o) => o,
+    );
   },
 };

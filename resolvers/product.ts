@@ -19,7 +19,11 @@ export function checkSku(sku: string, argument = 'sku'): string {
 }
 
 /** The positions of `sku` from every warehouse system, narrowed to `warehouses` when given. */
-async function positionsOf(ctx: ResolverContext, sku: string, warehouses: readonly string[] | null | undefined) {
+async function positionsOf(
+  ctx: ResolverContext,
+  sku: string,
+  warehouses: readonly string[] | null | undefined,
+) {
   const wanted = warehouses ? new Set(warehouses) : null;
   return fromEveryWarehouseSystem(ctx, async (system) => {
     const rows = await system.positions.load(sku);
@@ -51,16 +55,24 @@ export const Product: ProductResolvers<ResolverContext> = {
     // Not on the web store: the ERP's item description is the only name there is.
     return (await ctx.loaders.catalogItem.load(sku))?.displayName ?? null;
   },
-  descriptionHtml: async ({ sku }, _args, ctx) => (await ctx.loaders.content.load(sku))?.descriptionHtml ?? null,
+  descriptionHtml: async ({ sku }, _args, ctx) =>
+    (await ctx.loaders.content.load(sku))?.descriptionHtml ?? null,
   webStatus: async ({ sku }, _args, ctx) => (await ctx.loaders.content.load(sku))?.status ?? null,
-  category: async ({ sku }, _args, ctx) => (await ctx.loaders.catalogItem.load(sku))?.category ?? null,
+  category: async ({ sku }, _args, ctx) =>
+    (await ctx.loaders.catalogItem.load(sku))?.category ?? null,
   gtin: async ({ sku }, _args, ctx) => (await ctx.loaders.catalogItem.load(sku))?.gtin ?? null,
   unitOfMeasure: async ({ sku }, _args, ctx) =>
     (await ctx.loaders.catalogItem.load(sku))?.baseUnitOfMeasure ?? null,
-  blocked: async ({ sku }, _args, ctx) => (await ctx.loaders.catalogItem.load(sku))?.blocked ?? null,
-  listPrice: async ({ sku }, _args, ctx) => (await ctx.loaders.catalogItem.load(sku))?.listPrice ?? null,
+  blocked: async ({ sku }, _args, ctx) =>
+    (await ctx.loaders.catalogItem.load(sku))?.blocked ?? null,
+  listPrice: async ({ sku }, _args, ctx) =>
+    (await ctx.loaders.catalogItem.load(sku))?.listPrice ?? null,
   async customerPrice({ sku }, { customerId }, ctx) {
-    const customerNumber = keyFromIdArgument(customerId, 'Customer', /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/);
+    const customerNumber = keyFromIdArgument(
+      customerId,
+      'Customer',
+      /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/,
+    );
     const price = await ctx.loaders.customerPrice.load({ customerNumber, sku });
     if (!price) throw notFound('customer price', `${customerNumber}/${sku}`);
     return price;
@@ -89,7 +101,11 @@ export const productQueries: Pick<QueryResolvers<ResolverContext>, 'product' | '
     try {
       const items = await ctx.sources.erp.listItems(page, catalogFilter);
       for (const item of items.items) ctx.loaders.catalogItem.prime(item.sku, item);
-      return toConnection(items, (item) => item.sku, (item) => ({ sku: item.sku }));
+      return toConnection(
+        items,
+        (item) => item.sku,
+        (item) => ({ sku: item.sku }),
+      );
     } catch (error) {
       const filtered = Boolean(filter?.category || filter?.search || filter?.includeBlocked);
       if (!isSourceError(error) || filtered) throw toGraphQLError(error);
@@ -102,7 +118,11 @@ export const productQueries: Pick<QueryResolvers<ResolverContext>, 'product' | '
         source: ctx.sources.erp.name,
         message: `products listed from ${ctx.sources.commerce.name} because ${error.message}`,
       });
-      return toConnection(content, (record) => record.sku, (record) => ({ sku: record.sku }));
+      return toConnection(
+        content,
+        (record) => record.sku,
+        (record) => ({ sku: record.sku }),
+      );
     }
   },
 };

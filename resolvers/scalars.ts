@@ -31,8 +31,10 @@ export const DateTime = new GraphQLScalarType<string, string>({
   name: 'DateTime',
   description: 'ISO 8601 date-time with offset.',
   serialize(value) {
-    const time = typeof value === 'string' ? Date.parse(value) : value instanceof Date ? value.getTime() : NaN;
-    if (Number.isNaN(time)) throw new TypeError(`DateTime cannot represent ${JSON.stringify(value)}`);
+    const time =
+      typeof value === 'string' ? Date.parse(value) : value instanceof Date ? value.getTime() : NaN;
+    if (Number.isNaN(time))
+      throw new TypeError(`DateTime cannot represent ${JSON.stringify(value)}`);
     return new Date(time).toISOString();
   },
   parseValue: parseDateTime,
@@ -52,7 +54,8 @@ export const Decimal = new GraphQLScalarType<string, string>({
   },
   parseValue: parseDecimal,
   parseLiteral(ast) {
-    if (ast.kind !== Kind.STRING) throw invalid('Decimal', 'a decimal string such as "19.99"', ast.kind);
+    if (ast.kind !== Kind.STRING)
+      throw invalid('Decimal', 'a decimal string such as "19.99"', ast.kind);
     return parseDecimal(ast.value);
   },
 });

@@ -2,7 +2,12 @@
  * The connectors the graph reads from, by role. Made once by the composition root (server/)
  * and shared by every request.
  */
-import type { CommerceConnector, Connector, ErpConnector, WmsConnector } from '../sources/contract.js';
+import type {
+  CommerceConnector,
+  Connector,
+  ErpConnector,
+  WmsConnector,
+} from '../sources/contract.js';
 
 /** The connected systems, by role. */
 export interface Sources {

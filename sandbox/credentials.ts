@@ -23,6 +23,16 @@ export const COMMERCE_SANDBOX = Object.freeze({
 
 /** WMS instances (client credentials plus user login, after Extensiv 3PL Warehouse Manager). */
 export const WMS_SANDBOX = Object.freeze({
-  wms: { clientId: 'crossdock-wms', clientSecret: 'wms-sandbox-secret', userLogin: 'crossdock', tplGuid: '{8c5e2a71-0c61-4f7e-9b1f-0e2a6d3c4b51}' },
-  tpl: { clientId: 'crossdock-3pl', clientSecret: 'tpl-sandbox-secret', userLogin: 'crossdock', tplGuid: '{2b7f9d30-4e8a-4a1c-8f6e-5d9c1b2a3e47}' },
+  wms: {
+    clientId: 'crossdock-wms',
+    clientSecret: 'wms-sandbox-secret',
+    userLogin: 'crossdock',
+    tplGuid: '{8c5e2a71-0c61-4f7e-9b1f-0e2a6d3c4b51}',
+  },
+  tpl: {
+    clientId: 'crossdock-3pl',
+    clientSecret: 'tpl-sandbox-secret',
+    userLogin: 'crossdock',
+    tplGuid: '{2b7f9d30-4e8a-4a1c-8f6e-5d9c1b2a3e47}',
+  },
 });

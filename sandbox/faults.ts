@@ -27,7 +27,12 @@ export interface Faults {
 }
 
 /** A healthy system. */
-export const NO_FAULTS: Faults = Object.freeze({ latencyMs: 0, errorRate: 0, down: false, malformed: false });
+export const NO_FAULTS: Faults = Object.freeze({
+  latencyMs: 0,
+  errorRate: 0,
+  down: false,
+  malformed: false,
+});
 
 const FaultsBody = z
   .object({
@@ -72,7 +77,10 @@ export interface SystemAppOptions {
 }
 
 /** Makes an express app with the control plane and fault middleware mounted first. */
-export function createSystemApp(options: SystemAppOptions): { app: Express; control: SystemControl } {
+export function createSystemApp(options: SystemAppOptions): {
+  app: Express;
+  control: SystemControl;
+} {
   let faults: Faults = NO_FAULTS;
   let stats: Stats = { requests: 0, aborted: 0, byRoute: {} };
   const control: SystemControl = {
@@ -89,14 +97,20 @@ export function createSystemApp(options: SystemAppOptions): { app: Express; cont
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(express.json({ limit: options.bodyLimit ?? '1mb', type: ['application/json', 'application/*+json'] }));
+  app.use(
+    express.json({
+      limit: options.bodyLimit ?? '1mb',
+      type: ['application/json', 'application/*+json'],
+    }),
+  );
 
   app.put('/_faults', (req, res) => {
     const parsed = FaultsBody.safeParse(req.body);
     if (!parsed.success) {
       res.status(400).json({
         error: 'invalid faults',
-        expected: '{"latencyMs": integer >= 0, "errorRate": 0..1, "down": boolean, "malformed": boolean}',
+        expected:
+          '{"latencyMs": integer >= 0, "errorRate": 0..1, "down": boolean, "malformed": boolean}',
         issues: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
       });
       return;

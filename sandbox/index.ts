@@ -58,9 +58,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       return system;
     };
     const erp = await start('erp', createErpApp(world), SANDBOX_PORT_OFFSETS.erp);
-    const wms = await start('wms', createWmsApp(world, { system: 'wms' }), SANDBOX_PORT_OFFSETS.wms);
-    const tpl = await start('tpl', createWmsApp(world, { system: 'tpl' }), SANDBOX_PORT_OFFSETS.tpl);
-    const commerce = await start('commerce', createCommerceApp(world), SANDBOX_PORT_OFFSETS.commerce);
+    const wms = await start(
+      'wms',
+      createWmsApp(world, { system: 'wms' }),
+      SANDBOX_PORT_OFFSETS.wms,
+    );
+    const tpl = await start(
+      'tpl',
+      createWmsApp(world, { system: 'tpl' }),
+      SANDBOX_PORT_OFFSETS.tpl,
+    );
+    const commerce = await start(
+      'commerce',
+      createCommerceApp(world),
+      SANDBOX_PORT_OFFSETS.commerce,
+    );
     return {
       world,
       erp,

@@ -5,14 +5,20 @@ import { DEFAULT_SANDBOX_PORT_BASE, startSandbox } from './index.js';
 
 const portBase = Number(process.env.SANDBOX_PORT_BASE ?? DEFAULT_SANDBOX_PORT_BASE);
 const catalogSize = Number(process.env.SANDBOX_CATALOG_SIZE ?? 500);
-for (const [name, value] of [['SANDBOX_PORT_BASE', portBase], ['SANDBOX_CATALOG_SIZE', catalogSize]] as const) {
+for (const [name, value] of [
+  ['SANDBOX_PORT_BASE', portBase],
+  ['SANDBOX_CATALOG_SIZE', catalogSize],
+] as const) {
   if (!Number.isInteger(value) || value < 0) {
-    process.stderr.write(`Invalid configuration: ${name}: expected a non-negative integer, got ${JSON.stringify(process.env[name])}\n`);
+    process.stderr.write(
+      `Invalid configuration: ${name}: expected a non-negative integer, got ${JSON.stringify(process.env[name])}\n`,
+    );
     process.exit(1);
   }
 }
 const sandbox = await startSandbox({ portBase, catalogSize });
-for (const system of sandbox.systems) process.stdout.write(`${system.name.padEnd(9)} ${system.url}\n`);
+for (const system of sandbox.systems)
+  process.stdout.write(`${system.name.padEnd(9)} ${system.url}\n`);
 const stop = () => void sandbox.close().then(() => process.exit(0));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

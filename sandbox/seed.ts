@@ -35,7 +35,14 @@ export function stableGuid(name: string): string {
 }
 
 /** The six selling channels. */
-export const CHANNELS = ['WEB', 'B2B_PORTAL', 'EDI', 'INSIDE_SALES', 'MARKETPLACE_A', 'MARKETPLACE_B'] as const;
+export const CHANNELS = [
+  'WEB',
+  'B2B_PORTAL',
+  'EDI',
+  'INSIDE_SALES',
+  'MARKETPLACE_A',
+  'MARKETPLACE_B',
+] as const;
 export type SeedChannel = (typeof CHANNELS)[number];
 
 /** A sandbox warehouse (WMS facility). */
@@ -56,10 +63,52 @@ export interface SeedWarehouse {
 
 /** Three owned warehouses and one 3PL facility. */
 export const WAREHOUSES: readonly SeedWarehouse[] = [
-  { code: 'EAST', facilityId: 1, name: 'Newark Distribution Center', system: 'wms', address: { address1: '400 Port St', city: 'Newark', state: 'NJ', zip: '07114', country: 'US' } },
-  { code: 'CENTRAL', facilityId: 2, name: 'Columbus Distribution Center', system: 'wms', address: { address1: '2200 Rickenbacker Pkwy', city: 'Columbus', state: 'OH', zip: '43217', country: 'US' } },
-  { code: 'WEST', facilityId: 3, name: 'Reno Distribution Center', system: 'wms', address: { address1: '1 Logistics Way', city: 'Reno', state: 'NV', zip: '89502', country: 'US' } },
-  { code: '3PL-SOUTH', facilityId: 7, name: 'FastLane Logistics Dallas', system: 'tpl', address: { address1: '8800 Freeport Pkwy', city: 'Irving', state: 'TX', zip: '75063', country: 'US' } },
+  {
+    code: 'EAST',
+    facilityId: 1,
+    name: 'Newark Distribution Center',
+    system: 'wms',
+    address: { address1: '400 Port St', city: 'Newark', state: 'NJ', zip: '07114', country: 'US' },
+  },
+  {
+    code: 'CENTRAL',
+    facilityId: 2,
+    name: 'Columbus Distribution Center',
+    system: 'wms',
+    address: {
+      address1: '2200 Rickenbacker Pkwy',
+      city: 'Columbus',
+      state: 'OH',
+      zip: '43217',
+      country: 'US',
+    },
+  },
+  {
+    code: 'WEST',
+    facilityId: 3,
+    name: 'Reno Distribution Center',
+    system: 'wms',
+    address: {
+      address1: '1 Logistics Way',
+      city: 'Reno',
+      state: 'NV',
+      zip: '89502',
+      country: 'US',
+    },
+  },
+  {
+    code: '3PL-SOUTH',
+    facilityId: 7,
+    name: 'FastLane Logistics Dallas',
+    system: 'tpl',
+    address: {
+      address1: '8800 Freeport Pkwy',
+      city: 'Irving',
+      state: 'TX',
+      zip: '75063',
+      country: 'US',
+    },
+  },
 ];
 
 /** Customer price groups and the discount each gets off list price (percent). */
@@ -107,7 +156,13 @@ export interface SeedCustomer {
   readonly type: 'Company' | 'Person';
   readonly email: string;
   readonly phone: string;
-  readonly address: { readonly line1: string; readonly city: string; readonly state: string; readonly postalCode: string; readonly country: string };
+  readonly address: {
+    readonly line1: string;
+    readonly city: string;
+    readonly state: string;
+    readonly postalCode: string;
+    readonly country: string;
+  };
   readonly paymentTerms: (typeof PAYMENT_TERMS)[number];
   readonly creditLimitCents: number;
   readonly balanceDueCents: number;
@@ -183,27 +238,104 @@ export interface SeedOptions {
 /** Default catalogue size of the sandbox. */
 export const DEFAULT_CATALOG_SIZE = 500;
 
-const CATEGORIES = ['Fasteners', 'Electrical', 'Plumbing', 'Safety', 'Janitorial', 'Packaging', 'Tools', 'HVAC'] as const;
+const CATEGORIES = [
+  'Fasteners',
+  'Electrical',
+  'Plumbing',
+  'Safety',
+  'Janitorial',
+  'Packaging',
+  'Tools',
+  'HVAC',
+] as const;
 const NOUNS: Readonly<Record<(typeof CATEGORIES)[number], readonly string[]>> = {
   Fasteners: ['Hex Bolt', 'Lag Screw', 'Wing Nut', 'Flat Washer', 'Anchor', 'Rivet'],
   Electrical: ['Wire Nut', 'Junction Box', 'Breaker', 'Conduit', 'Receptacle', 'Cable Tie'],
   Plumbing: ['Ball Valve', 'Pipe Elbow', 'Coupling', 'P-Trap', 'Supply Line', 'Hose Clamp'],
-  Safety: ['Hard Hat', 'Safety Glasses', 'Nitrile Gloves', 'Ear Plugs', 'Hi-Vis Vest', 'Respirator'],
-  Janitorial: ['Mop Head', 'Trash Liner', 'Floor Cleaner', 'Paper Towel', 'Dust Pan', 'Spray Bottle'],
+  Safety: [
+    'Hard Hat',
+    'Safety Glasses',
+    'Nitrile Gloves',
+    'Ear Plugs',
+    'Hi-Vis Vest',
+    'Respirator',
+  ],
+  Janitorial: [
+    'Mop Head',
+    'Trash Liner',
+    'Floor Cleaner',
+    'Paper Towel',
+    'Dust Pan',
+    'Spray Bottle',
+  ],
   Packaging: ['Stretch Film', 'Carton', 'Packing Tape', 'Bubble Roll', 'Pallet Label', 'Void Fill'],
   Tools: ['Utility Knife', 'Tape Measure', 'Pliers', 'Screwdriver Set', 'Socket Set', 'Level'],
   HVAC: ['Air Filter', 'Duct Tape', 'Thermostat', 'Fan Belt', 'Register', 'Condensate Pump'],
 };
-const ADJECTIVES = ['Heavy-Duty', 'Stainless', 'Galvanized', 'Industrial', 'Compact', 'Premium', 'Standard', 'Zinc-Plated'];
-const SIZES = ['1/4"', '3/8"', '1/2"', '3/4"', '1"', 'S', 'M', 'L', 'XL', '10 pk', '50 pk', '100 pk'];
-const VENDORS = ['Acme Industrial', 'Northwind Supply', 'Contoso Tools', 'Fabrikam', 'Tailspin Hardware'];
-const COMPANY_WORDS = ['Summit', 'Harbor', 'Keystone', 'Pioneer', 'Redwood', 'Granite', 'Beacon', 'Cedar', 'Atlas', 'Liberty', 'Frontier', 'Prairie'];
-const COMPANY_KINDS = ['Builders', 'Facilities', 'Mechanical', 'Electric', 'Supply Co', 'Maintenance', 'Contractors', 'Hospitality'];
+const ADJECTIVES = [
+  'Heavy-Duty',
+  'Stainless',
+  'Galvanized',
+  'Industrial',
+  'Compact',
+  'Premium',
+  'Standard',
+  'Zinc-Plated',
+];
+const SIZES = [
+  '1/4"',
+  '3/8"',
+  '1/2"',
+  '3/4"',
+  '1"',
+  'S',
+  'M',
+  'L',
+  'XL',
+  '10 pk',
+  '50 pk',
+  '100 pk',
+];
+const VENDORS = [
+  'Acme Industrial',
+  'Northwind Supply',
+  'Contoso Tools',
+  'Fabrikam',
+  'Tailspin Hardware',
+];
+const COMPANY_WORDS = [
+  'Summit',
+  'Harbor',
+  'Keystone',
+  'Pioneer',
+  'Redwood',
+  'Granite',
+  'Beacon',
+  'Cedar',
+  'Atlas',
+  'Liberty',
+  'Frontier',
+  'Prairie',
+];
+const COMPANY_KINDS = [
+  'Builders',
+  'Facilities',
+  'Mechanical',
+  'Electric',
+  'Supply Co',
+  'Maintenance',
+  'Contractors',
+  'Hospitality',
+];
 const CITIES = [
-  { city: 'Boston', state: 'MA', zip: '02110' }, { city: 'Chicago', state: 'IL', zip: '60607' },
-  { city: 'Denver', state: 'CO', zip: '80202' }, { city: 'Atlanta', state: 'GA', zip: '30303' },
-  { city: 'Seattle', state: 'WA', zip: '98104' }, { city: 'Phoenix', state: 'AZ', zip: '85004' },
-  { city: 'Houston', state: 'TX', zip: '77002' }, { city: 'Pittsburgh', state: 'PA', zip: '15222' },
+  { city: 'Boston', state: 'MA', zip: '02110' },
+  { city: 'Chicago', state: 'IL', zip: '60607' },
+  { city: 'Denver', state: 'CO', zip: '80202' },
+  { city: 'Atlanta', state: 'GA', zip: '30303' },
+  { city: 'Seattle', state: 'WA', zip: '98104' },
+  { city: 'Phoenix', state: 'AZ', zip: '85004' },
+  { city: 'Houston', state: 'TX', zip: '77002' },
+  { city: 'Pittsburgh', state: 'PA', zip: '15222' },
 ];
 const CARRIERS = ['UPS', 'FedEx', 'USPS', 'R+L Carriers'];
 
@@ -297,13 +429,23 @@ export function buildWorld(options: SeedOptions = {}): SeedWorld {
       number: customerNumberOf(i),
       name,
       type: person ? 'Person' : 'Company',
-      email: `ap${i}@${name.toLowerCase().replace(/[^a-z]+/g, '-').replace(/^-|-$/g, '')}.example`,
+      email: `ap${i}@${name
+        .toLowerCase()
+        .replace(/[^a-z]+/g, '-')
+        .replace(/^-|-$/g, '')}.example`,
       phone: `+1-555-${String(1000 + i).padStart(4, '0')}`,
-      address: { line1: `${int(rand, 10, 9999)} ${pick(rand, ['Main', 'Oak', 'Industrial', 'Commerce', 'Market'])} St`, city: place.city, state: place.state, postalCode: place.zip, country: 'US' },
+      address: {
+        line1: `${int(rand, 10, 9999)} ${pick(rand, ['Main', 'Oak', 'Industrial', 'Commerce', 'Market'])} St`,
+        city: place.city,
+        state: place.state,
+        postalCode: place.zip,
+        country: 'US',
+      },
       paymentTerms: person ? 'COD' : pick(rand, PAYMENT_TERMS),
       creditLimitCents,
       // Customer 3 is over its credit limit; every 17th is on credit hold (blocked for shipping).
-      balanceDueCents: i === 3 ? creditLimitCents + 125_000 : int(rand, 0, Math.floor(creditLimitCents * 0.6)),
+      balanceDueCents:
+        i === 3 ? creditLimitCents + 125_000 : int(rand, 0, Math.floor(creditLimitCents * 0.6)),
       blocked: i % 17 === 0 ? 'Ship' : i === 29 ? 'All' : blockedRoll < 0.02 ? 'Invoice' : ' ',
       priceGroup: person ? 'RETAIL' : pick(rand, Object.keys(PRICE_GROUPS)),
     });
@@ -315,7 +457,14 @@ export function buildWorld(options: SeedOptions = {}): SeedWorld {
     const customer = customers[(i * 7) % customers.length];
     if (!customer) throw new Error('no customers to seed orders for');
     const stageRoll = rand();
-    const stage: SeedOrder['stage'] = stageRoll < 0.2 ? 'OPEN' : stageRoll < 0.4 ? 'RELEASED' : stageRoll < 0.6 ? 'SHIPPED' : 'INVOICED';
+    const stage: SeedOrder['stage'] =
+      stageRoll < 0.2
+        ? 'OPEN'
+        : stageRoll < 0.4
+          ? 'RELEASED'
+          : stageRoll < 0.6
+            ? 'SHIPPED'
+            : 'INVOICED';
     const lineCount = int(rand, 1, 5);
     const lines: SeedOrderLine[] = [];
     const used = new Set<number>();
@@ -343,7 +492,14 @@ export function buildWorld(options: SeedOptions = {}): SeedWorld {
       number: orderNumberOf(i),
       channel,
       customerNumber: customer.number,
-      externalReference: channel === 'WEB' ? `#${1000 + i}` : channel === 'EDI' ? `PO-${700000 + i}` : channel.startsWith('MARKETPLACE') ? `MP-${900000 + i}` : null,
+      externalReference:
+        channel === 'WEB'
+          ? `#${1000 + i}`
+          : channel === 'EDI'
+            ? `PO-${700000 + i}`
+            : channel.startsWith('MARKETPLACE')
+              ? `MP-${900000 + i}`
+              : null,
       orderDate: new Date(orderDateMs).toISOString(),
       stage,
       warehouse: pick(rand, WAREHOUSES).code,

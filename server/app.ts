@@ -43,7 +43,11 @@ export interface CrossdockOptions {
 type Context = ResolverContext & BaseContext;
 
 /** Apollo's own codes for bad documents, reported under our catalogue's BAD_USER_INPUT. */
-const DOCUMENT_ERRORS = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST']);
+const DOCUMENT_ERRORS = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+]);
 
 /** Maps every error to the catalogue; unknown errors are masked (stack only in development). */
 export function formatError(development: boolean) {
@@ -57,7 +61,10 @@ export function formatError(development: boolean) {
     if (typeof code === 'string' && DOCUMENT_ERRORS.has(code)) {
       return { ...formatted, extensions: { code: 'BAD_USER_INPUT', reason: code } };
     }
-    if (original instanceof GraphQLError || (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR')) {
+    if (
+      original instanceof GraphQLError ||
+      (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR')
+    ) {
       const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions: development ? formatted.extensions : extensions };
     }
@@ -67,7 +74,9 @@ export function formatError(development: boolean) {
       ...(formatted.path ? { path: formatted.path } : {}),
       extensions: {
         code: 'INTERNAL_SERVER_ERROR',
-        ...(development ? { detail: original instanceof Error ? original.message : String(original) } : {}),
+        ...(development
+          ? { detail: original instanceof Error ? original.message : String(original) }
+          : {}),
       },
     };
   };

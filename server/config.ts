@@ -16,7 +16,9 @@ export class ConfigError extends Error {
     expected: string,
     received: unknown,
   ) {
-    super(`Invalid configuration: ${setting}: expected ${expected}, got ${JSON.stringify(received)}`);
+    super(
+      `Invalid configuration: ${setting}: expected ${expected}, got ${JSON.stringify(received)}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -32,26 +34,112 @@ export interface SettingDoc {
 
 /** Every setting Crossdock reads, with its default. */
 export const SETTINGS: readonly SettingDoc[] = [
-  { name: 'PORT', default: '4000', description: 'HTTP port of the GraphQL endpoint (0 = ephemeral).' },
-  { name: 'HOST', default: '127.0.0.1', description: 'Interface to listen on (0.0.0.0 in containers).' },
-  { name: 'NODE_ENV', default: 'development', description: 'development, test or production; stack traces are only sent in development.' },
-  { name: 'LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
-  { name: 'CROSSDOCK_CONFIG', default: '(none)', description: 'Path of a JSON file of these same settings; the environment wins over it.' },
-  { name: 'SANDBOX', default: 'embedded', description: 'embedded: start the sandbox systems in-process and point every source at them; off: use the *_URL settings.' },
-  { name: 'SANDBOX_PORT_BASE', default: '4100', description: 'Sandbox ports: base+1 ERP, +2 WMS, +3 3PL, +4 commerce.' },
-  { name: 'SANDBOX_CATALOG_SIZE', default: '500', description: 'Catalogue size of the sandbox (100000 for benchmarks).' },
-  { name: 'API_KEYS', default: 'demo keys (embedded sandbox only)', description: 'Comma-separated key=role[:CHANNEL]; roles admin, service, storefront, partner. Required when SANDBOX=off.' },
-  { name: 'ERP_URL', default: 'sandbox ERP', description: 'ERP (Business Central API v2.0 shape) origin.' },
-  { name: 'ERP_TENANT / ERP_ENVIRONMENT / ERP_COMPANY_ID', default: 'sandbox values', description: 'Tenant, environment and company GUID of the ERP API path.' },
-  { name: 'ERP_CLIENT_ID / ERP_CLIENT_SECRET / ERP_SCOPE / ERP_TOKEN_URL', default: 'sandbox values', description: 'OAuth2 client credentials; the token URL defaults to <ERP_URL>/<tenant>/oauth2/v2.0/token.' },
-  { name: 'COMMERCE_URL / COMMERCE_API_VERSION / COMMERCE_ACCESS_TOKEN', default: 'sandbox values', description: 'Commerce (Shopify Admin GraphQL shape) shop origin, API version and access token.' },
-  { name: 'WMS_URL / WMS_CLIENT_ID / WMS_CLIENT_SECRET / WMS_USER_LOGIN', default: 'sandbox values', description: 'Own WMS (Extensiv 3PL Warehouse Manager shape).' },
-  { name: 'TPL_URL / TPL_CLIENT_ID / TPL_CLIENT_SECRET / TPL_USER_LOGIN', default: 'sandbox values', description: 'The 3PL\'s WMS (same dialect).' },
-  { name: 'SOURCE_TIMEOUT_MS', default: '2000', description: 'Per-call timeout of every source; <SOURCE>_TIMEOUT_MS overrides one (ERP_, COMMERCE_, WMS_, TPL_).' },
-  { name: 'BREAKER_ERROR_THRESHOLD', default: '50', description: 'Failure percentage that opens a breaker; <SOURCE>_BREAKER_ERROR_THRESHOLD overrides one.' },
-  { name: 'BREAKER_RESET_MS', default: '10000', description: 'Time a breaker stays open before one probe (half-open); per source as above.' },
-  { name: 'BREAKER_VOLUME_THRESHOLD', default: '5', description: 'Calls in the window before a breaker may open; per source as above.' },
-  { name: 'BREAKER_WINDOW_MS', default: '30000', description: 'Rolling window of error rate and latency percentiles; per source as above.' },
+  {
+    name: 'PORT',
+    default: '4000',
+    description: 'HTTP port of the GraphQL endpoint (0 = ephemeral).',
+  },
+  {
+    name: 'HOST',
+    default: '127.0.0.1',
+    description: 'Interface to listen on (0.0.0.0 in containers).',
+  },
+  {
+    name: 'NODE_ENV',
+    default: 'development',
+    description: 'development, test or production; stack traces are only sent in development.',
+  },
+  {
+    name: 'LOG_LEVEL',
+    default: 'info',
+    description: 'pino level: fatal, error, warn, info, debug, trace, silent.',
+  },
+  {
+    name: 'CROSSDOCK_CONFIG',
+    default: '(none)',
+    description: 'Path of a JSON file of these same settings; the environment wins over it.',
+  },
+  {
+    name: 'SANDBOX',
+    default: 'embedded',
+    description:
+      'embedded: start the sandbox systems in-process and point every source at them; off: use the *_URL settings.',
+  },
+  {
+    name: 'SANDBOX_PORT_BASE',
+    default: '4100',
+    description: 'Sandbox ports: base+1 ERP, +2 WMS, +3 3PL, +4 commerce.',
+  },
+  {
+    name: 'SANDBOX_CATALOG_SIZE',
+    default: '500',
+    description: 'Catalogue size of the sandbox (100000 for benchmarks).',
+  },
+  {
+    name: 'API_KEYS',
+    default: 'demo keys (embedded sandbox only)',
+    description:
+      'Comma-separated key=role[:CHANNEL]; roles admin, service, storefront, partner. Required when SANDBOX=off.',
+  },
+  {
+    name: 'ERP_URL',
+    default: 'sandbox ERP',
+    description: 'ERP (Business Central API v2.0 shape) origin.',
+  },
+  {
+    name: 'ERP_TENANT / ERP_ENVIRONMENT / ERP_COMPANY_ID',
+    default: 'sandbox values',
+    description: 'Tenant, environment and company GUID of the ERP API path.',
+  },
+  {
+    name: 'ERP_CLIENT_ID / ERP_CLIENT_SECRET / ERP_SCOPE / ERP_TOKEN_URL',
+    default: 'sandbox values',
+    description:
+      'OAuth2 client credentials; the token URL defaults to <ERP_URL>/<tenant>/oauth2/v2.0/token.',
+  },
+  {
+    name: 'COMMERCE_URL / COMMERCE_API_VERSION / COMMERCE_ACCESS_TOKEN',
+    default: 'sandbox values',
+    description:
+      'Commerce (Shopify Admin GraphQL shape) shop origin, API version and access token.',
+  },
+  {
+    name: 'WMS_URL / WMS_CLIENT_ID / WMS_CLIENT_SECRET / WMS_USER_LOGIN',
+    default: 'sandbox values',
+    description: 'Own WMS (Extensiv 3PL Warehouse Manager shape).',
+  },
+  {
+    name: 'TPL_URL / TPL_CLIENT_ID / TPL_CLIENT_SECRET / TPL_USER_LOGIN',
+    default: 'sandbox values',
+    description: "The 3PL's WMS (same dialect).",
+  },
+  {
+    name: 'SOURCE_TIMEOUT_MS',
+    default: '2000',
+    description:
+      'Per-call timeout of every source; <SOURCE>_TIMEOUT_MS overrides one (ERP_, COMMERCE_, WMS_, TPL_).',
+  },
+  {
+    name: 'BREAKER_ERROR_THRESHOLD',
+    default: '50',
+    description:
+      'Failure percentage that opens a breaker; <SOURCE>_BREAKER_ERROR_THRESHOLD overrides one.',
+  },
+  {
+    name: 'BREAKER_RESET_MS',
+    default: '10000',
+    description: 'Time a breaker stays open before one probe (half-open); per source as above.',
+  },
+  {
+    name: 'BREAKER_VOLUME_THRESHOLD',
+    default: '5',
+    description: 'Calls in the window before a breaker may open; per source as above.',
+  },
+  {
+    name: 'BREAKER_WINDOW_MS',
+    default: '30000',
+    description: 'Rolling window of error rate and latency percentiles; per source as above.',
+  },
 ];
 
 /** The four sources of the embedded topology. */
@@ -108,7 +196,11 @@ export interface Config {
   readonly host: string;
   readonly env: 'development' | 'test' | 'production';
   readonly logLevel: LevelWithSilent;
-  readonly sandbox: { readonly mode: 'embedded' | 'off'; readonly portBase: number; readonly catalogSize: number };
+  readonly sandbox: {
+    readonly mode: 'embedded' | 'off';
+    readonly portBase: number;
+    readonly catalogSize: number;
+  };
   readonly apiKeys: readonly ApiKey[];
   readonly sources: {
     readonly erp: ErpConfig;
@@ -143,7 +235,8 @@ function int(raw: Raw, name: string, fallback: number, min: number, max: number)
 function oneOf<T extends string>(raw: Raw, name: string, allowed: readonly T[], fallback: T): T {
   const text = raw[name];
   if (text === undefined || text === '') return fallback;
-  if (!(allowed as readonly string[]).includes(text)) throw new ConfigError(name, `one of ${allowed.join(', ')}`, text);
+  if (!(allowed as readonly string[]).includes(text))
+    throw new ConfigError(name, `one of ${allowed.join(', ')}`, text);
   return text as T;
 }
 
@@ -181,17 +274,33 @@ function resilience(raw: Raw, prefix: string): ResilienceConfig {
 
 function parseApiKeys(text: string): ApiKey[] {
   const expected = 'comma-separated key=role[:CHANNEL] with role admin|service|storefront|partner';
-  const keys = text.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const keys = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   if (keys.length === 0) throw new ConfigError('API_KEYS', expected, text);
   return keys.map((entry) => {
     const match = /^([^=\s]{8,256})=(\w+)(?::(\w+))?$/.exec(entry);
     const role = match?.[2] as ApiKey['role'] | undefined;
     const channel = match?.[3] ?? null;
-    if (!match || !role || !ROLES.includes(role) || (channel !== null && !CHANNELS.includes(channel))) {
-      throw new ConfigError('API_KEYS', `${expected} (keys at least 8 characters)`, entry.replace(/=.*/, '=…'));
+    if (
+      !match ||
+      !role ||
+      !ROLES.includes(role) ||
+      (channel !== null && !CHANNELS.includes(channel))
+    ) {
+      throw new ConfigError(
+        'API_KEYS',
+        `${expected} (keys at least 8 characters)`,
+        entry.replace(/=.*/, '=…'),
+      );
     }
     if (role === 'partner' && channel === null) {
-      throw new ConfigError('API_KEYS', 'a channel for every partner key (key=partner:MARKETPLACE_A)', entry.replace(/=.*/, '=…'));
+      throw new ConfigError(
+        'API_KEYS',
+        'a channel for every partner key (key=partner:MARKETPLACE_A)',
+        entry.replace(/=.*/, '=…'),
+      );
     }
     return { key: match[1] ?? '', role, channel };
   });
@@ -202,7 +311,11 @@ function readFile(path: string): Raw {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new ConfigError('CROSSDOCK_CONFIG', 'a readable JSON file', `${path} (${(error as Error).message})`);
+    throw new ConfigError(
+      'CROSSDOCK_CONFIG',
+      'a readable JSON file',
+      `${path} (${(error as Error).message})`,
+    );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError('CROSSDOCK_CONFIG', 'a JSON object of settings', path);
@@ -224,7 +337,11 @@ export function loadConfig(env: Raw = process.env): Config {
   const mode = oneOf(raw, 'SANDBOX', ['embedded', 'off'] as const, 'embedded');
   const apiKeysText = raw.API_KEYS;
   if (mode === 'off' && !apiKeysText) {
-    throw new ConfigError('API_KEYS', 'API keys when SANDBOX=off (the demo keys are for the sandbox only)', '');
+    throw new ConfigError(
+      'API_KEYS',
+      'API keys when SANDBOX=off (the demo keys are for the sandbox only)',
+      '',
+    );
   }
   const config: Config = {
     port: int(raw, 'PORT', 4000, 0, 65_535),
@@ -269,7 +386,11 @@ export function loadConfig(env: Raw = process.env): Config {
   return config;
 }
 
-function wms(raw: Raw, prefix: 'WMS' | 'TPL', sandbox: { clientId: string; clientSecret: string; userLogin: string }): WmsConfig {
+function wms(
+  raw: Raw,
+  prefix: 'WMS' | 'TPL',
+  sandbox: { clientId: string; clientSecret: string; userLogin: string },
+): WmsConfig {
   return {
     url: url(raw, `${prefix}_URL`),
     clientId: str(raw, `${prefix}_CLIENT_ID`, sandbox.clientId),

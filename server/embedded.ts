@@ -33,7 +33,12 @@ export async function startEmbedded(
   try {
     const sources = createSources(
       config,
-      sandbox && { erp: sandbox.erp.url, commerce: sandbox.commerce.url, wms: sandbox.wms.url, tpl: sandbox.tpl.url },
+      sandbox && {
+        erp: sandbox.erp.url,
+        commerce: sandbox.commerce.url,
+        wms: sandbox.wms.url,
+        tpl: sandbox.tpl.url,
+      },
     );
     const crossdock = await startCrossdock({ config, sources, logger });
     let closing: Promise<void> | undefined;

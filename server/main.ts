@@ -20,7 +20,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   for (const reserved of ['NATS_URL', 'MONGODB_URI']) {
     if (process.env[reserved]) {
-      logger.warn({ setting: reserved }, `${reserved} is set but not used yet: the event bus and the store arrive in later releases`);
+      logger.warn(
+        { setting: reserved },
+        `${reserved} is set but not used yet: the event bus and the store arrive in later releases`,
+      );
     }
   }
 
@@ -57,6 +60,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`Crossdock failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `Crossdock failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -30,10 +30,7 @@ export type BreakerState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
  * surface as `SOURCE_UNAVAILABLE` in the graph with the detail in `extensions.reason`.
  */
 export type SourceErrorCode =
-  | 'SOURCE_UNAVAILABLE'
-  | 'SOURCE_TIMEOUT'
-  | 'SOURCE_BAD_RESPONSE'
-  | 'SOURCE_REJECTED';
+  'SOURCE_UNAVAILABLE' | 'SOURCE_TIMEOUT' | 'SOURCE_BAD_RESPONSE' | 'SOURCE_REJECTED';
 
 /** Options for {@link SourceError}. */
 export interface SourceErrorOptions {
@@ -222,7 +219,8 @@ export interface OrderRecord {
 }
 
 /** Shipment status in canonical form. */
-export type ShipmentStatus = 'PENDING' | 'PICKING' | 'PACKED' | 'SHIPPED' | 'DELIVERED' | 'CANCELLED';
+export type ShipmentStatus =
+  'PENDING' | 'PICKING' | 'PACKED' | 'SHIPPED' | 'DELIVERED' | 'CANCELLED';
 
 /** A shipment (WMS order) against a sales order. */
 export interface ShipmentRecord {
@@ -391,18 +389,15 @@ export interface Connector {
   readonly kind: SourceKind;
   readonly capabilities: ReadonlySet<Capability>;
   health(): SourceHealthSnapshot;
+  /** Calls `listener` on every breaker transition (exactly once each); returns an unsubscribe. */
+  onStateChange(listener: (state: BreakerState, previous: BreakerState) => void): () => void;
   /** Releases sockets and timers. Idempotent. */
   close(): Promise<void>;
 }
 
 /** The ERP connector: item master, pricing, customers, orders, invoices. */
 export interface ErpConnector
-  extends Connector,
-    CatalogSource,
-    PricingSource,
-    CustomerSource,
-    OrderSource,
-    InvoiceSource {
+  extends Connector, CatalogSource, PricingSource, CustomerSource, OrderSource, InvoiceSource {
   readonly kind: 'erp';
 }
 
@@ -417,7 +412,11 @@ export interface WmsConnector extends Connector, InventorySource, ShipmentSource
 }
 
 /** Throws when a batch answer does not line up with its keys (dataloader's contract). */
-export function assertSameLength(source: string, keys: readonly unknown[], values: readonly unknown[]): void {
+export function assertSameLength(
+  source: string,
+  keys: readonly unknown[],
+  values: readonly unknown[],
+): void {
   if (keys.length !== values.length) {
     throw new SourceError(
       'SOURCE_BAD_RESPONSE',

@@ -91,7 +91,12 @@ export interface UpstreamRequest {
  */
 export type UpstreamResponse<T> =
   | { readonly ok: true; readonly status: number; readonly headers: Headers; readonly body: T }
-  | { readonly ok: false; readonly status: number; readonly headers: Headers; readonly body: unknown };
+  | {
+      readonly ok: false;
+      readonly status: number;
+      readonly headers: Headers;
+      readonly body: unknown;
+    };
 
 /** Response headers as undici gives them. */
 export type Headers = Readonly<Record<string, string | string[] | undefined>>;
@@ -244,7 +249,12 @@ export function createUpstream(options: UpstreamOptions): Upstream {
 
   const classifyTransportError = (error: unknown, what: string): SourceError => {
     if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-      return makeError('SOURCE_TIMEOUT', `${what} timed out after ${timeoutMs} ms`, 'timeout', error);
+      return makeError(
+        'SOURCE_TIMEOUT',
+        `${what} timed out after ${timeoutMs} ms`,
+        'timeout',
+        error,
+      );
     }
     const code =
       error instanceof undiciErrors.UndiciError
@@ -287,7 +297,10 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     lastError = error instanceof Error ? error.message : String(error);
   });
 
-  const fire = async (req: UpstreamRequest, schema: z.ZodType): Promise<UpstreamResponse<unknown>> => {
+  const fire = async (
+    req: UpstreamRequest,
+    schema: z.ZodType,
+  ): Promise<UpstreamResponse<unknown>> => {
     try {
       return await breaker.fire(req, schema);
     } catch (error) {
@@ -299,7 +312,12 @@ export function createUpstream(options: UpstreamOptions): Upstream {
           'breaker_open',
         );
       }
-      throw makeError('SOURCE_UNAVAILABLE', `${req.what} failed: ${String(error)}`, 'unknown', error);
+      throw makeError(
+        'SOURCE_UNAVAILABLE',
+        `${req.what} failed: ${String(error)}`,
+        'unknown',
+        error,
+      );
     }
   };
 

@@ -29,7 +29,12 @@ describe('configuration', () => {
   });
 
   it('lets one source override the shared resilience settings', () => {
-    const config = loadConfig({ SOURCE_TIMEOUT_MS: '900', ERP_TIMEOUT_MS: '3000', BREAKER_RESET_MS: '500', TPL_BREAKER_RESET_MS: '700' });
+    const config = loadConfig({
+      SOURCE_TIMEOUT_MS: '900',
+      ERP_TIMEOUT_MS: '3000',
+      BREAKER_RESET_MS: '500',
+      TPL_BREAKER_RESET_MS: '700',
+    });
     assert.equal(config.sources.erp.timeoutMs, 3000);
     assert.equal(config.sources.commerce.timeoutMs, 900);
     assert.equal(config.sources.wms.breaker.resetTimeoutMs, 500);
@@ -37,7 +42,9 @@ describe('configuration', () => {
   });
 
   it('parses API keys with roles and channels', () => {
-    const config = loadConfig({ API_KEYS: 'ops-key-123=admin, shop-key-123=storefront:WEB ,mp-key-1234=partner:MARKETPLACE_B' });
+    const config = loadConfig({
+      API_KEYS: 'ops-key-123=admin, shop-key-123=storefront:WEB ,mp-key-1234=partner:MARKETPLACE_B',
+    });
     assert.deepEqual(config.apiKeys, [
       { key: 'ops-key-123', role: 'admin', channel: null },
       { key: 'shop-key-123', role: 'storefront', channel: 'WEB' },
@@ -46,26 +53,77 @@ describe('configuration', () => {
   });
 
   const bad: [string, Record<string, string>, string][] = [
-    ['PORT not a number', { PORT: 'abc' }, 'Invalid configuration: PORT: expected an integer from 0 to 65535, got "abc"'],
-    ['PORT too big', { PORT: '70000' }, 'Invalid configuration: PORT: expected an integer from 0 to 65535, got "70000"'],
-    ['SANDBOX unknown', { SANDBOX: 'maybe' }, 'Invalid configuration: SANDBOX: expected one of embedded, off, got "maybe"'],
-    ['LOG_LEVEL unknown', { LOG_LEVEL: 'loud' }, 'Invalid configuration: LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
-    ['timeout zero', { ERP_TIMEOUT_MS: '0' }, 'Invalid configuration: ERP_TIMEOUT_MS: expected an integer from 1 to 600000, got "0"'],
-    ['threshold over 100', { BREAKER_ERROR_THRESHOLD: '150' }, 'Invalid configuration: BREAKER_ERROR_THRESHOLD: expected an integer from 1 to 100, got "150"'],
-    ['URL not http', { ERP_URL: 'ftp://erp.example' }, 'Invalid configuration: ERP_URL: expected an http(s) URL, got "ftp://erp.example"'],
-    ['API key without role', { API_KEYS: 'abcdefghij' }, 'Invalid configuration: API_KEYS: expected comma-separated key=role[:CHANNEL] with role admin|service|storefront|partner (keys at least 8 characters), got "abcdefghij"'],
-    ['partner without channel', { API_KEYS: 'partner-key-1=partner' }, 'Invalid configuration: API_KEYS: expected a channel for every partner key (key=partner:MARKETPLACE_A), got "partner-key-1=…"'],
-    ['sandbox off without keys', { SANDBOX: 'off' }, 'Invalid configuration: API_KEYS: expected API keys when SANDBOX=off (the demo keys are for the sandbox only), got ""'],
-    ['sandbox off without URLs', { SANDBOX: 'off', API_KEYS: 'ops-key-123=admin' }, 'Invalid configuration: ERP_URL: expected a URL when SANDBOX=off, got ""'],
-    ['config file missing', { CROSSDOCK_CONFIG: '/nonexistent/crossdock.json' }, 'Invalid configuration: CROSSDOCK_CONFIG: expected a readable JSON file, got "/nonexistent/crossdock.json (ENOENT: no such file or directory, open \'/nonexistent/crossdock.json\')"'],
+    [
+      'PORT not a number',
+      { PORT: 'abc' },
+      'Invalid configuration: PORT: expected an integer from 0 to 65535, got "abc"',
+    ],
+    [
+      'PORT too big',
+      { PORT: '70000' },
+      'Invalid configuration: PORT: expected an integer from 0 to 65535, got "70000"',
+    ],
+    [
+      'SANDBOX unknown',
+      { SANDBOX: 'maybe' },
+      'Invalid configuration: SANDBOX: expected one of embedded, off, got "maybe"',
+    ],
+    [
+      'LOG_LEVEL unknown',
+      { LOG_LEVEL: 'loud' },
+      'Invalid configuration: LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+    ],
+    [
+      'timeout zero',
+      { ERP_TIMEOUT_MS: '0' },
+      'Invalid configuration: ERP_TIMEOUT_MS: expected an integer from 1 to 600000, got "0"',
+    ],
+    [
+      'threshold over 100',
+      { BREAKER_ERROR_THRESHOLD: '150' },
+      'Invalid configuration: BREAKER_ERROR_THRESHOLD: expected an integer from 1 to 100, got "150"',
+    ],
+    [
+      'URL not http',
+      { ERP_URL: 'ftp://erp.example' },
+      'Invalid configuration: ERP_URL: expected an http(s) URL, got "ftp://erp.example"',
+    ],
+    [
+      'API key without role',
+      { API_KEYS: 'abcdefghij' },
+      'Invalid configuration: API_KEYS: expected comma-separated key=role[:CHANNEL] with role admin|service|storefront|partner (keys at least 8 characters), got "abcdefghij"',
+    ],
+    [
+      'partner without channel',
+      { API_KEYS: 'partner-key-1=partner' },
+      'Invalid configuration: API_KEYS: expected a channel for every partner key (key=partner:MARKETPLACE_A), got "partner-key-1=…"',
+    ],
+    [
+      'sandbox off without keys',
+      { SANDBOX: 'off' },
+      'Invalid configuration: API_KEYS: expected API keys when SANDBOX=off (the demo keys are for the sandbox only), got ""',
+    ],
+    [
+      'sandbox off without URLs',
+      { SANDBOX: 'off', API_KEYS: 'ops-key-123=admin' },
+      'Invalid configuration: ERP_URL: expected a URL when SANDBOX=off, got ""',
+    ],
+    [
+      'config file missing',
+      { CROSSDOCK_CONFIG: '/nonexistent/crossdock.json' },
+      'Invalid configuration: CROSSDOCK_CONFIG: expected a readable JSON file, got "/nonexistent/crossdock.json (ENOENT: no such file or directory, open \'/nonexistent/crossdock.json\')"',
+    ],
   ];
   for (const [name, env, message] of bad) {
     it(`rejects ${name}`, () => {
-      assert.throws(() => loadConfig(env), (error: unknown) => {
-        assert.ok(error instanceof ConfigError);
-        assert.equal(error.message, message);
-        return true;
-      });
+      assert.throws(
+        () => loadConfig(env),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.equal(error.message, message);
+          return true;
+        },
+      );
     });
   }
 
@@ -95,6 +153,9 @@ describe('configuration', () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     assert.equal(code, 1);
-    assert.equal(stderr, 'Invalid configuration: PORT: expected an integer from 0 to 65535, got "eighty"\n');
+    assert.equal(
+      stderr,
+      'Invalid configuration: PORT: expected an integer from 0 to 65535, got "eighty"\n',
+    );
   });
 });

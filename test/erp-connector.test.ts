@@ -182,8 +182,8 @@ describe('catalog', () => {
     const all = await shared.listItems({ first: 300 }, { includeBlocked: true });
     assert.equal(all.items.length, 300);
     assert.equal(all.hasNextPage, false);
-    // pageSize 200 < 301: the connector follows the nextLink.
-    assert.equal(requestsTo('items'), 3);
+    // A page asked for in one piece comes back in one response: maxpagesize is raised to first+1.
+    assert.equal(requestsTo('items'), 2);
     const quoted = await shared.listItems({ first: 5 }, { search: "it's" });
     assert.deepEqual(quoted.items, []);
   });
@@ -548,5 +548,28 @@ describe('faults', () => {
     assert.ok(health.requests >= 2);
     await connector.close();
     await connector.close();
+  });
+});
+
+describe('server-driven paging', () => {
+  it('follows @odata.nextLink when the ERP caps pages below what was asked', async () => {
+    const made = createErpApp(world, { maxPageSize: 7 });
+    const capped = await listen('erp-capped', made.app, made.control, 0);
+    try {
+      const connector = connect({ baseUrl: capped.url });
+      const page = await connector.listItems({ first: 20 }, { includeBlocked: true });
+      assert.deepEqual(
+        page.items.map((i) => i.sku),
+        world.products.slice(0, 20).map((p) => p.sku),
+      );
+      assert.equal(page.hasNextPage, true);
+      // 21 rows (first + 1) in pages of 7: three item requests, plus the token.
+      const itemRequests = Object.entries(made.control.stats().byRoute)
+        .filter(([route]) => route.endsWith('/items'))
+        .reduce((n, [, count]) => n + count, 0);
+      assert.equal(itemRequests, 3);
+    } finally {
+      await capped.close();
+    }
   });
 });

@@ -27,7 +27,8 @@ describe('batching', () => {
     let after: string | null = null;
     for (const n of [1, 50, 200]) {
       stack.resetCounts();
-      const res: GqlResponse<{ products: { edges: unknown[]; pageInfo: { endCursor: string } } }> = await stack.gql(PAGE, { n, after });
+      const res: GqlResponse<{ products: { edges: unknown[]; pageInfo: { endCursor: string } } }> =
+        await stack.gql(PAGE, { n, after });
       assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
       assert.equal(res.body.data?.products.edges.length, n);
       after = res.body.data?.products.pageInfo.endCursor ?? null;
@@ -42,7 +43,8 @@ describe('batching', () => {
   it('batches order lines, shipments and customers of a whole orders page', async (t) => {
     await stack.gql(`{ orders(first: 1) { nodes { number } } }`);
     stack.resetCounts();
-    const res = await stack.gql(`{ orders(first: 100) { nodes { number status customer { name } lines { product { name } }
+    const res =
+      await stack.gql(`{ orders(first: 100) { nodes { number status customer { name } lines { product { name } }
       shipments { status } invoices { number } } } }`);
     assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
     const counts = stack.requests();

@@ -48,7 +48,9 @@ function stateChange(connector: Connector, wanted: BreakerState): Promise<void> 
 
 describe('partial failure', () => {
   it('keeps ERP and commerce fields when the own WMS is down', async () => {
-    const p = world.products.find((x) => world.stock.some((s) => s.sku === x.sku && s.warehouse === '3PL-SOUTH'));
+    const p = world.products.find((x) =>
+      world.stock.some((s) => s.sku === x.sku && s.warehouse === '3PL-SOUTH'),
+    );
     assert.ok(p);
     stack.sandbox.wms.control.setFaults({ down: true });
     const res = await stack.gql<Json>(PRODUCT, { sku: p.sku });
@@ -70,7 +72,26 @@ describe('partial failure', () => {
       assert.equal(error.extensions?.source, 'wms');
       assert.equal(error.extensions?.breaker, 'CLOSED');
     }
-    assert.deepEqual(errors.map((e) => e.path?.join('.')).sort(), ['product.availableToPromise', 'product.inventory.1']);
+    assert.deepEqual(errors.map((e) => e.path?.join('.')).sort(), [
+      'product.availableToPromise',
+      'product.inventory.1',
+    ]);
+  });
+
+  it('reports SOURCE_TIMEOUT for a slow system and keeps the rest', async () => {
+    const p = world.products[9];
+    assert.ok(p);
+    stack.sandbox.commerce.control.setFaults({ latencyMs: 2_000 });
+    const res = await stack.gql<Json>(
+      `query($sku: String!) { product(sku: $sku) { name listPrice { amount } } }`,
+      { sku: p.sku },
+    );
+    assert.equal(res.body.data?.product.name, null);
+    assert.equal(res.body.data?.product.listPrice.amount, centsToDecimal(p.priceCents));
+    const error = res.body.errors?.[0];
+    assert.equal(error?.extensions?.code, 'SOURCE_TIMEOUT');
+    assert.equal(error?.extensions?.source, 'commerce');
+    assert.equal(error?.message, 'commerce: productVariants timed out after 150 ms');
   });
 
   it('keeps content and stock when the ERP is down, with listPrice null', async () => {
@@ -81,34 +102,34 @@ describe('partial failure', () => {
     const product = res.body.data?.product;
     assert.equal(product.name, p.name);
     assert.equal(product.listPrice, null);
-    assert.ok(product.inventory.length > 0 && product.inventory.every((s: Json | null) => s !== null));
-    assert.equal(product.availableToPromise, world.stock.filter((s) => s.sku === p.sku).reduce((n, s) => n + s.onHand - s.allocated - s.onHold, 0));
-    assert.deepEqual(res.body.errors?.map((e) => [e.path?.join('.'), e.extensions?.code, e.extensions?.source]), [
-      ['product.listPrice', 'SOURCE_UNAVAILABLE', 'erp'],
-    ]);
+    assert.ok(
+      product.inventory.length > 0 && product.inventory.every((s: Json | null) => s !== null),
+    );
+    assert.equal(
+      product.availableToPromise,
+      world.stock
+        .filter((s) => s.sku === p.sku)
+        .reduce((n, s) => n + s.onHand - s.allocated - s.onHold, 0),
+    );
+    assert.deepEqual(
+      res.body.errors?.map((e) => [e.path?.join('.'), e.extensions?.code, e.extensions?.source]),
+      [['product.listPrice', 'SOURCE_UNAVAILABLE', 'erp']],
+    );
   });
 
   it('lists products from commerce while the ERP is down, and says so', async () => {
     stack.sandbox.erp.control.setFaults({ errorRate: 1 });
-    const res = await stack.gql<Json>(`{ products(first: 3) { nodes { sku name listPrice { amount } } } }`);
-    assert.deepEqual(res.body.data?.products.nodes.map((n: Json) => [n.sku, n.name, n.listPrice]), world.products.slice(0, 3).map((p) => [p.sku, p.name, null]));
+    const res = await stack.gql<Json>(
+      `{ products(first: 3) { nodes { sku name listPrice { amount } } } }`,
+    );
+    assert.deepEqual(
+      res.body.data?.products.nodes.map((n: Json) => [n.sku, n.name, n.listPrice]),
+      world.products.slice(0, 3).map((p) => [p.sku, p.name, null]),
+    );
     const warnings = res.body.extensions?.warnings as Json[];
     assert.equal(warnings[0]?.code, 'SOURCE_FALLBACK');
     assert.equal(warnings[0]?.source, 'erp');
     assert.ok(res.body.errors?.every((e) => e.extensions?.source === 'erp'));
-  });
-
-  it('reports SOURCE_TIMEOUT for a slow system and keeps the rest', async () => {
-    const p = world.products[9];
-    assert.ok(p);
-    stack.sandbox.commerce.control.setFaults({ latencyMs: 2_000 });
-    const res = await stack.gql<Json>(`query($sku: String!) { product(sku: $sku) { name listPrice { amount } } }`, { sku: p.sku });
-    assert.equal(res.body.data?.product.name, null);
-    assert.equal(res.body.data?.product.listPrice.amount, centsToDecimal(p.priceCents));
-    const error = res.body.errors?.[0];
-    assert.equal(error?.extensions?.code, 'SOURCE_TIMEOUT');
-    assert.equal(error?.extensions?.source, 'commerce');
-    assert.equal(error?.message, 'commerce: productVariants timed out after 150 ms');
   });
 
   it('opens the ERP breaker, fails fast without calling the ERP, then closes after recovery', async () => {
@@ -136,7 +157,11 @@ describe('partial failure', () => {
     const fast = await stack.gql<Json>(query, { sku: p.sku });
     assert.equal(fast.body.data?.product.name, p.name, 'commerce fields survive');
     assert.deepEqual(
-      { code: fast.body.errors?.[0]?.extensions?.code, reason: fast.body.errors?.[0]?.extensions?.reason, breaker: fast.body.errors?.[0]?.extensions?.breaker },
+      {
+        code: fast.body.errors?.[0]?.extensions?.code,
+        reason: fast.body.errors?.[0]?.extensions?.reason,
+        breaker: fast.body.errors?.[0]?.extensions?.breaker,
+      },
       { code: 'SOURCE_UNAVAILABLE', reason: 'breaker_open', breaker: 'OPEN' },
     );
     assert.equal(stack.requests().erp, 0, 'an open breaker does not call the ERP');

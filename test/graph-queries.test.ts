@@ -20,9 +20,17 @@ after(() => stack.close());
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-async function data(query: string, variables?: Record<string, unknown>, key?: string): Promise<Json> {
+async function data(
+  query: string,
+  variables?: Record<string, unknown>,
+  key?: string,
+): Promise<Json> {
   const res = await stack.gql<Json>(query, variables, key ? { key } : {});
-  assert.deepEqual(res.body.errors, undefined, `unexpected errors: ${JSON.stringify(res.body.errors)}`);
+  assert.deepEqual(
+    res.body.errors,
+    undefined,
+    `unexpected errors: ${JSON.stringify(res.body.errors)}`,
+  );
   assert.equal(res.status, 200);
   return res.body.data as Json;
 }
@@ -115,20 +123,32 @@ describe('Product', () => {
       assert.ok(pages < 20, 'the walk must end');
     } while (cursor);
     assert.equal(pages, 5);
-    assert.deepEqual(seen, world.products.map((p) => p.sku));
+    assert.deepEqual(
+      seen,
+      world.products.map((p) => p.sku),
+    );
   });
 
   it('leaves blocked items out of the default listing and filters by category', async () => {
-    const d = await data(`{ products(first: 250, filter: { category: "Safety" }) { nodes { sku category blocked } } }`);
-    const expected = world.products.filter((p) => p.category === 'Safety' && !p.blocked).map((p) => p.sku);
-    assert.deepEqual(d.products.nodes.map((n: Json) => n.sku), expected);
+    const d = await data(
+      `{ products(first: 250, filter: { category: "Safety" }) { nodes { sku category blocked } } }`,
+    );
+    const expected = world.products
+      .filter((p) => p.category === 'Safety' && !p.blocked)
+      .map((p) => p.sku);
+    assert.deepEqual(
+      d.products.nodes.map((n: Json) => n.sku),
+      expected,
+    );
     assert.ok(d.products.nodes.every((n: Json) => n.category === 'Safety' && n.blocked === false));
   });
 });
 
 describe('Inventory and warehouses', () => {
   it('lists every warehouse of both warehouse systems', async () => {
-    const d = await data(`{ warehouses { id code name kind source address { city countryCode } } }`);
+    const d = await data(
+      `{ warehouses { id code name kind source address { city countryCode } } }`,
+    );
     const codes = d.warehouses.map((w: Json) => w.code).sort();
     assert.deepEqual(codes, world.warehouses.map((w) => w.code).sort());
     const tpl = d.warehouses.find((w: Json) => w.code === '3PL-SOUTH');
@@ -139,11 +159,20 @@ describe('Inventory and warehouses', () => {
 
   it('answers Query.inventory for many SKUs and some warehouses', async () => {
     const skus = [product(1).sku, product(2).sku, product(150).sku];
-    const d = await data(`query($s: [String!]!) { inventory(skus: $s, warehouses: ["EAST", "3PL-SOUTH"]) { sku warehouse { code } onHand } }`, { s: skus });
-    const expected = world.stock.filter((s) => skus.includes(s.sku) && (s.warehouse === 'EAST' || s.warehouse === '3PL-SOUTH'));
+    const d = await data(
+      `query($s: [String!]!) { inventory(skus: $s, warehouses: ["EAST", "3PL-SOUTH"]) { sku warehouse { code } onHand } }`,
+      { s: skus },
+    );
+    const expected = world.stock.filter(
+      (s) => skus.includes(s.sku) && (s.warehouse === 'EAST' || s.warehouse === '3PL-SOUTH'),
+    );
     assert.equal(d.inventory.length, expected.length);
     for (const s of expected) {
-      assert.ok(d.inventory.some((i: Json) => i.sku === s.sku && i.warehouse.code === s.warehouse && i.onHand === s.onHand));
+      assert.ok(
+        d.inventory.some(
+          (i: Json) => i.sku === s.sku && i.warehouse.code === s.warehouse && i.onHand === s.onHand,
+        ),
+      );
     }
   });
 });
@@ -170,17 +199,29 @@ describe('Customer', () => {
   it('marks a customer blocked for shipping as ON_HOLD', async () => {
     const c = world.customers.find((x) => x.blocked === 'Ship');
     assert.ok(c);
-    const d = await data(`query($id: ID!) { customer(id: $id) { blocked creditStatus } }`, { id: c.number });
+    const d = await data(`query($id: ID!) { customer(id: $id) { blocked creditStatus } }`, {
+      id: c.number,
+    });
     assert.deepEqual(d.customer, { blocked: 'SHIP', creditStatus: 'ON_HOLD' });
   });
 
   it('pages through customers', async () => {
-    const first = await data(`{ customers(first: 25) { nodes { number } pageInfo { hasNextPage endCursor } } }`);
-    const second = await data(`query($a: String) { customers(first: 100, after: $a) { nodes { number } pageInfo { hasNextPage } } }`, {
-      a: first.customers.pageInfo.endCursor,
-    });
-    const numbers = [...first.customers.nodes, ...second.customers.nodes].map((n: Json) => n.number);
-    assert.deepEqual(numbers, world.customers.map((c) => c.number));
+    const first = await data(
+      `{ customers(first: 25) { nodes { number } pageInfo { hasNextPage endCursor } } }`,
+    );
+    const second = await data(
+      `query($a: String) { customers(first: 100, after: $a) { nodes { number } pageInfo { hasNextPage } } }`,
+      {
+        a: first.customers.pageInfo.endCursor,
+      },
+    );
+    const numbers = [...first.customers.nodes, ...second.customers.nodes].map(
+      (n: Json) => n.number,
+    );
+    assert.deepEqual(
+      numbers,
+      world.customers.map((c) => c.number),
+    );
     assert.equal(second.customers.pageInfo.hasNextPage, false);
   });
 });
@@ -215,12 +256,22 @@ describe('Order, Shipment, Invoice', () => {
     assert.equal(got.shipments[0].trackingNumber, o.trackingNumber);
     assert.equal(got.shipments[0].warehouse.code, o.warehouse);
     assert.equal(got.shipments[0].order.number, o.number);
-    assert.deepEqual(got.invoices.map((i: Json) => i.number), [o.invoiceNumber]);
-    assert.deepEqual(got.timeline.map((t: Json) => t.step), ['ordered', 'shipped', 'invoiced']);
+    assert.deepEqual(
+      got.invoices.map((i: Json) => i.number),
+      [o.invoiceNumber],
+    );
+    assert.deepEqual(
+      got.timeline.map((t: Json) => t.step),
+      ['ordered', 'shipped', 'invoiced'],
+    );
   });
 
   it('derives RELEASED_TO_WAREHOUSE, SHIPPED and ACCEPTED/RECEIVED', async () => {
-    const expectations: Record<string, string> = { RELEASED: 'RELEASED_TO_WAREHOUSE', SHIPPED: 'SHIPPED', OPEN: 'RECEIVED' };
+    const expectations: Record<string, string> = {
+      RELEASED: 'RELEASED_TO_WAREHOUSE',
+      SHIPPED: 'SHIPPED',
+      OPEN: 'RECEIVED',
+    };
     for (const [stage, status] of Object.entries(expectations)) {
       const o = world.orders.find((x) => x.stage === stage);
       assert.ok(o, stage);
@@ -230,10 +281,18 @@ describe('Order, Shipment, Invoice', () => {
   });
 
   it('lists orders by channel and customer', async () => {
-    const d = await data(`{ orders(first: 250, filter: { channel: EDI }) { nodes { number channel } } }`);
-    assert.deepEqual(d.orders.nodes.map((n: Json) => n.number), world.orders.filter((o) => o.channel === 'EDI').map((o) => o.number));
+    const d = await data(
+      `{ orders(first: 250, filter: { channel: EDI }) { nodes { number channel } } }`,
+    );
+    assert.deepEqual(
+      d.orders.nodes.map((n: Json) => n.number),
+      world.orders.filter((o) => o.channel === 'EDI').map((o) => o.number),
+    );
     const c = world.orders[0]?.customerNumber ?? '';
-    const byCustomer = await data(`query($c: ID) { orders(first: 250, filter: { customerId: $c }) { nodes { customer { number } } } }`, { c });
+    const byCustomer = await data(
+      `query($c: ID) { orders(first: 250, filter: { customerId: $c }) { nodes { customer { number } } } }`,
+      { c },
+    );
     assert.ok(byCustomer.orders.nodes.length > 0);
     assert.ok(byCustomer.orders.nodes.every((n: Json) => n.customer.number === c));
   });
@@ -241,12 +300,21 @@ describe('Order, Shipment, Invoice', () => {
   it('reads a shipment and an invoice by ID, and every type through node()', async () => {
     const o = world.orders.find((x) => x.stage === 'INVOICED');
     assert.ok(o);
-    const d = await data(`query($id: ID!) { order(id: $id) { id shipments { id } invoices { id number } customer { id } lines { product { id } } } }`, { id: o.number });
+    const d = await data(
+      `query($id: ID!) { order(id: $id) { id shipments { id } invoices { id number } customer { id } lines { product { id } } } }`,
+      { id: o.number },
+    );
     const shipmentId = d.order.shipments[0].id;
     const invoiceId = d.order.invoices[0].id;
-    const shipment = await data(`query($id: ID!) { shipment(id: $id) { status order { number } } }`, { id: shipmentId });
+    const shipment = await data(
+      `query($id: ID!) { shipment(id: $id) { status order { number } } }`,
+      { id: shipmentId },
+    );
     assert.equal(shipment.shipment.order.number, o.number);
-    const invoice = await data(`query($id: ID!) { invoice(id: $id) { number status total { amount currencyCode } amountDue { amount } customer { number } } }`, { id: invoiceId });
+    const invoice = await data(
+      `query($id: ID!) { invoice(id: $id) { number status total { amount currencyCode } amountDue { amount } customer { number } } }`,
+      { id: invoiceId },
+    );
     assert.equal(invoice.invoice.number, o.invoiceNumber);
     assert.equal(invoice.invoice.customer.number, o.customerNumber);
     const warehouses = await data(`{ warehouses { id } }`);
@@ -267,34 +335,60 @@ describe('Order, Shipment, Invoice', () => {
 
 describe('Source health and access', () => {
   it('reports every source with its breaker state', async () => {
-    const d = await data(`{ sourceHealth { name kind state requests failures errorRate latencyMs { p50 p95 p99 } windowSeconds } }`);
-    assert.deepEqual(d.sourceHealth.map((h: Json) => [h.name, h.kind, h.state]), [
-      ['erp', 'ERP', 'CLOSED'],
-      ['commerce', 'COMMERCE', 'CLOSED'],
-      ['wms', 'WMS', 'CLOSED'],
-      ['tpl', 'WMS', 'CLOSED'],
-    ]);
-    assert.ok(d.sourceHealth.every((h: Json) => h.requests > 0 && typeof h.latencyMs.p50 === 'number'));
+    const d = await data(
+      `{ sourceHealth { name kind state requests failures errorRate latencyMs { p50 p95 p99 } windowSeconds } }`,
+    );
+    assert.deepEqual(
+      d.sourceHealth.map((h: Json) => [h.name, h.kind, h.state]),
+      [
+        ['erp', 'ERP', 'CLOSED'],
+        ['commerce', 'COMMERCE', 'CLOSED'],
+        ['wms', 'WMS', 'CLOSED'],
+        ['tpl', 'WMS', 'CLOSED'],
+      ],
+    );
+    assert.ok(
+      d.sourceHealth.every((h: Json) => h.requests > 0 && typeof h.latencyMs.p50 === 'number'),
+    );
   });
 
   it('scopes partner keys to their channel', async () => {
     const mine = world.orders.find((o) => o.channel === 'MARKETPLACE_A');
     const other = world.orders.find((o) => o.channel === 'WEB');
     assert.ok(mine && other);
-    const d = await data(`{ orders(first: 250) { nodes { channel } } }`, undefined, 'demo-partner-a');
+    const d = await data(
+      `{ orders(first: 250) { nodes { channel } } }`,
+      undefined,
+      'demo-partner-a',
+    );
     assert.ok(d.orders.nodes.length > 0);
     assert.ok(d.orders.nodes.every((n: Json) => n.channel === 'MARKETPLACE_A'));
-    const visible = await data(`query($id: ID!) { order(id: $id) { number } }`, { id: mine.number }, 'demo-partner-a');
+    const visible = await data(
+      `query($id: ID!) { order(id: $id) { number } }`,
+      { id: mine.number },
+      'demo-partner-a',
+    );
     assert.equal(visible.order.number, mine.number);
-    const hidden = await stack.gql(`query($id: ID!) { order(id: $id) { number } }`, { id: other.number }, { key: 'demo-partner-a' });
+    const hidden = await stack.gql(
+      `query($id: ID!) { order(id: $id) { number } }`,
+      { id: other.number },
+      { key: 'demo-partner-a' },
+    );
     assert.equal(hidden.body.errors?.[0]?.extensions?.code, 'NOT_FOUND');
-    const customers = await stack.gql(`{ customers { nodes { number } } }`, undefined, { key: 'demo-partner-a' });
+    const customers = await stack.gql(`{ customers { nodes { number } } }`, undefined, {
+      key: 'demo-partner-a',
+    });
     assert.equal(customers.body.errors?.[0]?.extensions?.code, 'FORBIDDEN');
-    assert.equal(customers.body.errors?.[0]?.message, 'Query.customers is not allowed for role partner');
+    assert.equal(
+      customers.body.errors?.[0]?.message,
+      'Query.customers is not allowed for role partner',
+    );
   });
 
   it('echoes the correlation ID in the header and the extensions', async () => {
-    const res = await stack.gql(`{ warehouses { code } }`, undefined, { headers: { 'x-correlation-id': 'test-correlation-0001' } });
+    const res = await stack.gql(`{ warehouses { code } }`, undefined, {
+      headers: { 'x-correlation-id': 'test-correlation-0001' },
+    });
     assert.equal(res.headers.get('x-correlation-id'), 'test-correlation-0001');
     assert.equal(res.body.extensions?.correlationId, 'test-correlation-0001');
   });

@@ -400,7 +400,8 @@ export function createErpConnector(options: ErpConnectorOptions): ErpConnector {
       what,
       path,
       { ...query, orderby: 'number asc', top: page.first + 1 },
-      pageSize,
+      // A page the caller asked for in one piece should come back in one response.
+      Math.max(pageSize, page.first + 1),
       item,
     );
     const items = await map(rows.slice(0, page.first));
@@ -607,6 +608,7 @@ export function createErpConnector(options: ErpConnectorOptions): ErpConnector {
     },
 
     health: () => upstream.health(),
+    onStateChange: (listener) => upstream.onStateChange(listener),
 
     close() {
       closed ??= Promise.all([

@@ -475,6 +475,7 @@ export function createWmsConnector(options: WmsConnectorOptions): WmsConnector {
     },
 
     health: () => upstream.health(),
+    onStateChange: (listener) => upstream.onStateChange(listener),
 
     close(): Promise<void> {
       closing ??= upstream.close();

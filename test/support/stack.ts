@@ -14,7 +14,11 @@ export interface GqlResponse<D = Record<string, unknown>> {
   readonly headers: Headers;
   readonly body: {
     data?: D | null;
-    errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+    errors?: {
+      message: string;
+      path?: (string | number)[];
+      extensions?: Record<string, unknown>;
+    }[];
     extensions?: Record<string, unknown>;
   };
 }
