@@ -26,6 +26,9 @@ export const Customer: CustomerResolvers<ResolverContext> = {
   id: (c) => toGlobalId('Customer', c.number),
   type: (c) => c.type,
   paymentTerms: (c) => c.paymentTermsCode,
+  externalIds: (c, _args, ctx) => [
+    { source: ctx.sources.erp.name, entity: 'customer', id: c.erpId },
+  ],
   availableCredit: (c) => nonNegative(subtractMoney(c.creditLimit, c.balanceDue)),
   creditStatus(c) {
     if (c.blocked === 'SHIP' || c.blocked === 'ALL') return 'ON_HOLD';

@@ -91,6 +91,21 @@ export const Order: OrderResolvers<ResolverContext> = {
   total: (o) => o.totalIncludingTax,
   shipments: async (o, _args, ctx) => withErrorSlots(await shipmentsOf(ctx, o)),
   invoices: (o, _args, ctx) => ctx.loaders.invoicesByOrder.load(o.number),
+  async externalIds(o, _args, ctx) {
+    const fan = await shipmentsOf(ctx, o);
+    return withErrorSlots({
+      items: [
+        { source: ctx.sources.erp.name, entity: 'salesOrder', id: o.erpId },
+        // A shipment's canonical id is `<source>:<warehouse order id>`.
+        ...fan.items.map((s) => ({
+          source: s.source,
+          entity: 'order',
+          id: s.id.slice(s.source.length + 1),
+        })),
+      ],
+      errors: fan.errors,
+    });
+  },
   async timeline(order, _args, ctx) {
     const [fan, invoices] = await Promise.all([
       shipmentsOf(ctx, order),

@@ -58,3 +58,10 @@ export type CustomerEdgeParent = EdgeParent<CustomerRecord>;
 export type OrderConnectionParent = ConnectionParent<OrderRecord>;
 /** Order edge parent. */
 export type OrderEdgeParent = EdgeParent<OrderRecord>;
+
+/** One cross-reference entry. */
+export interface ExternalIdParent {
+  readonly source: string;
+  readonly entity: string;
+  readonly id: string;
+}

@@ -8,7 +8,7 @@ import { toConnection } from './connection.js';
 import { badInput, notFound, toGraphQLError } from './errors.js';
 import { fromEveryWarehouseSystem, withErrorSlots } from './fanout.js';
 import { fromCursor, keyFromIdArgument, pageSize, toGlobalId } from './ids.js';
-import type { ProductParent } from './parents.js';
+import type { ExternalIdParent, ProductParent } from './parents.js';
 
 /** Validates a SKU argument: 1 to 64 printable characters. */
 export function checkSku(sku: string, argument = 'sku'): string {
@@ -79,6 +79,24 @@ export const Product: ProductResolvers<ResolverContext> = {
   },
   async inventory({ sku }, { warehouses }, ctx) {
     return withErrorSlots(await positionsOf(ctx, sku, warehouses));
+  },
+  async externalIds({ sku }, _args, ctx) {
+    const [item, content] = await Promise.allSettled([
+      ctx.loaders.catalogItem.load(sku),
+      ctx.loaders.content.load(sku),
+    ]);
+    const ids: (ExternalIdParent | Error)[] = [];
+    if (item.status === 'rejected') ids.push(toGraphQLError(item.reason));
+    else if (item.value)
+      ids.push({ source: ctx.sources.erp.name, entity: 'item', id: item.value.erpId });
+    if (content.status === 'rejected') ids.push(toGraphQLError(content.reason));
+    else if (content.value) {
+      const source = ctx.sources.commerce.name;
+      ids.push({ source, entity: 'product', id: content.value.productGid });
+      ids.push({ source, entity: 'productVariant', id: content.value.variantGid });
+    }
+    // Error items become null slots plus errors[] entries (see fanout.ts).
+    return ids as ExternalIdParent[];
   },
   async availableToPromise({ sku }, { warehouses }, ctx) {
     const fan = await positionsOf(ctx, sku, warehouses);

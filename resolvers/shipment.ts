@@ -48,6 +48,9 @@ export const Invoice: InvoiceResolvers<ResolverContext> = {
   order: (i, _args, ctx) => (i.orderNumber ? loadOrder(ctx, i.orderNumber) : null),
   customer: (i, _args, ctx) => ctx.loaders.customer.load(i.customerNumber),
   amountDue: (i) => i.remaining,
+  externalIds: (i, _args, ctx) => [
+    { source: ctx.sources.erp.name, entity: 'salesInvoice', id: i.erpId },
+  ],
   invoicedAt: (i) => i.invoiceDate,
   dueAt: (i) => i.dueDate,
 };

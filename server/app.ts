@@ -20,6 +20,7 @@ import { sourceError } from '../resolvers/errors.js';
 import { allConnectors } from '../resolvers/sources.js';
 import { createAuthenticator } from './auth.js';
 import type { Config } from './config.js';
+import { queryLimitsPlugin } from './limits.js';
 import { buildSchema } from './schema.js';
 
 /** A running Crossdock. */
@@ -144,6 +145,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       operationPlugin(logger),
+      queryLimitsPlugin<Context>(config.limits),
     ],
   });
   await apollo.start();

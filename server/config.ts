@@ -60,6 +60,17 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: 'Path of a JSON file of these same settings; the environment wins over it.',
   },
   {
+    name: 'MAX_QUERY_COST',
+    default: '50000',
+    description:
+      'Largest estimated cost of one operation (fields × page sizes; see server/limits.ts); above it QUERY_TOO_COMPLEX.',
+  },
+  {
+    name: 'MAX_QUERY_DEPTH',
+    default: '15',
+    description: 'Deepest field nesting of one operation; above it QUERY_TOO_COMPLEX.',
+  },
+  {
     name: 'SANDBOX',
     default: 'embedded',
     description:
@@ -107,6 +118,17 @@ export const SETTINGS: readonly SettingDoc[] = [
     name: 'WMS_URL / WMS_CLIENT_ID / WMS_CLIENT_SECRET / WMS_USER_LOGIN',
     default: 'sandbox values',
     description: 'Own WMS (Extensiv 3PL Warehouse Manager shape).',
+  },
+  {
+    name: 'WMS_TPL_GUID / TPL_TPL_GUID',
+    default: '(none)',
+    description: 'Extensiv 3PL GUID (`tpl` in the token request), for credentials that need it.',
+  },
+  {
+    name: 'WMS_PAGE_SIZE / TPL_PAGE_SIZE',
+    default: '1000',
+    description:
+      'Stock summary page size; 500 for a real Extensiv tenant (its documented maximum).',
   },
   {
     name: 'TPL_URL / TPL_CLIENT_ID / TPL_CLIENT_SECRET / TPL_USER_LOGIN',
@@ -181,6 +203,8 @@ export interface WmsConfig extends ResilienceConfig {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly userLogin: string;
+  readonly tplGuid: string | null;
+  readonly pageSize: number;
 }
 
 /** An API key and what it may do. */
@@ -196,6 +220,7 @@ export interface Config {
   readonly host: string;
   readonly env: 'development' | 'test' | 'production';
   readonly logLevel: LevelWithSilent;
+  readonly limits: { readonly maxCost: number; readonly maxDepth: number };
   readonly sandbox: {
     readonly mode: 'embedded' | 'off';
     readonly portBase: number;
@@ -348,6 +373,10 @@ export function loadConfig(env: Raw = process.env): Config {
     host: str(raw, 'HOST', '127.0.0.1'),
     env: oneOf(raw, 'NODE_ENV', ['development', 'test', 'production'] as const, 'development'),
     logLevel: oneOf(raw, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    limits: {
+      maxCost: int(raw, 'MAX_QUERY_COST', 50_000, 1, 100_000_000),
+      maxDepth: int(raw, 'MAX_QUERY_DEPTH', 15, 1, 1_000),
+    },
     sandbox: {
       mode,
       portBase: int(raw, 'SANDBOX_PORT_BASE', 4100, 0, 65_530),
@@ -396,6 +425,8 @@ function wms(
     clientId: str(raw, `${prefix}_CLIENT_ID`, sandbox.clientId),
     clientSecret: str(raw, `${prefix}_CLIENT_SECRET`, sandbox.clientSecret),
     userLogin: str(raw, `${prefix}_USER_LOGIN`, sandbox.userLogin),
+    tplGuid: raw[`${prefix}_TPL_GUID`] || null,
+    pageSize: int(raw, `${prefix}_PAGE_SIZE`, 1000, 1, 1000),
     ...resilience(raw, prefix),
   };
 }

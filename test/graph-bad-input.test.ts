@@ -252,3 +252,54 @@ describe('bad input', () => {
     assert.equal(res.status, 400);
   });
 });
+
+describe('query limits', () => {
+  it('refuses an operation whose estimated cost is over the limit, before running it', async () => {
+    stack.resetCounts();
+    const res = await stack.gql(
+      `{ orders(first: 250) { nodes { lines { product { inventory { warehouse { name } } } } customer { orders(first: 250) { nodes { number } } } } } }`,
+    );
+    assert.equal(res.status, 400);
+    const error = res.body.errors?.[0];
+    assert.equal(error?.extensions?.code, 'QUERY_TOO_COMPLEX');
+    assert.match(
+      error?.message ?? '',
+      /^Query cost \d+ exceeds the limit of 50000: ask for smaller pages \(first\) or fewer nested lists$/,
+    );
+    assert.deepEqual(
+      stack.requests(),
+      { erp: 0, commerce: 0, wms: 0, tpl: 0 },
+      'nothing reached a system',
+    );
+  });
+
+  it('counts page sizes given as variables', async () => {
+    const query = `query($n: Int!) { products(first: $n) { nodes { inventory { warehouse { name } } customerPrice(customerId: "C10001") { unitPrice { amount } } } } }`;
+    const small = await stack.gql(query, { n: 5 });
+    assert.equal(
+      small.body.errors?.find((e) => e.extensions?.code === 'QUERY_TOO_COMPLEX'),
+      undefined,
+    );
+    const large = await stack.gql(
+      `{ customers(first: 250) { nodes { orders(first: 250) { nodes { number } } } } }`,
+    );
+    assert.equal(large.body.errors?.[0]?.extensions?.code, 'QUERY_TOO_COMPLEX');
+  });
+
+  it('refuses a query nested deeper than the limit', async () => {
+    let selection = 'number';
+    for (let i = 0; i < 8; i++)
+      selection = `customer { orders(first: 1) { nodes { ${selection} } } }`;
+    const res = await stack.gql(`{ order(id: "SO-100001") { ${selection} } }`);
+    assert.equal(res.status, 400);
+    assert.equal(res.body.errors?.[0]?.extensions?.code, 'QUERY_TOO_COMPLEX');
+    assert.match(res.body.errors?.[0]?.message ?? '', /^Query depth \d+ exceeds the limit of 15$/);
+  });
+
+  it('lets introspection through (playgrounds need it)', async () => {
+    const res = await stack.gql(
+      `{ __schema { types { name fields { name type { name ofType { name ofType { name ofType { name } } } } } } } }`,
+    );
+    assert.equal(res.body.errors, undefined);
+  });
+});

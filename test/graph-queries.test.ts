@@ -106,6 +106,40 @@ describe('Product', () => {
     });
   });
 
+  it('cross-references a product, an order, a customer and an invoice into each system', async () => {
+    const o = world.orders.find((x) => x.stage === 'INVOICED');
+    assert.ok(o);
+    const d = await data(
+      `query($sku: String!, $id: ID!) {
+        product(sku: $sku) { externalIds { source entity id } }
+        order(id: $id) { externalIds { source entity id } customer { externalIds { source entity id } } invoices { externalIds { source entity id } } shipments { id } }
+      }`,
+      { sku: product(1).sku, id: o.number },
+    );
+    const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    const [item, prod, variant] = d.product.externalIds;
+    assert.deepEqual([item.source, item.entity], ['erp', 'item']);
+    assert.match(item.id, guid);
+    assert.deepEqual([prod.source, prod.entity], ['commerce', 'product']);
+    assert.match(prod.id, /^gid:\/\/shopify\/Product\/\d+$/);
+    assert.deepEqual([variant.source, variant.entity], ['commerce', 'productVariant']);
+    assert.match(variant.id, /^gid:\/\/shopify\/ProductVariant\/\d+$/);
+    const [salesOrder, warehouseOrder] = d.order.externalIds;
+    assert.deepEqual([salesOrder.source, salesOrder.entity], ['erp', 'salesOrder']);
+    assert.match(salesOrder.id, guid);
+    const source = o.warehouse === '3PL-SOUTH' ? 'tpl' : 'wms';
+    assert.deepEqual([warehouseOrder.source, warehouseOrder.entity], [source, 'order']);
+    assert.match(warehouseOrder.id, /^\d+$/);
+    assert.deepEqual(
+      [d.order.customer.externalIds[0].source, d.order.customer.externalIds[0].entity],
+      ['erp', 'customer'],
+    );
+    assert.deepEqual(
+      [d.order.invoices[0].externalIds[0].source, d.order.invoices[0].externalIds[0].entity],
+      ['erp', 'salesInvoice'],
+    );
+  });
+
   it('walks the whole catalogue page by page with no duplicates or gaps', async () => {
     const seen: string[] = [];
     let cursor: string | null = null;
