@@ -140,6 +140,9 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     introspection: true,
     includeStacktraceInErrorResponses: development,
     persistedQueries: false,
+    // main.ts owns the shutdown order (drain HTTP, connectors, sandbox); Apollo's own signal
+    // handlers would stop it behind our back and re-raise the signal.
+    stopOnTerminationSignals: false,
     formatError: formatError(development),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
