@@ -395,7 +395,7 @@ async function until(condition: () => boolean, what: string, turns = 100_000): P
   assert.ok(condition(), `${what} never happened`);
 }
 
-/** The record at `field` of an answer, for key comparison. */
+/** The value of `field` in a record (the key it answers), or undefined for null. */
 const keyOf = (record: unknown, field: string): unknown =>
   (record as Record<string, unknown> | null)?.[field];
 
