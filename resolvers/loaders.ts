@@ -59,15 +59,41 @@ function groupBy<T>(keys: readonly string[], rows: readonly T[], keyOf: (row: T)
   return keys.map((key) => byKey.get(key) ?? []);
 }
 
+/**
+ * Runs a batch so that a failure of the whole batch lands in every key's slot. dataloader
+ * clears its cache when a batch function rejects, so without this a second field asking for
+ * the same key would call the failing system again within the same request (doubling the
+ * wait behind a hanging system and the failures its breaker counts).
+ */
+function settled<K, V>(batch: (keys: readonly K[]) => Promise<V[]>) {
+  return async (keys: readonly K[]): Promise<(V | Error)[]> => {
+    try {
+      return await batch(keys);
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      return keys.map(() => failure);
+    }
+  };
+}
+
 /** Makes the loaders of one request. */
 export function createLoaders(sources: Sources): Loaders {
   const { erp, commerce } = sources;
   return {
-    catalogItem: new DataLoader((skus) => erp.itemsBySku(skus), { name: 'catalogItem' }),
-    content: new DataLoader((skus) => commerce.contentBySku(skus), { name: 'content' }),
-    customer: new DataLoader((numbers) => erp.customersByNumber(numbers), { name: 'customer' }),
+    catalogItem: new DataLoader(
+      settled((skus: readonly string[]) => erp.itemsBySku(skus)),
+      { name: 'catalogItem' },
+    ),
+    content: new DataLoader(
+      settled((skus: readonly string[]) => commerce.contentBySku(skus)),
+      { name: 'content' },
+    ),
+    customer: new DataLoader(
+      settled((numbers: readonly string[]) => erp.customersByNumber(numbers)),
+      { name: 'customer' },
+    ),
     customerPrice: new DataLoader(
-      async (keys) => {
+      settled(async (keys: readonly CustomerPriceKey[]) => {
         // One pricing call per customer in the batch (a page usually prices for one customer).
         const byCustomer = new Map<string, string[]>();
         for (const key of keys) {
@@ -85,28 +111,45 @@ export function createLoaders(sources: Sources): Loaders {
           }),
         );
         return keys.map((key) => prices.get(`${key.customerNumber}\u0000${key.sku}`) ?? null);
-      },
+      }),
       { name: 'customerPrice', cacheKeyFn: (key) => `${key.customerNumber}\u0000${key.sku}` },
     ),
-    order: new DataLoader((numbers) => erp.ordersByNumber(numbers), { name: 'order' }),
-    invoice: new DataLoader((numbers) => erp.invoicesByNumber(numbers), { name: 'invoice' }),
-    invoicesByOrder: new DataLoader((numbers) => erp.invoicesByOrder(numbers), {
-      name: 'invoicesByOrder',
-    }),
+    order: new DataLoader(
+      settled((numbers: readonly string[]) => erp.ordersByNumber(numbers)),
+      { name: 'order' },
+    ),
+    invoice: new DataLoader(
+      settled((numbers: readonly string[]) => erp.invoicesByNumber(numbers)),
+      { name: 'invoice' },
+    ),
+    invoicesByOrder: new DataLoader(
+      settled((numbers: readonly string[]) => erp.invoicesByOrder(numbers)),
+      {
+        name: 'invoicesByOrder',
+      },
+    ),
     warehouseSystems: sources.warehouses.map((connector) => {
       let warehouses: Promise<WarehouseRecord[]> | undefined;
       return {
         connector,
         positions: new DataLoader(
-          async (skus) => groupBy(skus, await connector.positions(skus), (row) => row.sku),
+          settled(async (skus: readonly string[]) =>
+            groupBy(skus, await connector.positions(skus), (row) => row.sku),
+          ),
           { name: `positions:${connector.name}` },
         ),
-        shipmentsByOrder: new DataLoader((numbers) => connector.shipmentsByOrder(numbers), {
-          name: `shipmentsByOrder:${connector.name}`,
-        }),
-        shipment: new DataLoader((ids) => connector.shipmentsById(ids), {
-          name: `shipment:${connector.name}`,
-        }),
+        shipmentsByOrder: new DataLoader(
+          settled((numbers: readonly string[]) => connector.shipmentsByOrder(numbers)),
+          {
+            name: `shipmentsByOrder:${connector.name}`,
+          },
+        ),
+        shipment: new DataLoader(
+          settled((ids: readonly string[]) => connector.shipmentsById(ids)),
+          {
+            name: `shipment:${connector.name}`,
+          },
+        ),
         warehouses: () => (warehouses ??= connector.warehouses()),
       };
     }),

@@ -269,19 +269,39 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     );
   };
 
-  // A fresh options object: opossum writes its defaults into the object it is given.
-  const breaker = new CircuitBreaker<Parameters<Action>, UpstreamResponse<unknown>>(action, {
-    timeout: false,
-    errorThresholdPercentage: breakerOptions.errorThresholdPercentage,
-    resetTimeout: breakerOptions.resetTimeoutMs,
-    volumeThreshold: breakerOptions.volumeThreshold,
-    rollingCountTimeout: breakerOptions.rollingWindowMs,
-    rollingCountBuckets: 10,
-    rollingPercentilesEnabled: true,
-    name,
-  });
+  // A fresh options object each time: opossum writes its defaults into the object it is given.
+  const makeBreaker = () => {
+    const made = new CircuitBreaker<Parameters<Action>, UpstreamResponse<unknown>>(action, {
+      timeout: false,
+      errorThresholdPercentage: breakerOptions.errorThresholdPercentage,
+      resetTimeout: breakerOptions.resetTimeoutMs,
+      volumeThreshold: breakerOptions.volumeThreshold,
+      rollingCountTimeout: breakerOptions.rollingWindowMs,
+      rollingCountBuckets: 10,
+      rollingPercentilesEnabled: true,
+      name,
+    });
+    made.on('open', transition);
+    made.on('halfOpen', transition);
+    made.on('close', () => {
+      transition();
+      // opossum counts calls rejected while open in `fires`, so after an outage the window is
+      // full of rejections that dilute the error rate: a second outage soon after recovery
+      // would take many more failures to open the breaker. A recovered source starts afresh.
+      queueMicrotask(() => {
+        if (made !== breaker || closed) return;
+        made.shutdown();
+        breaker = makeBreaker();
+      });
+    });
+    made.on('failure', (error: unknown) => {
+      lastError = error instanceof Error ? error.message : String(error);
+    });
+    return made;
+  };
 
   let current: BreakerState = 'CLOSED';
+  let closed = false;
   const transition = (): void => {
     const next = stateOf(breaker);
     if (next === current) return;
@@ -290,12 +310,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     lastStateChangeAt = new Date().toISOString();
     for (const listener of listeners) listener(next, previous);
   };
-  breaker.on('open', transition);
-  breaker.on('halfOpen', transition);
-  breaker.on('close', transition);
-  breaker.on('failure', (error: unknown) => {
-    lastError = error instanceof Error ? error.message : String(error);
-  });
+  let breaker = makeBreaker();
 
   const fire = async (
     req: UpstreamRequest,
@@ -374,6 +389,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       return () => listeners.delete(listener);
     },
     async close() {
+      closed = true;
       breaker.shutdown();
       listeners.clear();
       await agent.close();

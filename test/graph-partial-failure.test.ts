@@ -78,6 +78,20 @@ describe('partial failure', () => {
     ]);
   });
 
+  it('calls a failing system once per request, however many fields need it', async () => {
+    const p = world.products[2];
+    assert.ok(p);
+    stack.sandbox.erp.control.setFaults({ errorRate: 1 });
+    stack.resetCounts();
+    const res = await stack.gql<Json>(
+      `query($sku: String!) { product(sku: $sku) { name listPrice { amount } category gtin blocked unitOfMeasure } }`,
+      { sku: p.sku },
+    );
+    assert.equal(res.body.data?.product.name, p.name);
+    assert.equal(res.body.errors?.length, 5, 'one error per ERP-owned field');
+    assert.equal(stack.requests().erp, 1, 'the failed batch is not retried by the next field');
+  });
+
   it('reports SOURCE_TIMEOUT for a slow system and keeps the rest', async () => {
     const p = world.products[9];
     assert.ok(p);

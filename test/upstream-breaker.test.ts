@@ -141,6 +141,41 @@ describe('upstream circuit breaker', () => {
     await u.close();
   });
 
+  it('opens on a second outage after recovery as quickly as on the first', async () => {
+    const u = upstream({
+      breaker: {
+        volumeThreshold: 3,
+        errorThresholdPercentage: 50,
+        resetTimeoutMs: 40,
+        rollingWindowMs: 60_000,
+      },
+    });
+    const failuresToOpen = async (): Promise<number> => {
+      system.control.setFaults({ errorRate: 1 });
+      let opened = false;
+      const open = nextState(u).then(() => (opened = true));
+      let failures = 0;
+      while (!opened && failures < 50) {
+        await rejection(ping(u));
+        failures++;
+      }
+      await open;
+      return failures;
+    };
+    const first = await failuresToOpen();
+    // While open, callers are rejected: opossum counts those calls in its window.
+    for (let i = 0; i < 30; i++) assert.equal((await rejection(ping(u))).reason, 'breaker_open');
+    system.control.setFaults({ errorRate: 0 });
+    assert.equal(await nextState(u), 'HALF_OPEN');
+    const closed = nextState(u);
+    await ping(u);
+    assert.equal(await closed, 'CLOSED');
+    await new Promise((resolve) => queueMicrotask(() => resolve(undefined)));
+    const second = await failuresToOpen();
+    assert.equal(second, first, 'the rejections of the first outage must not dilute the second');
+    await u.close();
+  });
+
   it('reopens when the half-open probe fails', async () => {
     const u = upstream({
       breaker: {
