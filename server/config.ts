@@ -115,6 +115,17 @@ export const SETTINGS: readonly SettingDoc[] = [
       'Commerce (Shopify Admin GraphQL shape) shop origin, API version and access token.',
   },
   {
+    name: 'CONTENT_CACHE_TTL_MS',
+    default: '60000',
+    description:
+      'How long product content from commerce is served from memory (its API is metered by query cost); 0 disables the cache.',
+  },
+  {
+    name: 'CONTENT_CACHE_MAX_ENTRIES',
+    default: '50000',
+    description: 'Most product content entries kept in memory.',
+  },
+  {
     name: 'WMS_URL / WMS_CLIENT_ID / WMS_CLIENT_SECRET / WMS_USER_LOGIN',
     default: 'sandbox values',
     description: 'Own WMS (Extensiv 3PL Warehouse Manager shape).',
@@ -193,6 +204,7 @@ export interface ErpConfig extends ResilienceConfig {
 /** Commerce connection. */
 export interface CommerceConfig extends ResilienceConfig {
   readonly url: string | null;
+  readonly contentCache: { readonly ttlMs: number; readonly maxEntries: number };
   readonly apiVersion: string;
   readonly accessToken: string;
 }
@@ -399,6 +411,10 @@ export function loadConfig(env: Raw = process.env): Config {
         url: url(raw, 'COMMERCE_URL'),
         apiVersion: str(raw, 'COMMERCE_API_VERSION', COMMERCE_SANDBOX.apiVersion),
         accessToken: str(raw, 'COMMERCE_ACCESS_TOKEN', COMMERCE_SANDBOX.accessToken),
+        contentCache: {
+          ttlMs: int(raw, 'CONTENT_CACHE_TTL_MS', 60_000, 0, 86_400_000),
+          maxEntries: int(raw, 'CONTENT_CACHE_MAX_ENTRIES', 50_000, 1, 10_000_000),
+        },
         ...resilience(raw, 'COMMERCE'),
       },
       wms: wms(raw, 'WMS', WMS_SANDBOX.wms),

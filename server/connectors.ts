@@ -3,6 +3,7 @@
  * settings (URL, credentials), never code.
  */
 import { createCommerceConnector } from '../sources/commerce/index.js';
+import { withContentCache } from '../sources/content-cache.js';
 import { createErpConnector } from '../sources/erp/index.js';
 import { createWmsConnector } from '../sources/wms/index.js';
 import type { Sources } from '../resolvers/sources.js';
@@ -39,14 +40,17 @@ export function createSources(config: Config, sandbox?: SourceUrls): Sources {
       timeoutMs: erp.timeoutMs,
       breaker: erp.breaker,
     }),
-    commerce: createCommerceConnector({
-      name: 'commerce',
-      baseUrl: required(commerce.url, sandbox?.commerce, 'COMMERCE_URL'),
-      apiVersion: commerce.apiVersion,
-      accessToken: commerce.accessToken,
-      timeoutMs: commerce.timeoutMs,
-      breaker: commerce.breaker,
-    }),
+    commerce: withContentCache(
+      createCommerceConnector({
+        name: 'commerce',
+        baseUrl: required(commerce.url, sandbox?.commerce, 'COMMERCE_URL'),
+        apiVersion: commerce.apiVersion,
+        accessToken: commerce.accessToken,
+        timeoutMs: commerce.timeoutMs,
+        breaker: commerce.breaker,
+      }),
+      commerce.contentCache,
+    ),
     warehouses: [
       createWmsConnector({
         name: 'wms',

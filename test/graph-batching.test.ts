@@ -9,7 +9,8 @@ import { startStack, type GqlResponse, type Stack } from './support/stack.js';
 let stack: Stack;
 
 before(async () => {
-  stack = await startStack({ catalogSize: 600 });
+  // Cold cache: this counts what a page costs each system when nothing is remembered.
+  stack = await startStack({ catalogSize: 600, env: { CONTENT_CACHE_TTL_MS: '0' } });
 });
 
 after(() => stack.close());

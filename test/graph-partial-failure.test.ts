@@ -19,6 +19,8 @@ before(async () => {
     world,
     env: {
       COMMERCE_TIMEOUT_MS: '150',
+      // Every test here must reach commerce, not its content cache.
+      CONTENT_CACHE_TTL_MS: '0',
       ERP_BREAKER_VOLUME_THRESHOLD: '3',
       ERP_BREAKER_RESET_MS: '300',
     },
