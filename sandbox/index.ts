@@ -2,7 +2,7 @@
  * Starts the four sandbox systems (ERP, WMS, 3PL, commerce) over one seeded world.
  * Ports are `portBase + 1..4` (DESIGN.md), or all ephemeral when `portBase` is 0.
  */
-import { createCommerceApp } from './commerce.js';
+import { createCommerceApp, type CommerceSandboxOptions } from './commerce.js';
 import { createErpApp } from './erp.js';
 import { listen, type RunningSystem } from './faults.js';
 import { buildWorld, type SeedOptions, type SeedWorld } from './seed.js';
@@ -28,6 +28,8 @@ export interface SandboxOptions extends SeedOptions {
   readonly host?: string;
   /** A world built elsewhere (tests share one between runs); otherwise built from the options. */
   readonly world?: SeedWorld;
+  /** Options of the commerce platform (its query-cost bucket: a Shopify plan's limits). */
+  readonly commerce?: CommerceSandboxOptions;
 }
 
 /** The running sandbox. */
@@ -70,7 +72,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     );
     const commerce = await start(
       'commerce',
-      createCommerceApp(world),
+      createCommerceApp(world, options.commerce),
       SANDBOX_PORT_OFFSETS.commerce,
     );
     return {

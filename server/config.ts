@@ -87,6 +87,12 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: 'Catalogue size of the sandbox (100000 for benchmarks).',
   },
   {
+    name: 'SANDBOX_COMMERCE_RESTORE_RATE',
+    default: '100',
+    description:
+      'Sandbox commerce query-cost restore rate, points/s (100 = Shopify standard plan, 1000 = Plus).',
+  },
+  {
     name: 'API_KEYS',
     default: 'demo keys (embedded sandbox only)',
     description:
@@ -237,6 +243,7 @@ export interface Config {
     readonly mode: 'embedded' | 'off';
     readonly portBase: number;
     readonly catalogSize: number;
+    readonly commerceRestoreRate: number;
   };
   readonly apiKeys: readonly ApiKey[];
   readonly sources: {
@@ -393,6 +400,7 @@ export function loadConfig(env: Raw = process.env): Config {
       mode,
       portBase: int(raw, 'SANDBOX_PORT_BASE', 4100, 0, 65_530),
       catalogSize: int(raw, 'SANDBOX_CATALOG_SIZE', 500, 1, 1_000_000),
+      commerceRestoreRate: int(raw, 'SANDBOX_COMMERCE_RESTORE_RATE', 100, 1, 1_000_000),
     },
     apiKeys: apiKeysText ? parseApiKeys(apiKeysText) : DEMO_API_KEYS,
     sources: {

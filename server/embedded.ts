@@ -27,6 +27,10 @@ export async function startEmbedded(
   if (config.sandbox.mode === 'embedded') {
     sandbox = await startSandbox({
       portBase: config.sandbox.portBase,
+      commerce: {
+        restoreRate: config.sandbox.commerceRestoreRate,
+        bucketSize: Math.max(2_000, config.sandbox.commerceRestoreRate * 2),
+      },
       ...(options.world ? { world: options.world } : { catalogSize: config.sandbox.catalogSize }),
     });
   }

@@ -150,6 +150,9 @@ function sourcesFor(env: Readonly<Record<string, string>>): Sources {
     SANDBOX_PORT_BASE: '0',
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
+    // The contract is the connector's: its content cache (a decorator, tested on its own in
+    // content-cache.test.ts) would answer the warm-up SKU without reaching the system.
+    CONTENT_CACHE_TTL_MS: '0',
     ...env,
   });
   const sources = createSources(config, {
