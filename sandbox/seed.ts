@@ -5,6 +5,7 @@
  * WMS instances and the commerce platform agree on every SKU, customer and order, and a test
  * can compute what a system must answer. No I/O; the same input gives the same output.
  */
+import { CHANNELS, type ChannelCode } from '../sources/contract.js';
 
 /** A small fast PRNG (mulberry32): deterministic, good enough for seed data. */
 export function prng(seed: number): () => number {
@@ -34,16 +35,9 @@ export function stableGuid(name: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** The six selling channels. */
-export const CHANNELS = [
-  'WEB',
-  'B2B_PORTAL',
-  'EDI',
-  'INSIDE_SALES',
-  'MARKETPLACE_A',
-  'MARKETPLACE_B',
-] as const;
-export type SeedChannel = (typeof CHANNELS)[number];
+export { CHANNELS } from '../sources/contract.js';
+/** A channel of a seeded order. */
+export type SeedChannel = ChannelCode;
 
 /** A sandbox warehouse (WMS facility). */
 export interface SeedWarehouse {

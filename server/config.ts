@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { LevelWithSilent } from 'pino';
 import { ERP_SANDBOX, COMMERCE_SANDBOX, WMS_SANDBOX } from '../sandbox/credentials.js';
 import { LOG_LEVELS } from '../observability/logger.js';
+import { isChannel } from '../sources/contract.js';
 
 /** A configuration error: one line, naming the setting. */
 export class ConfigError extends Error {
@@ -263,7 +264,6 @@ export const DEMO_API_KEYS: readonly ApiKey[] = [
   { key: 'demo-partner-b', role: 'partner', channel: 'MARKETPLACE_B' },
 ];
 
-const CHANNELS = ['WEB', 'B2B_PORTAL', 'EDI', 'INSIDE_SALES', 'MARKETPLACE_A', 'MARKETPLACE_B'];
 const ROLES = ['admin', 'service', 'storefront', 'partner'] as const;
 
 function int(raw: Raw, name: string, fallback: number, min: number, max: number): number {
@@ -327,12 +327,7 @@ function parseApiKeys(text: string): ApiKey[] {
     const match = /^([^=\s]{8,256})=(\w+)(?::(\w+))?$/.exec(entry);
     const role = match?.[2] as ApiKey['role'] | undefined;
     const channel = match?.[3] ?? null;
-    if (
-      !match ||
-      !role ||
-      !ROLES.includes(role) ||
-      (channel !== null && !CHANNELS.includes(channel))
-    ) {
+    if (!match || !role || !ROLES.includes(role) || (channel !== null && !isChannel(channel))) {
       throw new ConfigError(
         'API_KEYS',
         `${expected} (keys at least 8 characters)`,

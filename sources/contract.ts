@@ -22,6 +22,24 @@ export type Capability =
   | 'invoices'
   | 'channelOrders';
 
+/** The selling channels an order can come from (DESIGN.md); the GraphQL `Channel` enum. */
+export const CHANNELS = [
+  'WEB',
+  'B2B_PORTAL',
+  'EDI',
+  'INSIDE_SALES',
+  'MARKETPLACE_A',
+  'MARKETPLACE_B',
+] as const;
+
+/** One selling channel. */
+export type ChannelCode = (typeof CHANNELS)[number];
+
+/** True when `value` is a known channel code. */
+export function isChannel(value: string): value is ChannelCode {
+  return (CHANNELS as readonly string[]).includes(value);
+}
+
 /** Circuit breaker states as the public contract names them (DESIGN.md). */
 export type BreakerState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 

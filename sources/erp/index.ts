@@ -20,6 +20,7 @@ import type {
   Page,
   PageRequest,
 } from '../contract.js';
+import { createTokenCache, type IssuedToken } from '../token.js';
 import { createUpstream, type BreakerOptions, type Upstream } from '../upstream.js';
 import {
   BcErrorBody,
@@ -80,12 +81,6 @@ export const DEFAULT_PRICING_API_PATH = 'crossdock/pricing/v1.0';
  * @default 'USD'
  */
 export const DEFAULT_LOCAL_CURRENCY = 'USD';
-
-/**
- * A cached token is renewed this long before it expires (or at half its life if shorter).
- * @default 60_000 // one minute
- */
-export const DEFAULT_TOKEN_REFRESH_MARGIN_MS = 60_000;
 
 /** What the ERP connector serves. */
 export const ERP_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
@@ -231,10 +226,7 @@ export function createErpConnector(options: ErpConnectorOptions): ErpConnector {
   const pricing = (set: string): string => `${pricingApi}/${company}/${set}`;
 
   // --- auth ---------------------------------------------------------------------------------
-  let cached: { readonly value: string; readonly renewAt: number } | undefined;
-  let pending: Promise<string> | undefined;
-
-  const fetchToken = async (): Promise<string> => {
+  const fetchToken = async (): Promise<IssuedToken> => {
     // Entra accepts only application/x-www-form-urlencoded token requests.
     const res = await tokenUpstream.request(
       {
@@ -262,20 +254,9 @@ export function createErpConnector(options: ErpConnectorOptions): ErpConnector {
         'auth_failed',
       );
     }
-    const lifetimeMs = res.body.expires_in * 1000;
-    const margin = Math.min(DEFAULT_TOKEN_REFRESH_MARGIN_MS, lifetimeMs / 2);
-    cached = { value: res.body.access_token, renewAt: Date.now() + lifetimeMs - margin };
-    return cached.value;
+    return { accessToken: res.body.access_token, expiresInSeconds: res.body.expires_in };
   };
-
-  const token = (): Promise<string> => {
-    if (cached && Date.now() < cached.renewAt) return Promise.resolve(cached.value);
-    // Concurrent callers share one token request.
-    pending ??= fetchToken().finally(() => {
-      pending = undefined;
-    });
-    return pending;
-  };
+  const tokens = createTokenCache(fetchToken);
 
   // --- requests -----------------------------------------------------------------------------
   const get = async <S extends z.ZodType>(
@@ -300,12 +281,12 @@ export function createErpConnector(options: ErpConnectorOptions): ErpConnector {
         },
         schema,
       );
-    let bearer = await token();
+    let bearer = await tokens.get();
     let res = await send(bearer);
     if (!res.ok && res.status === 401) {
       // Revoked or expired early: forget this token (unless a caller already replaced it), retry once.
-      if (cached?.value === bearer) cached = undefined;
-      bearer = await token();
+      tokens.invalidate(bearer);
+      bearer = await tokens.get();
       res = await send(bearer);
     }
     if (!res.ok) {

@@ -21,6 +21,7 @@ import {
   type WarehouseRecord,
   type WmsConnector,
 } from '../contract.js';
+import { createTokenCache, type IssuedToken } from '../token.js';
 import { createUpstream, type BreakerOptions, type UpstreamRequest } from '../upstream.js';
 import type { z } from 'zod';
 import {
@@ -231,10 +232,7 @@ export function createWmsConnector(options: WmsConnectorOptions): WmsConnector {
     );
 
   // --- auth: one token at a time, replaced shortly before expiry or after a 401 -------------
-  let token: { readonly value: string; readonly refreshAt: number } | null = null;
-  let tokenInFlight: Promise<string> | null = null;
-
-  const fetchToken = async (): Promise<string> => {
+  const fetchToken = async (): Promise<IssuedToken> => {
     const res = await upstream.request(
       {
         method: 'POST',
@@ -250,21 +248,9 @@ export function createWmsConnector(options: WmsConnectorOptions): WmsConnector {
       TokenResponse,
     );
     if (!res.ok) throw rejected('token', res.status, res.body);
-    const lifetimeMs = res.body.expires_in * 1000;
-    token = {
-      value: res.body.access_token,
-      refreshAt: now() + lifetimeMs - Math.min(refreshMarginMs, lifetimeMs / 2),
-    };
-    return res.body.access_token;
+    return { accessToken: res.body.access_token, expiresInSeconds: res.body.expires_in };
   };
-
-  const bearer = (): Promise<string> => {
-    if (token && now() < token.refreshAt) return Promise.resolve(token.value);
-    tokenInFlight ??= fetchToken().finally(() => {
-      tokenInFlight = null;
-    });
-    return tokenInFlight;
-  };
+  const tokens = createTokenCache(fetchToken, { refreshMarginMs, now });
 
   /** A call with the bearer; a 401 drops the token and retries once with a fresh one. */
   const call = async <S extends z.ZodType>(
@@ -283,11 +269,11 @@ export function createWmsConnector(options: WmsConnectorOptions): WmsConnector {
         },
         schema,
       );
-    let value = await bearer();
+    let value = await tokens.get();
     let res = await send(value);
     if (!res.ok && res.status === 401) {
-      if (token?.value === value) token = null;
-      value = await bearer();
+      tokens.invalidate(value);
+      value = await tokens.get();
       res = await send(value);
     }
     if (!res.ok) throw rejected(req.what, res.status, res.body);
