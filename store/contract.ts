@@ -1,0 +1,285 @@
+/**
+ * The store port: what Crossdock itself must remember, whatever backs it (embedded SQLite by
+ * default, MongoDB when MONGODB_URI is set). Idempotency records, Crossdock's own order state,
+ * the order ledger, dead letters and cross-references.
+ *
+ * Every method is atomic on its own; no caller ever reads then writes to decide something
+ * another process could decide at the same time (the implementations use unique indexes,
+ * conditional updates and transactions instead). Times are epoch milliseconds passed in by the
+ * caller (`now`), so tests control the clock.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Idempotency (after Stripe and the IETF Idempotency-Key draft)
+// ---------------------------------------------------------------------------------------------
+
+/** Where an idempotent operation is. */
+export type IdempotencyState = 'IN_PROGRESS' | 'COMPLETED';
+
+/** One idempotency record, unique by (scope, key). */
+export interface IdempotencyRecord {
+  /** Who the key belongs to (the caller's key id): keys of different callers never collide. */
+  readonly scope: string;
+  readonly key: string;
+  /** The mutation (`placeOrder`, `cancelOrder`, ...). */
+  readonly operation: string;
+  /** SHA-256 of the operation and its normalized input. */
+  readonly fingerprint: string;
+  readonly state: IdempotencyState;
+  /** The recorded result (the mutation payload as JSON) once COMPLETED. */
+  readonly result: unknown;
+  /** The resource the operation created or touched (an order id), once known. */
+  readonly resourceId: string | null;
+  /** The process holding the lease while IN_PROGRESS. */
+  readonly owner: string;
+  readonly leaseExpiresAt: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** After this the record may be purged (retention). */
+  readonly expiresAt: number;
+}
+
+/** What {@link IdempotencyStore.begin} asks for. */
+export interface BeginRequest {
+  readonly scope: string;
+  readonly key: string;
+  readonly operation: string;
+  readonly fingerprint: string;
+  readonly owner: string;
+  readonly leaseMs: number;
+  readonly retentionMs: number;
+  readonly now: number;
+}
+
+/**
+ * The outcome of claiming a key:
+ * - `started`: no record existed; one was created IN_PROGRESS, owned by the caller;
+ * - `replay`: COMPLETED with the same fingerprint: return `record.result`, run nothing;
+ * - `mismatch`: the key was used with another fingerprint: IDEMPOTENCY_KEY_REUSED;
+ * - `in_progress`: another owner holds a live lease: IDEMPOTENCY_IN_PROGRESS;
+ * - `taken_over`: IN_PROGRESS but its lease had expired (its owner crashed): the caller now owns
+ *   it and must resume from the ledger, never repeating a side effect that already happened.
+ */
+export type BeginOutcome =
+  | { readonly kind: 'started'; readonly record: IdempotencyRecord }
+  | { readonly kind: 'replay'; readonly record: IdempotencyRecord }
+  | { readonly kind: 'mismatch'; readonly record: IdempotencyRecord }
+  | { readonly kind: 'in_progress'; readonly record: IdempotencyRecord }
+  | { readonly kind: 'taken_over'; readonly record: IdempotencyRecord };
+
+/** Idempotency records. */
+export interface IdempotencyStore {
+  /** Claims (scope, key) atomically; see {@link BeginOutcome}. */
+  begin(request: BeginRequest): Promise<BeginOutcome>;
+  /** Extends the lease if `owner` still holds it; false when it does not. */
+  renew(scope: string, key: string, owner: string, leaseMs: number, now: number): Promise<boolean>;
+  /** Records the resource id while IN_PROGRESS (so a taker-over can resume); owner only. */
+  attachResource(
+    scope: string,
+    key: string,
+    owner: string,
+    resourceId: string,
+    now: number,
+  ): Promise<boolean>;
+  /** Marks COMPLETED with `result` if `owner` still holds the record; false otherwise. */
+  complete(
+    scope: string,
+    key: string,
+    owner: string,
+    result: unknown,
+    now: number,
+  ): Promise<boolean>;
+  get(scope: string, key: string): Promise<IdempotencyRecord | null>;
+  /** Deletes records whose `expiresAt` has passed; returns how many. */
+  purgeExpired(now: number): Promise<number>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crossdock's own order state (an order exists here before the ERP has it: PENDING_ERP)
+// ---------------------------------------------------------------------------------------------
+
+/** Crossdock's record of an order it placed. `data` is the workflow's own JSON. */
+export interface StoredOrder {
+  /** Crossdock's order id (canonical key of orders placed through Crossdock), e.g. `XD-…`. */
+  readonly id: string;
+  readonly channel: string;
+  readonly customerNumber: string;
+  readonly status: string;
+  /** The ERP's order number once posted. */
+  readonly erpNumber: string | null;
+  /** Workflow state: normalized input, allocations, reservations, totals (JSON). */
+  readonly data: Readonly<Record<string, unknown>>;
+  /** Incremented on every update (optimistic concurrency). */
+  readonly version: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** Filters of {@link OrderStore.list}. */
+export interface StoredOrderFilter {
+  readonly status?: string;
+  readonly customerNumber?: string;
+  readonly channel?: string;
+  /** Orders whose id sorts after this (keyset paging). */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+/** Crossdock's order state. */
+export interface OrderStore {
+  /** Inserts a new order (version 1); throws {@link StoreConflictError} when the id exists. */
+  create(order: Omit<StoredOrder, 'version' | 'updatedAt'>): Promise<StoredOrder>;
+  get(id: string): Promise<StoredOrder | null>;
+  getByErpNumber(erpNumber: string): Promise<StoredOrder | null>;
+  /**
+   * Applies `patch` if the stored version is `expectedVersion`; returns the new order, or null
+   * when another writer got there first (the caller re-reads and decides again).
+   */
+  update(
+    id: string,
+    expectedVersion: number,
+    patch: Partial<Pick<StoredOrder, 'status' | 'erpNumber' | 'data'>>,
+    now: number,
+  ): Promise<StoredOrder | null>;
+  list(filter: StoredOrderFilter): Promise<StoredOrder[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The order ledger: every step of every order, append-only
+// ---------------------------------------------------------------------------------------------
+
+/** Outcome of a workflow step. */
+export type StepOutcome = 'STARTED' | 'SUCCEEDED' | 'FAILED' | 'COMPENSATED' | 'SKIPPED';
+
+/** One ledger entry. */
+export interface LedgerEntry {
+  /** Store-assigned, strictly increasing across the store: the order of events. */
+  readonly seq: number;
+  readonly orderId: string;
+  readonly at: number;
+  /** The workflow step (`validate`, `reserve:wms`, `post:erp`, ...). */
+  readonly step: string;
+  readonly outcome: StepOutcome;
+  /** The order status after this entry, when it changed. */
+  readonly status: string | null;
+  readonly correlationId: string | null;
+  /** Caller key id, or `system` for background work. */
+  readonly caller: string;
+  readonly durationMs: number | null;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+/** The order ledger. */
+export interface Ledger {
+  append(entry: Omit<LedgerEntry, 'seq'>): Promise<LedgerEntry>;
+  /** Every entry of an order, oldest first. */
+  list(orderId: string): Promise<LedgerEntry[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dead letters: steps that failed and wait for an automatic retry or a human
+// ---------------------------------------------------------------------------------------------
+
+/** Where a dead letter is. */
+export type DeadLetterStatus = 'PENDING' | 'RETRYING' | 'RESOLVED' | 'ABANDONED';
+
+/** A failed step with what is needed to run it again. */
+export interface DeadLetter {
+  readonly id: string;
+  readonly orderId: string;
+  readonly step: string;
+  readonly status: DeadLetterStatus;
+  /** What the step needs to run again (JSON). */
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly attempts: number;
+  readonly lastError: string;
+  /** When the next automatic attempt is due. */
+  readonly nextAttemptAt: number;
+  /** The process retrying it while RETRYING, with its lease. */
+  readonly owner: string | null;
+  readonly leaseExpiresAt: number | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** Dead letters. */
+export interface DeadLetterStore {
+  /** Adds a PENDING letter; a second letter for the same (orderId, step) while one is open returns the open one. */
+  add(
+    letter: Omit<DeadLetter, 'status' | 'attempts' | 'owner' | 'leaseExpiresAt' | 'updatedAt'>,
+  ): Promise<DeadLetter>;
+  get(id: string): Promise<DeadLetter | null>;
+  list(filter: {
+    readonly status?: DeadLetterStatus;
+    readonly orderId?: string;
+    readonly limit: number;
+  }): Promise<DeadLetter[]>;
+  /**
+   * Atomically claims one letter for `owner`: PENDING and due (`nextAttemptAt <= now`), or
+   * RETRYING with an expired lease; or, when `id` is given, that letter if it is not RESOLVED
+   * and not held by a live lease (a manual replay). Marks it RETRYING with a lease.
+   */
+  claim(owner: string, leaseMs: number, now: number, id?: string): Promise<DeadLetter | null>;
+  /** Ends an attempt by `owner`: RESOLVED, or back to PENDING with a new due time, or ABANDONED. */
+  release(
+    id: string,
+    owner: string,
+    outcome:
+      | { readonly status: 'RESOLVED' }
+      | { readonly status: 'PENDING'; readonly nextAttemptAt: number; readonly lastError: string }
+      | { readonly status: 'ABANDONED'; readonly lastError: string },
+    now: number,
+  ): Promise<DeadLetter | null>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cross-references: canonical keys ↔ each system's own ids
+// ---------------------------------------------------------------------------------------------
+
+/** One cross-reference. */
+export interface CrossReference {
+  /** Canonical type (`Order`, `Product`, ...). */
+  readonly type: string;
+  /** Canonical key (Crossdock order id, SKU, ...). */
+  readonly key: string;
+  /** Configured source name (`erp`, `wms`, ...). */
+  readonly source: string;
+  /** What that system calls it (`salesOrder`, `order`, ...). */
+  readonly entity: string;
+  readonly nativeId: string;
+}
+
+/** Cross-references. */
+export interface CrossReferenceStore {
+  /** Inserts or replaces the reference of (type, key, source, entity). */
+  put(ref: CrossReference): Promise<void>;
+  /** Every reference of a canonical object. */
+  forKey(type: string, key: string): Promise<CrossReference[]>;
+  /** The canonical key a system's id belongs to. */
+  findKey(type: string, source: string, entity: string, nativeId: string): Promise<string | null>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store
+// ---------------------------------------------------------------------------------------------
+
+/** Thrown when an insert meets an existing unique key. */
+export class StoreConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreConflictError';
+  }
+}
+
+/** Everything Crossdock remembers. Made by a factory; closed on shutdown. */
+export interface Store {
+  /** `sqlite` or `mongodb`. */
+  readonly kind: 'sqlite' | 'mongodb';
+  readonly idempotency: IdempotencyStore;
+  readonly orders: OrderStore;
+  readonly ledger: Ledger;
+  readonly deadLetters: DeadLetterStore;
+  readonly xrefs: CrossReferenceStore;
+  /** Releases connections and file handles. Idempotent. */
+  close(): Promise<void>;
+}
