@@ -35,7 +35,7 @@ export interface IdempotencyRecord {
   readonly leaseExpiresAt: number;
   readonly createdAt: number;
   readonly updatedAt: number;
-  /** After this the record may be purged (retention). */
+  /** After this the record may be purged (retention); never earlier than `leaseExpiresAt`. */
   readonly expiresAt: number;
 }
 
@@ -56,7 +56,8 @@ export interface BeginRequest {
  * - `started`: no record existed; one was created IN_PROGRESS, owned by the caller;
  * - `replay`: COMPLETED with the same fingerprint: return `record.result`, run nothing;
  * - `mismatch`: the key was used with another fingerprint: IDEMPOTENCY_KEY_REUSED;
- * - `in_progress`: another owner holds a live lease: IDEMPOTENCY_IN_PROGRESS;
+ * - `in_progress`: a live lease is held — by another process or by this one (concurrent retries
+ *   within one process share its owner id): IDEMPOTENCY_IN_PROGRESS;
  * - `taken_over`: IN_PROGRESS but its lease had expired (its owner crashed): the caller now owns
  *   it and must resume from the ledger, never repeating a side effect that already happened.
  */
@@ -71,7 +72,7 @@ export type BeginOutcome =
 export interface IdempotencyStore {
   /** Claims (scope, key) atomically; see {@link BeginOutcome}. */
   begin(request: BeginRequest): Promise<BeginOutcome>;
-  /** Extends the lease if `owner` still holds it; false when it does not. */
+  /** Extends the lease if `owner` still holds it (`leaseMs` 0 ends it at once); false when it does not. */
   renew(scope: string, key: string, owner: string, leaseMs: number, now: number): Promise<boolean>;
   /** Records the resource id while IN_PROGRESS (so a taker-over can resume); owner only. */
   attachResource(
@@ -89,6 +90,7 @@ export interface IdempotencyStore {
     result: unknown,
     now: number,
   ): Promise<boolean>;
+  /** The record, possibly already expired but not yet purged. */
   get(scope: string, key: string): Promise<IdempotencyRecord | null>;
   /** Deletes records whose `expiresAt` has passed; returns how many. */
   purgeExpired(now: number): Promise<number>;
@@ -217,7 +219,8 @@ export interface DeadLetterStore {
   /**
    * Atomically claims one letter for `owner`: PENDING and due (`nextAttemptAt <= now`), or
    * RETRYING with an expired lease; or, when `id` is given, that letter if it is not RESOLVED
-   * and not held by a live lease (a manual replay). Marks it RETRYING with a lease.
+   * and not held by a live lease (a manual replay). Marks it RETRYING with a lease and counts
+   * the attempt (`attempts` + 1 in the returned letter).
    */
   claim(owner: string, leaseMs: number, now: number, id?: string): Promise<DeadLetter | null>;
   /** Ends an attempt by `owner`: RESOLVED, or back to PENDING with a new due time, or ABANDONED. */
@@ -283,3 +286,6 @@ export interface Store {
   /** Releases connections and file handles. Idempotent. */
   close(): Promise<void>;
 }
+
+/** Alias of {@link DeadLetter} for the generated resolver types (the GraphQL type has its name). */
+export type DeadLetterRecord = DeadLetter;

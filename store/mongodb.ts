@@ -1,0 +1,811 @@
+/**
+ * The production store: MongoDB through the official driver, selected by MONGODB_URI. Shared
+ * by every Crossdock replica, so every decision is one atomic server-side operation — an upsert
+ * against a unique index or a conditional findOneAndUpdate — never a read followed by a write.
+ *
+ * Writes use write concern `majority` (an acknowledged decision survives a primary failover)
+ * and reads use read concern `majority` on the primary (no answer is based on data a failover
+ * could roll back). The one exception is documented at {@link readLiveKey}.
+ *
+ * JSON fields (results, order data, ledger detail, dead-letter payloads) are stored as JSON
+ * text, like the SQLite store: the store never queries inside them, their keys are arbitrary
+ * (a SKU may contain `.`, which update operators reject in field names on older servers), and
+ * text round-trips exactly what the SQLite store returns, so one contract suite holds for both.
+ */
+import { MongoClient, MongoServerError } from 'mongodb';
+import type { Collection, CollectionOptions, Db, Filter, UpdateFilter } from 'mongodb';
+import type {
+  BeginOutcome,
+  BeginRequest,
+  CrossReference,
+  DeadLetter,
+  DeadLetterStatus,
+  IdempotencyRecord,
+  IdempotencyState,
+  LedgerEntry,
+  StepOutcome,
+  Store,
+  StoredOrder,
+} from './contract.js';
+import { StoreConflictError } from './contract.js';
+
+/** Default of {@link MongoStoreOptions.database}. */
+export const DEFAULT_MONGO_DATABASE = 'crossdock';
+
+/** Options of {@link createMongoStore}. */
+export interface MongoStoreOptions {
+  /** The connection string (`mongodb://…` or `mongodb+srv://…`); unused when `client` is given. */
+  readonly uri: string;
+  /**
+   * The database holding Crossdock's collections.
+   * @default 'crossdock'
+   */
+  readonly database?: string;
+  /**
+   * A client to use instead of connecting to `uri`. The store does not close a client it was
+   * given; the caller does, after closing the store.
+   * @default a new client on `uri`, closed by `close()`
+   */
+  readonly client?: MongoClient;
+}
+
+/** Collection names, one place, so an operator's scripts and the code agree. */
+const COLLECTIONS = {
+  idempotency: 'idempotency',
+  orders: 'orders',
+  ledger: 'ledger',
+  counters: 'counters',
+  deadLetters: 'deadLetters',
+  xrefs: 'xrefs',
+} as const;
+
+/**
+ * Every collection is read and written with majority concerns on the primary. Set here rather
+ * than trusted to the URI, because a `readPreference=secondaryPreferred` or `w=1` in a
+ * connection string would silently break the guarantees the port promises.
+ */
+const DECISION_CONCERNS: CollectionOptions = {
+  writeConcern: { w: 'majority' },
+  readConcern: { level: 'majority' },
+  readPreference: 'primary',
+};
+
+/** Server error code of a unique-index violation (E11000 duplicate key). */
+const DUPLICATE_KEY = 11000;
+
+/**
+ * How many times `begin` (and `deadLetters.add`) re-decide when the record changes under them
+ * between an atomic attempt and the read that follows. Each round means another process made
+ * progress on the same key, so a few rounds always settle in practice.
+ */
+const SETTLE_ATTEMPTS = 5;
+
+/** The ledger's sequence counter document. */
+const LEDGER_COUNTER_ID = 'ledger';
+
+interface IdempotencyDoc {
+  scope: string;
+  key: string;
+  operation: string;
+  fingerprint: string;
+  state: IdempotencyState;
+  resultJson: string;
+  resourceId: string | null;
+  owner: string;
+  leaseExpiresAt: number;
+  createdAt: number;
+  updatedAt: number;
+  /** A Date, because the TTL monitor only expires documents whose indexed field is a Date. */
+  expiresAt: Date;
+}
+
+interface OrderDoc {
+  _id: string;
+  channel: string;
+  customerNumber: string;
+  status: string;
+  erpNumber: string | null;
+  dataJson: string;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+interface LedgerDoc {
+  /** The seq: unique by construction, and the natural sort key. */
+  _id: number;
+  orderId: string;
+  at: number;
+  step: string;
+  outcome: StepOutcome;
+  status: string | null;
+  correlationId: string | null;
+  caller: string;
+  durationMs: number | null;
+  detailJson: string;
+}
+
+interface CounterDoc {
+  _id: string;
+  seq: number;
+}
+
+interface DeadLetterDoc {
+  _id: string;
+  orderId: string;
+  step: string;
+  status: DeadLetterStatus;
+  /**
+   * True while PENDING or RETRYING. The partial unique index on {orderId, step} filters on it
+   * because partialFilterExpression accepts `$in` only on recent servers; an equality on a
+   * boolean works on every server that has partial indexes.
+   */
+  open: boolean;
+  payloadJson: string;
+  attempts: number;
+  lastError: string;
+  nextAttemptAt: number;
+  owner: string | null;
+  leaseExpiresAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+interface XrefDoc {
+  type: string;
+  key: string;
+  source: string;
+  entity: string;
+  nativeId: string;
+}
+
+/** Connects (unless given a client), creates the indexes and returns the MongoDB store. */
+export async function createMongoStore(options: MongoStoreOptions): Promise<Store> {
+  const databaseName = checkDatabase(options.database ?? DEFAULT_MONGO_DATABASE);
+  const ownsClient = options.client === undefined;
+  const client = options.client ?? new MongoClient(checkUri(options.uri));
+  try {
+    // Connect now so a wrong URI or an unreachable server stops start-up, not the first order.
+    if (ownsClient) await client.connect();
+    const db = client.db(databaseName);
+    const store = await openCollections(db);
+    let closed = false;
+    return {
+      ...store,
+      async close() {
+        if (closed) return;
+        closed = true;
+        if (ownsClient) await client.close();
+      },
+    };
+  } catch (error) {
+    if (ownsClient) await client.close();
+    throw error;
+  }
+}
+
+async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
+  const idempotency = db.collection<IdempotencyDoc>(COLLECTIONS.idempotency, DECISION_CONCERNS);
+  const orders = db.collection<OrderDoc>(COLLECTIONS.orders, DECISION_CONCERNS);
+  const ledger = db.collection<LedgerDoc>(COLLECTIONS.ledger, DECISION_CONCERNS);
+  const counters = db.collection<CounterDoc>(COLLECTIONS.counters, DECISION_CONCERNS);
+  const deadLetters = db.collection<DeadLetterDoc>(COLLECTIONS.deadLetters, DECISION_CONCERNS);
+  const xrefs = db.collection<XrefDoc>(COLLECTIONS.xrefs, DECISION_CONCERNS);
+
+  // createIndexes is idempotent for identical specs, so every replica runs it at start.
+  await Promise.all([
+    idempotency.createIndexes([
+      { key: { scope: 1, key: 1 }, name: 'scope_key_unique', unique: true },
+      // Retention: the server deletes a record once expiresAt has passed (its TTL monitor runs
+      // about once a minute; `begin` treats an expired record as absent in the meantime).
+      { key: { expiresAt: 1 }, name: 'expiresAt_ttl', expireAfterSeconds: 0 },
+    ]),
+    orders.createIndexes([
+      { key: { erpNumber: 1 }, name: 'erpNumber' },
+      { key: { status: 1, _id: 1 }, name: 'status_id' },
+      { key: { customerNumber: 1, _id: 1 }, name: 'customerNumber_id' },
+    ]),
+    ledger.createIndexes([{ key: { orderId: 1, _id: 1 }, name: 'orderId_seq' }]),
+    deadLetters.createIndexes([
+      {
+        key: { orderId: 1, step: 1 },
+        name: 'orderId_step_open_unique',
+        unique: true,
+        partialFilterExpression: { open: true },
+      },
+      { key: { status: 1, nextAttemptAt: 1 }, name: 'status_nextAttemptAt' },
+      { key: { status: 1, leaseExpiresAt: 1 }, name: 'status_leaseExpiresAt' },
+      { key: { orderId: 1, createdAt: 1 }, name: 'orderId_createdAt' },
+    ]),
+    xrefs.createIndexes([
+      {
+        key: { type: 1, key: 1, source: 1, entity: 1 },
+        name: 'type_key_source_entity_unique',
+        unique: true,
+      },
+      { key: { type: 1, source: 1, entity: 1, nativeId: 1 }, name: 'type_source_entity_nativeId' },
+    ]),
+    ensureLedgerCounter(counters),
+  ]);
+
+  /**
+   * The live record of a key as of now: null when absent or expired. Read at majority first;
+   * when that shows nothing live, read the primary's latest (`local`) state as well, because the
+   * duplicate-key error that sent us here was raised by the primary's latest state and may be
+   * about a record (a concurrent `begin`) not yet acknowledged by a majority. Deciding from that
+   * record is safe: it yields `mismatch` or `in_progress`, or `replay` of a result whose side
+   * effects have happened in any case.
+   */
+  async function readLiveKey(
+    scope: string,
+    key: string,
+    now: number,
+  ): Promise<IdempotencyDoc | null> {
+    const filter: Filter<IdempotencyDoc> = { scope, key, expiresAt: { $gt: new Date(now) } };
+    return (
+      (await idempotency.findOne(filter, { projection: { _id: 0 } })) ??
+      (await idempotency.findOne(filter, {
+        projection: { _id: 0 },
+        readConcern: { level: 'local' },
+      }))
+    );
+  }
+
+  /**
+   * Claims a new key, or replaces an expired record (expired means absent: it is started
+   * afresh, never replayed), in one upsert. The filter matches only an expired record; when a
+   * live one exists the upsert's insert hits the unique index and fails with a duplicate key,
+   * which is the answer "someone holds this key". (A plain `$setOnInsert` upsert could not
+   * replace an expired record atomically.) The server does not retry this upsert itself, since
+   * the filter is not only equalities on the unique index, so the error reaches us.
+   */
+  async function claimKey(fresh: IdempotencyDoc): Promise<boolean> {
+    try {
+      const result = await idempotency.updateOne(
+        { scope: fresh.scope, key: fresh.key, expiresAt: { $lte: new Date(fresh.createdAt) } },
+        { $set: fresh },
+        { upsert: true },
+      );
+      return result.upsertedCount === 1 || result.matchedCount === 1;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
+  }
+
+  async function begin(request: BeginRequest): Promise<BeginOutcome> {
+    const { scope, key, now } = request;
+    const leaseExpiresAt = now + request.leaseMs;
+    const fresh: IdempotencyDoc = {
+      scope,
+      key,
+      operation: request.operation,
+      fingerprint: request.fingerprint,
+      state: 'IN_PROGRESS',
+      resultJson: 'null',
+      resourceId: null,
+      owner: request.owner,
+      leaseExpiresAt,
+      createdAt: now,
+      updatedAt: now,
+      // Never before the lease: a record whose owner is still working must not expire (a
+      // retry would then start the operation a second time).
+      expiresAt: new Date(now + Math.max(request.retentionMs, request.leaseMs)),
+    };
+    let lastSeen: IdempotencyDoc | null = null;
+    for (let attempt = 1; attempt <= SETTLE_ATTEMPTS; attempt += 1) {
+      if (await claimKey(fresh)) return { kind: 'started', record: toIdempotencyRecord(fresh) };
+      const existing = await readLiveKey(scope, key, now);
+      // Gone (purged) or expired since the upsert failed: claim again.
+      if (existing === null) continue;
+      lastSeen = existing;
+      if (
+        existing.fingerprint !== request.fingerprint ||
+        existing.operation !== request.operation
+      ) {
+        return { kind: 'mismatch', record: toIdempotencyRecord(existing) };
+      }
+      switch (existing.state) {
+        case 'COMPLETED':
+          return { kind: 'replay', record: toIdempotencyRecord(existing) };
+        case 'IN_PROGRESS': {
+          // A live lease means someone (even this same process, for a concurrent retry) is
+          // running the operation right now.
+          if (existing.leaseExpiresAt > now) {
+            return { kind: 'in_progress', record: toIdempotencyRecord(existing) };
+          }
+          // The lease expired (its owner crashed). The filter re-checks everything the decision
+          // rests on, so of several processes taking over at once exactly one matches.
+          const taken = await idempotency.findOneAndUpdate(
+            {
+              scope,
+              key,
+              fingerprint: request.fingerprint,
+              state: 'IN_PROGRESS',
+              leaseExpiresAt: { $lte: now },
+              expiresAt: { $gt: new Date(now) },
+            },
+            {
+              $set: { owner: request.owner, leaseExpiresAt, updatedAt: now },
+              $max: { expiresAt: new Date(leaseExpiresAt) },
+            },
+            { returnDocument: 'after', projection: { _id: 0 } },
+          );
+          if (taken !== null) return { kind: 'taken_over', record: toIdempotencyRecord(taken) };
+          // Another process took it over or completed it first: decide again.
+          continue;
+        }
+        default:
+          return unreachable(existing.state);
+      }
+    }
+    // Still moving after several rounds: other processes are actively working on this key.
+    if (lastSeen !== null) return { kind: 'in_progress', record: toIdempotencyRecord(lastSeen) };
+    throw new Error(
+      `mongodb store: idempotency key ${scope}/${key} did not settle after ${SETTLE_ATTEMPTS} attempts`,
+    );
+  }
+
+  /** Updates the record of (scope, key) only if `owner` still holds it IN_PROGRESS. */
+  async function updateOwned(
+    scope: string,
+    key: string,
+    owner: string,
+    update: UpdateFilter<IdempotencyDoc>,
+  ): Promise<boolean> {
+    const result = await idempotency.updateOne({ scope, key, owner, state: 'IN_PROGRESS' }, update);
+    return result.matchedCount === 1;
+  }
+
+  async function addDeadLetter(
+    letter: Parameters<Store['deadLetters']['add']>[0],
+  ): Promise<DeadLetter> {
+    const doc: DeadLetterDoc = {
+      _id: letter.id,
+      orderId: letter.orderId,
+      step: letter.step,
+      status: 'PENDING',
+      open: true,
+      payloadJson: toJson(letter.payload),
+      attempts: 0,
+      lastError: letter.lastError,
+      nextAttemptAt: letter.nextAttemptAt,
+      owner: null,
+      leaseExpiresAt: null,
+      createdAt: letter.createdAt,
+      updatedAt: letter.createdAt,
+    };
+    for (let attempt = 1; attempt <= SETTLE_ATTEMPTS; attempt += 1) {
+      try {
+        await deadLetters.insertOne(doc);
+        return toDeadLetter(doc);
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+      }
+      // Either the open-letter index or the id collided. The open letter may be a concurrent
+      // add not yet majority-acknowledged, hence the fallback to the primary's latest state.
+      const openFilter: Filter<DeadLetterDoc> = {
+        orderId: letter.orderId,
+        step: letter.step,
+        open: true,
+      };
+      const open =
+        (await deadLetters.findOne(openFilter)) ??
+        (await deadLetters.findOne(openFilter, { readConcern: { level: 'local' } }));
+      if (open !== null) return toDeadLetter(open);
+      const sameId = await deadLetters.findOne(
+        { _id: letter.id },
+        { readConcern: { level: 'local' } },
+      );
+      if (sameId !== null) throw new StoreConflictError(`dead letter ${letter.id} already exists`);
+      // The open letter was closed between the insert and the reads: insert again.
+    }
+    throw new Error(
+      `mongodb store: dead letter for ${letter.orderId}/${letter.step} did not settle after ${SETTLE_ATTEMPTS} attempts`,
+    );
+  }
+
+  async function nextLedgerSeq(): Promise<number> {
+    // $inc is atomic on one document; returnDocument 'after' hands each caller its own value.
+    // The upsert only matters if the counter was deleted; the retry covers two upserts racing.
+    for (let attempt = 1; attempt <= 2; attempt += 1) {
+      try {
+        const counter = await counters.findOneAndUpdate(
+          { _id: LEDGER_COUNTER_ID },
+          { $inc: { seq: 1 } },
+          { upsert: true, returnDocument: 'after' },
+        );
+        if (counter === null) break;
+        return counter.seq;
+      } catch (error) {
+        if (!isDuplicateKey(error) || attempt === 2) throw error;
+      }
+    }
+    throw new Error('mongodb store: the ledger counter returned no document');
+  }
+
+  return {
+    kind: 'mongodb',
+
+    idempotency: {
+      begin,
+      async renew(scope, key, owner, leaseMs, now) {
+        const leaseExpiresAt = now + leaseMs;
+        return updateOwned(scope, key, owner, {
+          $set: { leaseExpiresAt, updatedAt: now },
+          $max: { expiresAt: new Date(leaseExpiresAt) },
+        });
+      },
+      async attachResource(scope, key, owner, resourceId, now) {
+        return updateOwned(scope, key, owner, { $set: { resourceId, updatedAt: now } });
+      },
+      async complete(scope, key, owner, result, now) {
+        return updateOwned(scope, key, owner, {
+          $set: { state: 'COMPLETED', resultJson: toJson(result), updatedAt: now },
+        });
+      },
+      async get(scope, key) {
+        const doc = await idempotency.findOne({ scope, key }, { projection: { _id: 0 } });
+        return doc === null ? null : toIdempotencyRecord(doc);
+      },
+      async purgeExpired(now) {
+        const result = await idempotency.deleteMany({ expiresAt: { $lte: new Date(now) } });
+        return result.deletedCount;
+      },
+    },
+
+    orders: {
+      async create(order) {
+        const doc: OrderDoc = {
+          _id: order.id,
+          channel: order.channel,
+          customerNumber: order.customerNumber,
+          status: order.status,
+          erpNumber: order.erpNumber,
+          dataJson: toJson(order.data),
+          version: 1,
+          createdAt: order.createdAt,
+          updatedAt: order.createdAt,
+        };
+        try {
+          await orders.insertOne(doc);
+        } catch (error) {
+          if (isDuplicateKey(error))
+            throw new StoreConflictError(`order ${order.id} already exists`);
+          throw error;
+        }
+        return toStoredOrder(doc);
+      },
+      async get(id) {
+        const doc = await orders.findOne({ _id: id });
+        return doc === null ? null : toStoredOrder(doc);
+      },
+      async getByErpNumber(erpNumber) {
+        const doc = await orders.findOne({ erpNumber }, { sort: { _id: 1 } });
+        return doc === null ? null : toStoredOrder(doc);
+      },
+      async update(id, expectedVersion, patch, now) {
+        const set: Partial<OrderDoc> = { updatedAt: now };
+        if (patch.status !== undefined) set.status = patch.status;
+        if (patch.erpNumber !== undefined) set.erpNumber = patch.erpNumber;
+        if (patch.data !== undefined) set.dataJson = toJson(patch.data);
+        // Compare-and-set on version in one findOneAndUpdate: two writers never both succeed.
+        const doc = await orders.findOneAndUpdate(
+          { _id: id, version: expectedVersion },
+          { $set: set, $inc: { version: 1 } },
+          { returnDocument: 'after' },
+        );
+        return doc === null ? null : toStoredOrder(doc);
+      },
+      async list(filter) {
+        const limit = checkLimit(filter.limit);
+        // limit(0) means "no limit" to MongoDB.
+        if (limit === 0) return [];
+        const query: Filter<OrderDoc> = {};
+        if (filter.status !== undefined) query.status = filter.status;
+        if (filter.customerNumber !== undefined) query.customerNumber = filter.customerNumber;
+        if (filter.channel !== undefined) query.channel = filter.channel;
+        if (filter.after !== undefined) query._id = { $gt: filter.after };
+        const docs = await orders.find(query).sort({ _id: 1 }).limit(limit).toArray();
+        return docs.map(toStoredOrder);
+      },
+    },
+
+    ledger: {
+      async append(entry) {
+        const doc: LedgerDoc = {
+          _id: await nextLedgerSeq(),
+          orderId: entry.orderId,
+          at: entry.at,
+          step: entry.step,
+          outcome: entry.outcome,
+          status: entry.status,
+          correlationId: entry.correlationId,
+          caller: entry.caller,
+          durationMs: entry.durationMs,
+          detailJson: toJson(entry.detail),
+        };
+        await ledger.insertOne(doc);
+        return toLedgerEntry(doc);
+      },
+      async list(orderId) {
+        const docs = await ledger.find({ orderId }).sort({ _id: 1 }).toArray();
+        return docs.map(toLedgerEntry);
+      },
+    },
+
+    deadLetters: {
+      add: addDeadLetter,
+      async get(id) {
+        const doc = await deadLetters.findOne({ _id: id });
+        return doc === null ? null : toDeadLetter(doc);
+      },
+      async list(filter) {
+        const limit = checkLimit(filter.limit);
+        if (limit === 0) return [];
+        const query: Filter<DeadLetterDoc> = {};
+        if (filter.status !== undefined) query.status = filter.status;
+        if (filter.orderId !== undefined) query.orderId = filter.orderId;
+        const docs = await deadLetters
+          .find(query)
+          .sort({ createdAt: 1, _id: 1 })
+          .limit(limit)
+          .toArray();
+        return docs.map(toDeadLetter);
+      },
+      async claim(owner, leaseMs, now, id) {
+        const leaseExpiresAt = now + leaseMs;
+        const update: UpdateFilter<DeadLetterDoc> = {
+          $set: { status: 'RETRYING', open: true, owner, leaseExpiresAt, updatedAt: now },
+          $inc: { attempts: 1 },
+        };
+        if (id === undefined) {
+          // One findOneAndUpdate picks the oldest due letter and marks it RETRYING: the server
+          // applies it to one document atomically, so two processes never claim the same one.
+          const doc = await deadLetters.findOneAndUpdate(
+            {
+              $or: [
+                { status: 'PENDING', nextAttemptAt: { $lte: now } },
+                { status: 'RETRYING', leaseExpiresAt: { $lte: now } },
+              ],
+            },
+            update,
+            { sort: { nextAttemptAt: 1, _id: 1 }, returnDocument: 'after' },
+          );
+          return doc === null ? null : toDeadLetter(doc);
+        }
+        try {
+          const doc = await deadLetters.findOneAndUpdate(
+            {
+              _id: id,
+              $or: [
+                { status: { $in: ['PENDING', 'ABANDONED'] } },
+                { status: 'RETRYING', leaseExpiresAt: { $lte: now } },
+              ],
+            },
+            update,
+            { returnDocument: 'after' },
+          );
+          return doc === null ? null : toDeadLetter(doc);
+        } catch (error) {
+          // Replaying an ABANDONED letter (open: false → true) while a newer letter for its
+          // step is open collides on the partial unique index.
+          if (isDuplicateKey(error)) {
+            throw new StoreConflictError(
+              `dead letter ${id} cannot be claimed: another letter for its order and step is open`,
+            );
+          }
+          throw error;
+        }
+      },
+      async release(id, owner, outcome, now) {
+        let set: Partial<DeadLetterDoc>;
+        switch (outcome.status) {
+          case 'RESOLVED':
+            set = { status: 'RESOLVED', open: false };
+            break;
+          case 'PENDING':
+            set = {
+              status: 'PENDING',
+              open: true,
+              nextAttemptAt: outcome.nextAttemptAt,
+              lastError: outcome.lastError,
+            };
+            break;
+          case 'ABANDONED':
+            set = { status: 'ABANDONED', open: false, lastError: outcome.lastError };
+            break;
+          default:
+            return unreachable(outcome);
+        }
+        const doc = await deadLetters.findOneAndUpdate(
+          { _id: id, owner, status: 'RETRYING' },
+          { $set: { ...set, owner: null, leaseExpiresAt: null, updatedAt: now } },
+          { returnDocument: 'after' },
+        );
+        return doc === null ? null : toDeadLetter(doc);
+      },
+    },
+
+    xrefs: {
+      async put(ref) {
+        const filter = { type: ref.type, key: ref.key, source: ref.source, entity: ref.entity };
+        // Two upserts of a new reference can race to insert; the loser retries and updates.
+        for (let attempt = 1; attempt <= 2; attempt += 1) {
+          try {
+            await xrefs.updateOne(filter, { $set: { nativeId: ref.nativeId } }, { upsert: true });
+            return;
+          } catch (error) {
+            if (!isDuplicateKey(error) || attempt === 2) throw error;
+          }
+        }
+      },
+      async forKey(type, key) {
+        const docs = await xrefs
+          .find({ type, key }, { projection: { _id: 0 } })
+          .sort({ source: 1, entity: 1 })
+          .toArray();
+        return docs.map(toCrossReference);
+      },
+      async findKey(type, source, entity, nativeId) {
+        const doc = await xrefs.findOne(
+          { type, source, entity, nativeId },
+          { sort: { key: 1 }, projection: { _id: 0, key: 1 } },
+        );
+        return doc?.key ?? null;
+      },
+    },
+  };
+}
+
+/** Creates the ledger counter at 0 if missing, so appends only ever $inc an existing document. */
+async function ensureLedgerCounter(counters: Collection<CounterDoc>): Promise<void> {
+  try {
+    await counters.updateOne(
+      { _id: LEDGER_COUNTER_ID },
+      { $setOnInsert: { seq: 0 } },
+      { upsert: true },
+    );
+  } catch (error) {
+    // Another replica created it at the same moment: that is the state we want.
+    if (!isDuplicateKey(error)) throw error;
+  }
+}
+
+function toIdempotencyRecord(doc: IdempotencyDoc): IdempotencyRecord {
+  return {
+    scope: doc.scope,
+    key: doc.key,
+    operation: doc.operation,
+    fingerprint: doc.fingerprint,
+    state: doc.state,
+    result: fromJson(doc.resultJson),
+    resourceId: doc.resourceId,
+    owner: doc.owner,
+    leaseExpiresAt: doc.leaseExpiresAt,
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+    expiresAt: doc.expiresAt.getTime(),
+  };
+}
+
+function toStoredOrder(doc: OrderDoc): StoredOrder {
+  return {
+    id: doc._id,
+    channel: doc.channel,
+    customerNumber: doc.customerNumber,
+    status: doc.status,
+    erpNumber: doc.erpNumber,
+    data: fromJsonObject(doc.dataJson, `order ${doc._id} data`),
+    version: doc.version,
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+  };
+}
+
+function toLedgerEntry(doc: LedgerDoc): LedgerEntry {
+  return {
+    seq: doc._id,
+    orderId: doc.orderId,
+    at: doc.at,
+    step: doc.step,
+    outcome: doc.outcome,
+    status: doc.status,
+    correlationId: doc.correlationId,
+    caller: doc.caller,
+    durationMs: doc.durationMs,
+    detail: fromJsonObject(doc.detailJson, `ledger entry ${doc._id} detail`),
+  };
+}
+
+function toDeadLetter(doc: DeadLetterDoc): DeadLetter {
+  return {
+    id: doc._id,
+    orderId: doc.orderId,
+    step: doc.step,
+    status: doc.status,
+    payload: fromJsonObject(doc.payloadJson, `dead letter ${doc._id} payload`),
+    attempts: doc.attempts,
+    lastError: doc.lastError,
+    nextAttemptAt: doc.nextAttemptAt,
+    owner: doc.owner,
+    leaseExpiresAt: doc.leaseExpiresAt,
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+  };
+}
+
+function toCrossReference(doc: XrefDoc): CrossReference {
+  return {
+    type: doc.type,
+    key: doc.key,
+    source: doc.source,
+    entity: doc.entity,
+    nativeId: doc.nativeId,
+  };
+}
+
+/** JSON text of a value; `undefined` (which JSON.stringify drops) is stored as null. */
+function toJson(value: unknown): string {
+  return JSON.stringify(value) ?? 'null';
+}
+
+function fromJson(text: string): unknown {
+  return JSON.parse(text);
+}
+
+function fromJsonObject(text: string, what: string): Record<string, unknown> {
+  const value = fromJson(text);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`store: expected ${what} to be a JSON object, got ${text.slice(0, 80)}`);
+  }
+  // Narrowed to a non-null, non-array object by the check above.
+  return value as Record<string, unknown>;
+}
+
+function isDuplicateKey(error: unknown): boolean {
+  return error instanceof MongoServerError && error.code === DUPLICATE_KEY;
+}
+
+function checkUri(uri: unknown): string {
+  if (typeof uri !== 'string' || !/^mongodb(\+srv)?:\/\//.test(uri)) {
+    // The URI may carry a password: show only its scheme, never the rest.
+    const shown =
+      typeof uri !== 'string'
+        ? typeof uri
+        : uri.includes('://')
+          ? JSON.stringify(`${uri.slice(0, uri.indexOf('://') + 3)}…`)
+          : 'a string without a scheme';
+    throw new TypeError(
+      `mongodb store: expected uri to start with mongodb:// or mongodb+srv://, got ${shown}`,
+    );
+  }
+  return uri;
+}
+
+/** MongoDB database names: non-empty, at most 63 bytes, none of `/\. "$` (server rules). */
+function checkDatabase(name: unknown): string {
+  if (
+    typeof name !== 'string' ||
+    name.length === 0 ||
+    Buffer.byteLength(name) > 63 ||
+    /[/\\. "$\0]/.test(name)
+  ) {
+    throw new TypeError(
+      `mongodb store: expected database to be a MongoDB database name, got ${JSON.stringify(name)}`,
+    );
+  }
+  return name;
+}
+
+/** A negative limit means "return one batch and close the cursor" to MongoDB; refuse it. */
+function checkLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 0) {
+    throw new TypeError(`store: expected limit to be a non-negative integer, got ${String(limit)}`);
+  }
+  return limit;
+}
+
+function unreachable(value: never): never {
+  throw new Error(`store: unreachable case ${JSON.stringify(value)}`);
+}

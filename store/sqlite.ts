@@ -1,0 +1,953 @@
+/**
+ * The embedded store: SQLite through better-sqlite3, one file in the data directory. The
+ * default when MONGODB_URI is not set. Survives restarts, and several Crossdock processes on one
+ * machine may share the file: every decision is a single statement or one `BEGIN IMMEDIATE`
+ * transaction, so SQLite's write lock (not the JavaScript event loop) is what serialises them.
+ *
+ * better-sqlite3 is synchronous; each method is `async` so the port stays promise-based and a
+ * thrown SQLite error becomes a rejection.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type {
+  BeginOutcome,
+  BeginRequest,
+  CrossReference,
+  DeadLetter,
+  DeadLetterStatus,
+  IdempotencyRecord,
+  IdempotencyState,
+  LedgerEntry,
+  StepOutcome,
+  Store,
+  StoredOrder,
+} from './contract.js';
+import { StoreConflictError } from './contract.js';
+
+/**
+ * How hard SQLite works to make a commit durable (`PRAGMA synchronous`).
+ * - `NORMAL`: in WAL mode a commit survives a crash of the process (the WAL is written before
+ *   the commit returns) but the last commits may be lost if the machine loses power;
+ * - `FULL`: every commit is fsynced, so it also survives power loss, at the cost of one fsync
+ *   per write.
+ */
+export type SqliteSynchronous = 'NORMAL' | 'FULL';
+
+/** Default of {@link SqliteStoreOptions.busyTimeoutMs}. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+
+/** Default of {@link SqliteStoreOptions.synchronous}. */
+export const DEFAULT_SYNCHRONOUS: SqliteSynchronous = 'NORMAL';
+
+/** Options of {@link createSqliteStore}. */
+export interface SqliteStoreOptions {
+  /** The database file (its directory is created if missing), or `':memory:'` for tests. */
+  readonly path: string;
+  /**
+   * How long a write waits for another process holding the write lock before failing with
+   * SQLITE_BUSY.
+   * @default 5_000 // 5 seconds
+   */
+  readonly busyTimeoutMs?: number;
+  /**
+   * Commit durability; see {@link SqliteSynchronous}. NORMAL is enough for what Crossdock
+   * guards against (a crashed or killed process); choose FULL when a power cut must not lose
+   * the last idempotency records.
+   * @default 'NORMAL'
+   */
+  readonly synchronous?: SqliteSynchronous;
+}
+
+/**
+ * The schema, one entry per version, applied in order. Never edit a released entry: append a
+ * new one. JSON columns are TEXT. No foreign keys: the ledger and dead letters also describe
+ * orders that were placed in the ERP directly and so have no `orders` row.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE idempotency (
+    scope            TEXT    NOT NULL,
+    key              TEXT    NOT NULL,
+    operation        TEXT    NOT NULL,
+    fingerprint      TEXT    NOT NULL,
+    state            TEXT    NOT NULL CHECK (state IN ('IN_PROGRESS', 'COMPLETED')),
+    result           TEXT    NOT NULL,
+    resource_id      TEXT,
+    owner            TEXT    NOT NULL,
+    lease_expires_at INTEGER NOT NULL,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    expires_at       INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+  );
+  CREATE INDEX idempotency_expires_at ON idempotency (expires_at);
+
+  CREATE TABLE orders (
+    id              TEXT    PRIMARY KEY,
+    channel         TEXT    NOT NULL,
+    customer_number TEXT    NOT NULL,
+    status          TEXT    NOT NULL,
+    erp_number      TEXT,
+    data            TEXT    NOT NULL,
+    version         INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+  );
+  CREATE INDEX orders_erp_number ON orders (erp_number) WHERE erp_number IS NOT NULL;
+  CREATE INDEX orders_status ON orders (status, id);
+  CREATE INDEX orders_customer_number ON orders (customer_number, id);
+
+  -- AUTOINCREMENT rather than a bare rowid: a seq is never reused, even after the newest
+  -- entries are deleted, so "strictly increasing across the store" holds for the file's life.
+  CREATE TABLE ledger (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id       TEXT    NOT NULL,
+    at             INTEGER NOT NULL,
+    step           TEXT    NOT NULL,
+    outcome        TEXT    NOT NULL
+                   CHECK (outcome IN ('STARTED', 'SUCCEEDED', 'FAILED', 'COMPENSATED', 'SKIPPED')),
+    status         TEXT,
+    correlation_id TEXT,
+    caller         TEXT    NOT NULL,
+    duration_ms    REAL,
+    detail         TEXT    NOT NULL
+  );
+  CREATE INDEX ledger_order ON ledger (order_id, seq);
+
+  CREATE TABLE dead_letters (
+    id               TEXT    PRIMARY KEY,
+    order_id         TEXT    NOT NULL,
+    step             TEXT    NOT NULL,
+    status           TEXT    NOT NULL
+                     CHECK (status IN ('PENDING', 'RETRYING', 'RESOLVED', 'ABANDONED')),
+    payload          TEXT    NOT NULL,
+    attempts         INTEGER NOT NULL,
+    last_error       TEXT    NOT NULL,
+    next_attempt_at  INTEGER NOT NULL,
+    owner            TEXT,
+    lease_expires_at INTEGER,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL
+  );
+  -- At most one open letter per (order, step): a step that keeps failing updates one letter
+  -- instead of piling up copies that would each be retried.
+  CREATE UNIQUE INDEX dead_letters_open ON dead_letters (order_id, step)
+    WHERE status IN ('PENDING', 'RETRYING');
+  CREATE INDEX dead_letters_due ON dead_letters (status, next_attempt_at);
+  CREATE INDEX dead_letters_order ON dead_letters (order_id, created_at);
+
+  CREATE TABLE xrefs (
+    type      TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    source    TEXT NOT NULL,
+    entity    TEXT NOT NULL,
+    native_id TEXT NOT NULL,
+    PRIMARY KEY (type, key, source, entity)
+  );
+  CREATE INDEX xrefs_native ON xrefs (type, source, entity, native_id);
+  `,
+];
+
+interface IdempotencyRow {
+  scope: string;
+  key: string;
+  operation: string;
+  fingerprint: string;
+  /** Guaranteed by the column's CHECK constraint. */
+  state: IdempotencyState;
+  result: string;
+  resource_id: string | null;
+  owner: string;
+  lease_expires_at: number;
+  created_at: number;
+  updated_at: number;
+  expires_at: number;
+}
+
+interface OrderRow {
+  id: string;
+  channel: string;
+  customer_number: string;
+  status: string;
+  erp_number: string | null;
+  data: string;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+interface LedgerRow {
+  seq: number;
+  order_id: string;
+  at: number;
+  step: string;
+  /** Guaranteed by the column's CHECK constraint. */
+  outcome: StepOutcome;
+  status: string | null;
+  correlation_id: string | null;
+  caller: string;
+  duration_ms: number | null;
+  detail: string;
+}
+
+interface DeadLetterRow {
+  id: string;
+  order_id: string;
+  step: string;
+  /** Guaranteed by the column's CHECK constraint. */
+  status: DeadLetterStatus;
+  payload: string;
+  attempts: number;
+  last_error: string;
+  next_attempt_at: number;
+  owner: string | null;
+  lease_expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+interface XrefRow {
+  type: string;
+  key: string;
+  source: string;
+  entity: string;
+  native_id: string;
+}
+
+/** Opens (creating and migrating if needed) the embedded store at `options.path`. */
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  const path = checkPath(options.path);
+  const busyTimeoutMs = checkBusyTimeout(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
+  const synchronous = checkSynchronous(options.synchronous ?? DEFAULT_SYNCHRONOUS);
+
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { timeout: busyTimeoutMs });
+  try {
+    // busy_timeout first: switching a fresh file to WAL takes a lock that a second process
+    // opening the same file at the same moment must wait for rather than fail on.
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    // WAL: readers never block the writer and a commit is an append to the log.
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${synchronous}`);
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+
+  // --- idempotency -----------------------------------------------------------------------
+
+  // One statement claims a new key or replaces an expired record (expired = absent: it is
+  // started afresh, never replayed). changes() is 1 exactly when the caller now owns the key.
+  const claimKey = db.prepare<{
+    scope: string;
+    key: string;
+    operation: string;
+    fingerprint: string;
+    owner: string;
+    leaseExpiresAt: number;
+    now: number;
+    expiresAt: number;
+  }>(`
+    INSERT INTO idempotency (scope, key, operation, fingerprint, state, result, resource_id,
+                             owner, lease_expires_at, created_at, updated_at, expires_at)
+    VALUES (@scope, @key, @operation, @fingerprint, 'IN_PROGRESS', 'null', NULL,
+            @owner, @leaseExpiresAt, @now, @now, @expiresAt)
+    ON CONFLICT (scope, key) DO UPDATE SET
+      operation = excluded.operation, fingerprint = excluded.fingerprint, state = excluded.state,
+      result = excluded.result, resource_id = NULL, owner = excluded.owner,
+      lease_expires_at = excluded.lease_expires_at, created_at = excluded.created_at,
+      updated_at = excluded.updated_at, expires_at = excluded.expires_at
+    WHERE idempotency.expires_at <= excluded.created_at`);
+  const selectKey = db.prepare<[string, string], IdempotencyRow>(
+    'SELECT * FROM idempotency WHERE scope = ? AND key = ?',
+  );
+  // expires_at never falls before the lease: a record whose owner is still working is never
+  // purged or treated as expired (which would let a retry start the operation a second time).
+  const takeOver = db.prepare<{
+    scope: string;
+    key: string;
+    owner: string;
+    leaseExpiresAt: number;
+    now: number;
+  }>(`
+    UPDATE idempotency
+       SET owner = @owner, lease_expires_at = @leaseExpiresAt, updated_at = @now,
+           expires_at = MAX(expires_at, @leaseExpiresAt)
+     WHERE scope = @scope AND key = @key
+       AND state = 'IN_PROGRESS' AND lease_expires_at <= @now`);
+  const renewLease = db.prepare<{
+    scope: string;
+    key: string;
+    owner: string;
+    leaseExpiresAt: number;
+    now: number;
+  }>(`
+    UPDATE idempotency
+       SET lease_expires_at = @leaseExpiresAt, updated_at = @now,
+           expires_at = MAX(expires_at, @leaseExpiresAt)
+     WHERE scope = @scope AND key = @key AND owner = @owner AND state = 'IN_PROGRESS'`);
+  const attachKeyResource = db.prepare<{
+    scope: string;
+    key: string;
+    owner: string;
+    resourceId: string;
+    now: number;
+  }>(`
+    UPDATE idempotency SET resource_id = @resourceId, updated_at = @now
+     WHERE scope = @scope AND key = @key AND owner = @owner AND state = 'IN_PROGRESS'`);
+  const completeKey = db.prepare<{
+    scope: string;
+    key: string;
+    owner: string;
+    result: string;
+    now: number;
+  }>(`
+    UPDATE idempotency SET state = 'COMPLETED', result = @result, updated_at = @now
+     WHERE scope = @scope AND key = @key AND owner = @owner AND state = 'IN_PROGRESS'`);
+  const purgeKeys = db.prepare<[number]>('DELETE FROM idempotency WHERE expires_at <= ?');
+
+  // The whole decision in one IMMEDIATE transaction: it takes the write lock up front, so
+  // another process cannot change the record between the claim, the read and the take-over.
+  const beginTransaction = db.transaction((request: BeginRequest): BeginOutcome => {
+    const leaseExpiresAt = request.now + request.leaseMs;
+    const claimed = claimKey.run({
+      scope: request.scope,
+      key: request.key,
+      operation: request.operation,
+      fingerprint: request.fingerprint,
+      owner: request.owner,
+      leaseExpiresAt,
+      now: request.now,
+      expiresAt: request.now + Math.max(request.retentionMs, request.leaseMs),
+    });
+    const row = mustExist(selectKey.get(request.scope, request.key), request);
+    if (claimed.changes === 1) return { kind: 'started', record: toIdempotencyRecord(row) };
+    if (row.fingerprint !== request.fingerprint || row.operation !== request.operation) {
+      return { kind: 'mismatch', record: toIdempotencyRecord(row) };
+    }
+    switch (row.state) {
+      case 'COMPLETED':
+        return { kind: 'replay', record: toIdempotencyRecord(row) };
+      case 'IN_PROGRESS': {
+        // A live lease means someone (even this same process, for a concurrent retry) is
+        // running the operation right now.
+        if (row.lease_expires_at > request.now) {
+          return { kind: 'in_progress', record: toIdempotencyRecord(row) };
+        }
+        const taken = takeOver.run({
+          scope: request.scope,
+          key: request.key,
+          owner: request.owner,
+          leaseExpiresAt,
+          now: request.now,
+        });
+        const after = mustExist(selectKey.get(request.scope, request.key), request);
+        // Inside the transaction nothing else can have moved the record, so this holds; the
+        // check stays so that a logic error shows as in_progress, never as a double owner.
+        return taken.changes === 1
+          ? { kind: 'taken_over', record: toIdempotencyRecord(after) }
+          : { kind: 'in_progress', record: toIdempotencyRecord(after) };
+      }
+      default:
+        return unreachable(row.state);
+    }
+  });
+
+  // --- orders ----------------------------------------------------------------------------
+
+  const insertOrder = db.prepare<
+    {
+      id: string;
+      channel: string;
+      customerNumber: string;
+      status: string;
+      erpNumber: string | null;
+      data: string;
+      createdAt: number;
+    },
+    OrderRow
+  >(`
+    INSERT INTO orders (id, channel, customer_number, status, erp_number, data, version,
+                        created_at, updated_at)
+    VALUES (@id, @channel, @customerNumber, @status, @erpNumber, @data, 1, @createdAt, @createdAt)
+    RETURNING *`);
+  const selectOrder = db.prepare<[string], OrderRow>('SELECT * FROM orders WHERE id = ?');
+  const selectOrderByErp = db.prepare<[string], OrderRow>(
+    'SELECT * FROM orders WHERE erp_number = ? ORDER BY id LIMIT 1',
+  );
+  // Compare-and-set on version: one statement, so two writers can never both succeed.
+  // The set* flags say which fields the patch carries (SQLite has no "absent" value).
+  const updateOrder = db.prepare<
+    {
+      id: string;
+      expectedVersion: number;
+      setStatus: 0 | 1;
+      status: string | null;
+      setErpNumber: 0 | 1;
+      erpNumber: string | null;
+      setData: 0 | 1;
+      data: string | null;
+      now: number;
+    },
+    OrderRow
+  >(`
+    UPDATE orders
+       SET status     = CASE WHEN @setStatus    THEN @status    ELSE status     END,
+           erp_number = CASE WHEN @setErpNumber THEN @erpNumber ELSE erp_number END,
+           data       = CASE WHEN @setData      THEN @data      ELSE data       END,
+           version    = version + 1,
+           updated_at = @now
+     WHERE id = @id AND version = @expectedVersion
+    RETURNING *`);
+  const listOrders = db.prepare<
+    {
+      status: string | null;
+      customerNumber: string | null;
+      channel: string | null;
+      after: string | null;
+      limit: number;
+    },
+    OrderRow
+  >(`
+    SELECT * FROM orders
+     WHERE (@status IS NULL OR status = @status)
+       AND (@customerNumber IS NULL OR customer_number = @customerNumber)
+       AND (@channel IS NULL OR channel = @channel)
+       AND (@after IS NULL OR id > @after)
+     ORDER BY id
+     LIMIT @limit`);
+
+  // --- ledger ----------------------------------------------------------------------------
+
+  const insertLedger = db.prepare<
+    {
+      orderId: string;
+      at: number;
+      step: string;
+      outcome: StepOutcome;
+      status: string | null;
+      correlationId: string | null;
+      caller: string;
+      durationMs: number | null;
+      detail: string;
+    },
+    LedgerRow
+  >(`
+    INSERT INTO ledger (order_id, at, step, outcome, status, correlation_id, caller, duration_ms,
+                        detail)
+    VALUES (@orderId, @at, @step, @outcome, @status, @correlationId, @caller, @durationMs, @detail)
+    RETURNING *`);
+  const listLedger = db.prepare<[string], LedgerRow>(
+    'SELECT * FROM ledger WHERE order_id = ? ORDER BY seq',
+  );
+
+  // --- dead letters ----------------------------------------------------------------------
+
+  const insertLetter = db.prepare<
+    {
+      id: string;
+      orderId: string;
+      step: string;
+      payload: string;
+      lastError: string;
+      nextAttemptAt: number;
+      createdAt: number;
+    },
+    DeadLetterRow
+  >(`
+    INSERT INTO dead_letters (id, order_id, step, status, payload, attempts, last_error,
+                              next_attempt_at, owner, lease_expires_at, created_at, updated_at)
+    VALUES (@id, @orderId, @step, 'PENDING', @payload, 0, @lastError, @nextAttemptAt, NULL, NULL,
+            @createdAt, @createdAt)
+    ON CONFLICT DO NOTHING
+    RETURNING *`);
+  const selectOpenLetter = db.prepare<[string, string], DeadLetterRow>(`
+    SELECT * FROM dead_letters
+     WHERE order_id = ? AND step = ? AND status IN ('PENDING', 'RETRYING')`);
+  const selectLetter = db.prepare<[string], DeadLetterRow>(
+    'SELECT * FROM dead_letters WHERE id = ?',
+  );
+  // One statement picks the oldest due letter and marks it RETRYING: the statement holds the
+  // write lock from its first read, so two processes can never claim the same letter.
+  const claimDue = db.prepare<
+    { owner: string; leaseExpiresAt: number; now: number },
+    DeadLetterRow
+  >(`
+    UPDATE dead_letters
+       SET status = 'RETRYING', owner = @owner, lease_expires_at = @leaseExpiresAt,
+           attempts = attempts + 1, updated_at = @now
+     WHERE id = (
+       SELECT id FROM dead_letters
+        WHERE (status = 'PENDING' AND next_attempt_at <= @now)
+           OR (status = 'RETRYING' AND lease_expires_at <= @now)
+        ORDER BY next_attempt_at, id
+        LIMIT 1)
+    RETURNING *`);
+  const claimById = db.prepare<
+    { id: string; owner: string; leaseExpiresAt: number; now: number },
+    DeadLetterRow
+  >(`
+    UPDATE dead_letters
+       SET status = 'RETRYING', owner = @owner, lease_expires_at = @leaseExpiresAt,
+           attempts = attempts + 1, updated_at = @now
+     WHERE id = @id
+       AND (status IN ('PENDING', 'ABANDONED')
+            OR (status = 'RETRYING' AND lease_expires_at <= @now))
+    RETURNING *`);
+  const releaseLetter = db.prepare<
+    {
+      id: string;
+      owner: string;
+      status: DeadLetterStatus;
+      setNextAttemptAt: 0 | 1;
+      nextAttemptAt: number | null;
+      setLastError: 0 | 1;
+      lastError: string | null;
+      now: number;
+    },
+    DeadLetterRow
+  >(`
+    UPDATE dead_letters
+       SET status = @status, owner = NULL, lease_expires_at = NULL, updated_at = @now,
+           next_attempt_at = CASE WHEN @setNextAttemptAt THEN @nextAttemptAt
+                                  ELSE next_attempt_at END,
+           last_error = CASE WHEN @setLastError THEN @lastError ELSE last_error END
+     WHERE id = @id AND owner = @owner AND status = 'RETRYING'
+    RETURNING *`);
+  const listLetters = db.prepare<
+    { status: DeadLetterStatus | null; orderId: string | null; limit: number },
+    DeadLetterRow
+  >(`
+    SELECT * FROM dead_letters
+     WHERE (@status IS NULL OR status = @status)
+       AND (@orderId IS NULL OR order_id = @orderId)
+     ORDER BY created_at, id
+     LIMIT @limit`);
+
+  // A conflict on the open-letter index returns the open letter; a conflict on the id alone
+  // (the id of a closed letter) is the caller's error.
+  const addTransaction = db.transaction(
+    (letter: Parameters<Store['deadLetters']['add']>[0]): DeadLetter => {
+      const inserted = insertLetter.get({
+        id: letter.id,
+        orderId: letter.orderId,
+        step: letter.step,
+        payload: toJson(letter.payload),
+        lastError: letter.lastError,
+        nextAttemptAt: letter.nextAttemptAt,
+        createdAt: letter.createdAt,
+      });
+      if (inserted !== undefined) return toDeadLetter(inserted);
+      const open = selectOpenLetter.get(letter.orderId, letter.step);
+      if (open !== undefined) return toDeadLetter(open);
+      throw new StoreConflictError(`dead letter ${letter.id} already exists`);
+    },
+  );
+
+  // --- cross-references ------------------------------------------------------------------
+
+  const upsertXref = db.prepare<{
+    type: string;
+    key: string;
+    source: string;
+    entity: string;
+    nativeId: string;
+  }>(`
+    INSERT INTO xrefs (type, key, source, entity, native_id)
+    VALUES (@type, @key, @source, @entity, @nativeId)
+    ON CONFLICT (type, key, source, entity) DO UPDATE SET native_id = excluded.native_id`);
+  const selectXrefs = db.prepare<[string, string], XrefRow>(
+    'SELECT * FROM xrefs WHERE type = ? AND key = ? ORDER BY source, entity',
+  );
+  const selectXrefKey = db.prepare<[string, string, string, string], { key: string }>(`
+    SELECT key FROM xrefs WHERE type = ? AND source = ? AND entity = ? AND native_id = ?
+     ORDER BY key LIMIT 1`);
+
+  return {
+    kind: 'sqlite',
+
+    idempotency: {
+      async begin(request) {
+        return beginTransaction.immediate(request);
+      },
+      async renew(scope, key, owner, leaseMs, now) {
+        return (
+          renewLease.run({ scope, key, owner, leaseExpiresAt: now + leaseMs, now }).changes === 1
+        );
+      },
+      async attachResource(scope, key, owner, resourceId, now) {
+        return attachKeyResource.run({ scope, key, owner, resourceId, now }).changes === 1;
+      },
+      async complete(scope, key, owner, result, now) {
+        return completeKey.run({ scope, key, owner, result: toJson(result), now }).changes === 1;
+      },
+      async get(scope, key) {
+        const row = selectKey.get(scope, key);
+        return row === undefined ? null : toIdempotencyRecord(row);
+      },
+      async purgeExpired(now) {
+        return purgeKeys.run(now).changes;
+      },
+    },
+
+    orders: {
+      async create(order) {
+        try {
+          const row = insertOrder.get({
+            id: order.id,
+            channel: order.channel,
+            customerNumber: order.customerNumber,
+            status: order.status,
+            erpNumber: order.erpNumber,
+            data: toJson(order.data),
+            createdAt: order.createdAt,
+          });
+          return toStoredOrder(mustExist(row, order));
+        } catch (error) {
+          if (isConstraint(error, 'SQLITE_CONSTRAINT_PRIMARYKEY')) {
+            throw new StoreConflictError(`order ${order.id} already exists`);
+          }
+          throw error;
+        }
+      },
+      async get(id) {
+        const row = selectOrder.get(id);
+        return row === undefined ? null : toStoredOrder(row);
+      },
+      async getByErpNumber(erpNumber) {
+        const row = selectOrderByErp.get(erpNumber);
+        return row === undefined ? null : toStoredOrder(row);
+      },
+      async update(id, expectedVersion, patch, now) {
+        const row = updateOrder.get({
+          id,
+          expectedVersion,
+          setStatus: patch.status === undefined ? 0 : 1,
+          status: patch.status ?? null,
+          setErpNumber: patch.erpNumber === undefined ? 0 : 1,
+          erpNumber: patch.erpNumber ?? null,
+          setData: patch.data === undefined ? 0 : 1,
+          data: patch.data === undefined ? null : toJson(patch.data),
+          now,
+        });
+        return row === undefined ? null : toStoredOrder(row);
+      },
+      async list(filter) {
+        return listOrders
+          .all({
+            status: filter.status ?? null,
+            customerNumber: filter.customerNumber ?? null,
+            channel: filter.channel ?? null,
+            after: filter.after ?? null,
+            limit: checkLimit(filter.limit),
+          })
+          .map(toStoredOrder);
+      },
+    },
+
+    ledger: {
+      async append(entry) {
+        const row = insertLedger.get({
+          orderId: entry.orderId,
+          at: entry.at,
+          step: entry.step,
+          outcome: entry.outcome,
+          status: entry.status,
+          correlationId: entry.correlationId,
+          caller: entry.caller,
+          durationMs: entry.durationMs,
+          detail: toJson(entry.detail),
+        });
+        return toLedgerEntry(mustExist(row, entry));
+      },
+      async list(orderId) {
+        return listLedger.all(orderId).map(toLedgerEntry);
+      },
+    },
+
+    deadLetters: {
+      async add(letter) {
+        return addTransaction.immediate(letter);
+      },
+      async get(id) {
+        const row = selectLetter.get(id);
+        return row === undefined ? null : toDeadLetter(row);
+      },
+      async list(filter) {
+        return listLetters
+          .all({
+            status: filter.status ?? null,
+            orderId: filter.orderId ?? null,
+            limit: checkLimit(filter.limit),
+          })
+          .map(toDeadLetter);
+      },
+      async claim(owner, leaseMs, now, id) {
+        const leaseExpiresAt = now + leaseMs;
+        if (id === undefined) {
+          const row = claimDue.get({ owner, leaseExpiresAt, now });
+          return row === undefined ? null : toDeadLetter(row);
+        }
+        try {
+          const row = claimById.get({ id, owner, leaseExpiresAt, now });
+          return row === undefined ? null : toDeadLetter(row);
+        } catch (error) {
+          // Replaying an ABANDONED letter while a newer letter for its step is open.
+          if (isConstraint(error, 'SQLITE_CONSTRAINT_UNIQUE')) throw reopenConflict(id);
+          throw error;
+        }
+      },
+      async release(id, owner, outcome, now) {
+        const common = { id, owner, now };
+        let row: DeadLetterRow | undefined;
+        switch (outcome.status) {
+          case 'RESOLVED':
+            row = releaseLetter.get({
+              ...common,
+              status: 'RESOLVED',
+              setNextAttemptAt: 0,
+              nextAttemptAt: null,
+              setLastError: 0,
+              lastError: null,
+            });
+            break;
+          case 'PENDING':
+            row = releaseLetter.get({
+              ...common,
+              status: 'PENDING',
+              setNextAttemptAt: 1,
+              nextAttemptAt: outcome.nextAttemptAt,
+              setLastError: 1,
+              lastError: outcome.lastError,
+            });
+            break;
+          case 'ABANDONED':
+            row = releaseLetter.get({
+              ...common,
+              status: 'ABANDONED',
+              setNextAttemptAt: 0,
+              nextAttemptAt: null,
+              setLastError: 1,
+              lastError: outcome.lastError,
+            });
+            break;
+          default:
+            return unreachable(outcome);
+        }
+        return row === undefined ? null : toDeadLetter(row);
+      },
+    },
+
+    xrefs: {
+      async put(ref) {
+        upsertXref.run({
+          type: ref.type,
+          key: ref.key,
+          source: ref.source,
+          entity: ref.entity,
+          nativeId: ref.nativeId,
+        });
+      },
+      async forKey(type, key) {
+        return selectXrefs.all(type, key).map(toCrossReference);
+      },
+      async findKey(type, source, entity, nativeId) {
+        return selectXrefKey.get(type, source, entity, nativeId)?.key ?? null;
+      },
+    },
+
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+}
+
+/**
+ * Applies the migrations the file lacks, in one IMMEDIATE transaction: when two processes open
+ * a fresh file at once, the second waits for the first's write lock, then sees its version
+ * and applies nothing.
+ */
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
+      version    INTEGER PRIMARY KEY,
+      applied_at INTEGER NOT NULL
+    )`);
+    const current =
+      db
+        .prepare<[], { version: number | null }>(
+          'SELECT MAX(version) AS version FROM schema_version',
+        )
+        .get()?.version ?? 0;
+    if (current > MIGRATIONS.length) {
+      throw new Error(
+        `store schema version ${current} is newer than this Crossdock knows (${MIGRATIONS.length}): ` +
+          'run a newer Crossdock against this data directory',
+      );
+    }
+    const record = db.prepare<[number, number]>(
+      'INSERT INTO schema_version (version, applied_at) VALUES (?, ?)',
+    );
+    MIGRATIONS.forEach((sql, index) => {
+      const version = index + 1;
+      if (version <= current) return;
+      db.exec(sql);
+      record.run(version, Date.now());
+    });
+  }).immediate();
+}
+
+function toIdempotencyRecord(row: IdempotencyRow): IdempotencyRecord {
+  return {
+    scope: row.scope,
+    key: row.key,
+    operation: row.operation,
+    fingerprint: row.fingerprint,
+    state: row.state,
+    result: fromJson(row.result),
+    resourceId: row.resource_id,
+    owner: row.owner,
+    leaseExpiresAt: row.lease_expires_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+  };
+}
+
+function toStoredOrder(row: OrderRow): StoredOrder {
+  return {
+    id: row.id,
+    channel: row.channel,
+    customerNumber: row.customer_number,
+    status: row.status,
+    erpNumber: row.erp_number,
+    data: fromJsonObject(row.data, `order ${row.id} data`),
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toLedgerEntry(row: LedgerRow): LedgerEntry {
+  return {
+    seq: row.seq,
+    orderId: row.order_id,
+    at: row.at,
+    step: row.step,
+    outcome: row.outcome,
+    status: row.status,
+    correlationId: row.correlation_id,
+    caller: row.caller,
+    durationMs: row.duration_ms,
+    detail: fromJsonObject(row.detail, `ledger entry ${row.seq} detail`),
+  };
+}
+
+function toDeadLetter(row: DeadLetterRow): DeadLetter {
+  return {
+    id: row.id,
+    orderId: row.order_id,
+    step: row.step,
+    status: row.status,
+    payload: fromJsonObject(row.payload, `dead letter ${row.id} payload`),
+    attempts: row.attempts,
+    lastError: row.last_error,
+    nextAttemptAt: row.next_attempt_at,
+    owner: row.owner,
+    leaseExpiresAt: row.lease_expires_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toCrossReference(row: XrefRow): CrossReference {
+  return {
+    type: row.type,
+    key: row.key,
+    source: row.source,
+    entity: row.entity,
+    nativeId: row.native_id,
+  };
+}
+
+/** JSON text of a value; `undefined` (which JSON.stringify drops) is stored as null. */
+function toJson(value: unknown): string {
+  return JSON.stringify(value) ?? 'null';
+}
+
+function fromJson(text: string): unknown {
+  return JSON.parse(text);
+}
+
+function fromJsonObject(text: string, what: string): Record<string, unknown> {
+  const value = fromJson(text);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`store: expected ${what} to be a JSON object, got ${text.slice(0, 80)}`);
+  }
+  // Narrowed to a non-null, non-array object by the check above.
+  return value as Record<string, unknown>;
+}
+
+function isConstraint(error: unknown, code: string): boolean {
+  return error instanceof Database.SqliteError && error.code === code;
+}
+
+function reopenConflict(id: string): StoreConflictError {
+  return new StoreConflictError(
+    `dead letter ${id} cannot be claimed: another letter for its order and step is open`,
+  );
+}
+
+/** A row just written in the same transaction or statement; its absence is a bug. */
+function mustExist<T>(row: T | undefined, about: unknown): T {
+  if (row === undefined) {
+    throw new Error(`store: row vanished inside its own transaction: ${JSON.stringify(about)}`);
+  }
+  return row;
+}
+
+function checkPath(path: unknown): string {
+  if (typeof path !== 'string' || path.trim() === '') {
+    throw new TypeError(
+      `sqlite store: expected path to be a file path or ':memory:', got ${JSON.stringify(path)}`,
+    );
+  }
+  return path;
+}
+
+function checkBusyTimeout(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new TypeError(
+      `sqlite store: expected busyTimeoutMs to be a non-negative integer, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+function checkSynchronous(value: SqliteSynchronous): SqliteSynchronous {
+  switch (value) {
+    case 'NORMAL':
+    case 'FULL':
+      return value;
+    default:
+      // Reached by JavaScript callers and environment-derived strings that bypassed the type.
+      throw new TypeError(
+        `sqlite store: expected synchronous to be 'NORMAL' or 'FULL', got ${JSON.stringify(value satisfies never)}`,
+      );
+  }
+}
+
+/** `LIMIT` must be a non-negative integer: SQLite reads a negative LIMIT as "no limit". */
+function checkLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 0) {
+    throw new TypeError(`store: expected limit to be a non-negative integer, got ${String(limit)}`);
+  }
+  return limit;
+}
+
+function unreachable(value: never): never {
+  throw new Error(`store: unreachable case ${JSON.stringify(value)}`);
+}

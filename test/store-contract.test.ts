@@ -1,0 +1,1034 @@
+/**
+ * The store port's contract, one suite run against every implementation: SQLite (always, in
+ * temp files) and MongoDB (when MONGODB_URI is set). Time is the `now` each call passes, so
+ * leases and retention expire without sleeping. SQLite-only tests at the end: options,
+ * the data directory, and several processes sharing one file.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import type {
+  BeginRequest,
+  DeadLetter,
+  LedgerEntry,
+  Store,
+  StoredOrder,
+} from '../store/contract.js';
+import { StoreConflictError } from '../store/contract.js';
+import { DEFAULT_DATA_DIR, SQLITE_FILE_NAME, createStore } from '../store/index.js';
+import { createMongoStore } from '../store/mongodb.js';
+import { createSqliteStore } from '../store/sqlite.js';
+import type { SqliteStoreOptions } from '../store/sqlite.js';
+import type { FreshStore, WorkerResult } from './support/store.js';
+import { spawnStoreWorker, storeImplementations, tempDir } from './support/store.js';
+
+const T0 = 1_700_000_000_000;
+const LEASE = 30_000;
+const DAY = 86_400_000;
+
+/** A begin request with every field defaulted; tests override what they are about. */
+function beginRequest(overrides: Partial<BeginRequest> = {}): BeginRequest {
+  return {
+    scope: 'caller-a',
+    key: 'key-1',
+    operation: 'placeOrder',
+    fingerprint: 'fp-1',
+    owner: 'owner-a',
+    leaseMs: LEASE,
+    retentionMs: DAY,
+    now: T0,
+    ...overrides,
+  };
+}
+
+function newOrder(
+  id: string,
+  overrides: Partial<Omit<StoredOrder, 'version' | 'updatedAt'>> = {},
+): Omit<StoredOrder, 'version' | 'updatedAt'> {
+  return {
+    id,
+    channel: 'WEB',
+    customerNumber: 'C-1',
+    status: 'PENDING_ERP',
+    erpNumber: null,
+    data: { lines: [{ sku: 'SKU-1', quantity: 2 }] },
+    createdAt: T0,
+    ...overrides,
+  };
+}
+
+function ledgerEntry(
+  orderId: string,
+  overrides: Partial<Omit<LedgerEntry, 'seq'>> = {},
+): Omit<LedgerEntry, 'seq'> {
+  return {
+    orderId,
+    at: T0,
+    step: 'validate',
+    outcome: 'SUCCEEDED',
+    status: null,
+    correlationId: 'corr-1',
+    caller: 'demo-storefront',
+    durationMs: 12,
+    detail: {},
+    ...overrides,
+  };
+}
+
+function letter(
+  id: string,
+  overrides: Partial<Parameters<Store['deadLetters']['add']>[0]> = {},
+): Parameters<Store['deadLetters']['add']>[0] {
+  return {
+    id,
+    orderId: 'XD-1',
+    step: 'post:erp',
+    payload: { attempt: 'post' },
+    lastError: 'ERP timed out',
+    nextAttemptAt: T0,
+    createdAt: T0,
+    ...overrides,
+  };
+}
+
+for (const implementation of storeImplementations()) {
+  describe(`store contract: ${implementation.name}`, { skip: implementation.skip }, () => {
+    let fresh: FreshStore;
+    let store: Store;
+
+    beforeEach(async () => {
+      fresh = await implementation.open();
+      store = fresh.store;
+    });
+    afterEach(() => fresh.cleanup());
+    after(() => implementation.dispose());
+
+    it(`reports its kind`, () => {
+      assert.equal(store.kind, implementation.name);
+    });
+
+    describe('idempotency', () => {
+      it('begin on a new key starts it, owned by the caller', async () => {
+        const outcome = await store.idempotency.begin(beginRequest());
+        assert.deepEqual(outcome, {
+          kind: 'started',
+          record: {
+            scope: 'caller-a',
+            key: 'key-1',
+            operation: 'placeOrder',
+            fingerprint: 'fp-1',
+            state: 'IN_PROGRESS',
+            result: null,
+            resourceId: null,
+            owner: 'owner-a',
+            leaseExpiresAt: T0 + LEASE,
+            createdAt: T0,
+            updatedAt: T0,
+            expiresAt: T0 + DAY,
+          },
+        });
+        assert.deepEqual(await store.idempotency.get('caller-a', 'key-1'), outcome.record);
+      });
+
+      it('keys are scoped by caller: the same key of another caller is another record', async () => {
+        assert.equal((await store.idempotency.begin(beginRequest())).kind, 'started');
+        const other = await store.idempotency.begin(
+          beginRequest({ scope: 'caller-b', fingerprint: 'fp-other', owner: 'owner-b' }),
+        );
+        assert.equal(other.kind, 'started');
+      });
+
+      it('a retry while the first runs is in_progress, from another process or the same one', async () => {
+        await store.idempotency.begin(beginRequest());
+        const fromOther = await store.idempotency.begin(
+          beginRequest({ owner: 'owner-b', now: T0 + LEASE - 1 }),
+        );
+        assert.equal(fromOther.kind, 'in_progress');
+        assert.equal(fromOther.record.owner, 'owner-a');
+        const fromSame = await store.idempotency.begin(beginRequest({ now: T0 + 1 }));
+        assert.equal(fromSame.kind, 'in_progress');
+      });
+
+      it('the same key with another fingerprint is a mismatch, in progress or completed', async () => {
+        await store.idempotency.begin(beginRequest());
+        const whileRunning = await store.idempotency.begin(
+          beginRequest({ fingerprint: 'fp-2', owner: 'owner-b', now: T0 + 1 }),
+        );
+        assert.equal(whileRunning.kind, 'mismatch');
+        assert.equal(whileRunning.record.fingerprint, 'fp-1');
+        // Even after the lease expired: a different request never takes another's key over.
+        const afterLease = await store.idempotency.begin(
+          beginRequest({ fingerprint: 'fp-2', owner: 'owner-b', now: T0 + LEASE }),
+        );
+        assert.equal(afterLease.kind, 'mismatch');
+        assert.equal(
+          await store.idempotency.complete('caller-a', 'key-1', 'owner-a', { ok: 1 }, T0 + 2),
+          true,
+        );
+        const whenDone = await store.idempotency.begin(
+          beginRequest({ fingerprint: 'fp-2', now: T0 + 3 }),
+        );
+        assert.equal(whenDone.kind, 'mismatch');
+      });
+
+      it('the same key for another operation is a mismatch', async () => {
+        await store.idempotency.begin(beginRequest());
+        const outcome = await store.idempotency.begin(
+          beginRequest({ operation: 'cancelOrder', now: T0 + 1 }),
+        );
+        assert.equal(outcome.kind, 'mismatch');
+      });
+
+      it('a completed key replays its recorded result and runs nothing', async () => {
+        await store.idempotency.begin(beginRequest());
+        const payload = { order: { id: 'XD-1', status: 'CONFIRMED' }, userErrors: [] };
+        assert.equal(
+          await store.idempotency.complete('caller-a', 'key-1', 'owner-a', payload, T0 + 5),
+          true,
+        );
+        const replay = await store.idempotency.begin(
+          beginRequest({ owner: 'owner-b', now: T0 + 10 }),
+        );
+        assert.equal(replay.kind, 'replay');
+        assert.deepEqual(replay.record.result, payload);
+        assert.equal(replay.record.state, 'COMPLETED');
+        assert.equal(replay.record.owner, 'owner-a');
+        assert.equal(replay.record.updatedAt, T0 + 5);
+      });
+
+      it('complete succeeds only for the owner, and only once', async () => {
+        await store.idempotency.begin(beginRequest());
+        assert.equal(
+          await store.idempotency.complete('caller-a', 'key-1', 'owner-b', { by: 'b' }, T0 + 1),
+          false,
+        );
+        assert.equal((await store.idempotency.get('caller-a', 'key-1'))?.state, 'IN_PROGRESS');
+        assert.equal(
+          await store.idempotency.complete('caller-a', 'key-1', 'owner-a', { by: 'a' }, T0 + 2),
+          true,
+        );
+        assert.equal(
+          await store.idempotency.complete('caller-a', 'key-1', 'owner-a', { by: 'again' }, T0 + 3),
+          false,
+        );
+        assert.deepEqual((await store.idempotency.get('caller-a', 'key-1'))?.result, { by: 'a' });
+        assert.equal(
+          await store.idempotency.complete('caller-a', 'no-such-key', 'owner-a', null, T0),
+          false,
+        );
+      });
+
+      it('renew extends the lease for the owner only', async () => {
+        await store.idempotency.begin(beginRequest());
+        assert.equal(
+          await store.idempotency.renew('caller-a', 'key-1', 'owner-b', LEASE, T0 + 1_000),
+          false,
+        );
+        assert.equal(
+          await store.idempotency.renew('caller-a', 'key-1', 'owner-a', LEASE, T0 + 20_000),
+          true,
+        );
+        const record = await store.idempotency.get('caller-a', 'key-1');
+        assert.equal(record?.leaseExpiresAt, T0 + 20_000 + LEASE);
+        assert.equal(record.updatedAt, T0 + 20_000);
+        // Past the first lease, within the renewed one: still in progress.
+        const retry = await store.idempotency.begin(
+          beginRequest({ owner: 'owner-b', now: T0 + LEASE + 1 }),
+        );
+        assert.equal(retry.kind, 'in_progress');
+      });
+
+      it('renew with leaseMs 0 ends the lease: the next begin takes the key over at once', async () => {
+        // How the idempotency guard releases a key when its operation throws.
+        await store.idempotency.begin(beginRequest());
+        assert.equal(
+          await store.idempotency.renew('caller-a', 'key-1', 'owner-a', 0, T0 + 5),
+          true,
+        );
+        const retry = await store.idempotency.begin(
+          beginRequest({ owner: 'owner-b', now: T0 + 5 }),
+        );
+        assert.equal(retry.kind, 'taken_over');
+        assert.equal(retry.record.owner, 'owner-b');
+      });
+
+      it('a record whose lease expired is taken over by exactly one caller', async () => {
+        await store.idempotency.begin(beginRequest());
+        const takeOver = await store.idempotency.begin(
+          beginRequest({ owner: 'owner-b', now: T0 + LEASE }),
+        );
+        assert.equal(takeOver.kind, 'taken_over');
+        assert.equal(takeOver.record.owner, 'owner-b');
+        assert.equal(takeOver.record.leaseExpiresAt, T0 + LEASE + LEASE);
+        assert.equal(takeOver.record.createdAt, T0);
+        assert.equal(takeOver.record.state, 'IN_PROGRESS');
+        const third = await store.idempotency.begin(
+          beginRequest({ owner: 'owner-c', now: T0 + LEASE + 1 }),
+        );
+        assert.equal(third.kind, 'in_progress');
+        assert.equal(third.record.owner, 'owner-b');
+        // The crashed owner has lost the record for good.
+        assert.equal(
+          await store.idempotency.renew('caller-a', 'key-1', 'owner-a', LEASE, T0 + LEASE + 2),
+          false,
+        );
+        assert.equal(
+          await store.idempotency.complete('caller-a', 'key-1', 'owner-a', 'late', T0 + LEASE + 2),
+          false,
+        );
+        assert.equal(
+          await store.idempotency.complete('caller-a', 'key-1', 'owner-b', 'done', T0 + LEASE + 3),
+          true,
+        );
+      });
+
+      it('concurrent take-overs of one expired lease: exactly one taken_over', async () => {
+        await store.idempotency.begin(beginRequest());
+        const outcomes = await Promise.all(
+          Array.from({ length: 20 }, (_, index) =>
+            store.idempotency.begin(beginRequest({ owner: `owner-${index}`, now: T0 + LEASE })),
+          ),
+        );
+        const kinds = outcomes.map((outcome) => outcome.kind).sort();
+        assert.deepEqual(kinds, ['taken_over', ...Array<string>(19).fill('in_progress')].sort());
+      });
+
+      it('attachResource records the resource for the owner only, and a taker-over sees it', async () => {
+        await store.idempotency.begin(beginRequest());
+        assert.equal(
+          await store.idempotency.attachResource('caller-a', 'key-1', 'owner-b', 'XD-9', T0 + 1),
+          false,
+        );
+        assert.equal(
+          await store.idempotency.attachResource('caller-a', 'key-1', 'owner-a', 'XD-1', T0 + 2),
+          true,
+        );
+        assert.equal((await store.idempotency.get('caller-a', 'key-1'))?.resourceId, 'XD-1');
+        const takeOver = await store.idempotency.begin(
+          beginRequest({ owner: 'owner-b', now: T0 + LEASE }),
+        );
+        assert.equal(takeOver.kind, 'taken_over');
+        assert.equal(takeOver.record.resourceId, 'XD-1');
+        await store.idempotency.complete('caller-a', 'key-1', 'owner-b', {}, T0 + LEASE + 1);
+        assert.equal(
+          await store.idempotency.attachResource(
+            'caller-a',
+            'key-1',
+            'owner-b',
+            'XD-2',
+            T0 + LEASE + 2,
+          ),
+          false,
+        );
+      });
+
+      it('get returns null for an unknown key', async () => {
+        assert.equal(await store.idempotency.get('caller-a', 'nothing'), null);
+      });
+
+      it('purgeExpired deletes only records past their retention and counts them', async () => {
+        await store.idempotency.begin(
+          beginRequest({ key: 'old', retentionMs: 1_000, leaseMs: 500 }),
+        );
+        await store.idempotency.complete('caller-a', 'old', 'owner-a', 'r', T0 + 1);
+        await store.idempotency.begin(
+          beginRequest({ key: 'older', retentionMs: 900, leaseMs: 500 }),
+        );
+        await store.idempotency.begin(beginRequest({ key: 'young', retentionMs: DAY }));
+        assert.equal(await store.idempotency.purgeExpired(T0 + 999), 1);
+        assert.equal(await store.idempotency.get('caller-a', 'older'), null);
+        assert.equal(await store.idempotency.purgeExpired(T0 + 1_000), 1);
+        assert.equal(await store.idempotency.get('caller-a', 'old'), null);
+        assert.notEqual(await store.idempotency.get('caller-a', 'young'), null);
+        assert.equal(await store.idempotency.purgeExpired(T0 + 1_000), 0);
+      });
+
+      it('an expired record is started afresh, never replayed', async () => {
+        await store.idempotency.begin(beginRequest({ retentionMs: 60_000 }));
+        await store.idempotency.complete('caller-a', 'key-1', 'owner-a', { old: true }, T0 + 1);
+        const later = T0 + 60_000;
+        const outcome = await store.idempotency.begin(
+          beginRequest({ owner: 'owner-b', retentionMs: 60_000, now: later }),
+        );
+        assert.equal(outcome.kind, 'started');
+        assert.equal(outcome.record.result, null);
+        assert.equal(outcome.record.owner, 'owner-b');
+        assert.equal(outcome.record.createdAt, later);
+        assert.equal(outcome.record.expiresAt, later + 60_000);
+        // And with another fingerprint it is not a mismatch either: the old record is gone.
+        await store.idempotency.complete('caller-a', 'key-1', 'owner-b', 'x', later + 1);
+        const reused = await store.idempotency.begin(
+          beginRequest({ fingerprint: 'fp-2', now: later + 60_000 }),
+        );
+        assert.equal(reused.kind, 'started');
+        assert.equal(reused.record.fingerprint, 'fp-2');
+      });
+
+      it('a record never expires before its lease: renewing past retention keeps it', async () => {
+        const started = await store.idempotency.begin(
+          beginRequest({ retentionMs: 10_000, leaseMs: 20_000 }),
+        );
+        assert.equal(started.record.expiresAt, T0 + 20_000);
+        await store.idempotency.renew('caller-a', 'key-1', 'owner-a', 20_000, T0 + 15_000);
+        assert.equal((await store.idempotency.get('caller-a', 'key-1'))?.expiresAt, T0 + 35_000);
+        assert.equal(await store.idempotency.purgeExpired(T0 + 34_999), 0);
+        const retry = await store.idempotency.begin(beginRequest({ owner: 'b', now: T0 + 34_999 }));
+        assert.equal(retry.kind, 'in_progress');
+      });
+
+      it('50 concurrent begins with one key: exactly one started, the rest in_progress', async () => {
+        const outcomes = await Promise.all(
+          Array.from({ length: 50 }, (_, index) =>
+            store.idempotency.begin(beginRequest({ key: 'hot', owner: `owner-${index}` })),
+          ),
+        );
+        const started = outcomes.filter((outcome) => outcome.kind === 'started');
+        assert.equal(started.length, 1);
+        assert.equal(outcomes.filter((outcome) => outcome.kind === 'in_progress').length, 49);
+        const owner = started[0]?.record.owner;
+        for (const outcome of outcomes) assert.equal(outcome.record.owner, owner);
+      });
+    });
+
+    describe('orders', () => {
+      it('create stores version 1 and get returns it', async () => {
+        const created = await store.orders.create(newOrder('XD-1'));
+        const expected: StoredOrder = { ...newOrder('XD-1'), version: 1, updatedAt: T0 };
+        assert.deepEqual(created, expected);
+        assert.deepEqual(await store.orders.get('XD-1'), expected);
+        assert.equal(await store.orders.get('XD-404'), null);
+      });
+
+      it('create with an existing id throws StoreConflictError and changes nothing', async () => {
+        await store.orders.create(newOrder('XD-1'));
+        await assert.rejects(
+          store.orders.create(newOrder('XD-1', { status: 'OTHER' })),
+          (error: unknown) =>
+            error instanceof StoreConflictError && error.message === 'order XD-1 already exists',
+        );
+        assert.equal((await store.orders.get('XD-1'))?.status, 'PENDING_ERP');
+      });
+
+      it('update applies the patch, bumps the version, and leaves other fields alone', async () => {
+        await store.orders.create(newOrder('XD-1'));
+        const updated = await store.orders.update('XD-1', 1, { erpNumber: 'SO-1001' }, T0 + 5);
+        assert.deepEqual(updated, {
+          ...newOrder('XD-1'),
+          erpNumber: 'SO-1001',
+          version: 2,
+          updatedAt: T0 + 5,
+        });
+        const again = await store.orders.update(
+          'XD-1',
+          2,
+          { status: 'CONFIRMED', data: { posted: true } },
+          T0 + 6,
+        );
+        assert.deepEqual(again, {
+          ...newOrder('XD-1'),
+          status: 'CONFIRMED',
+          erpNumber: 'SO-1001',
+          data: { posted: true },
+          version: 3,
+          updatedAt: T0 + 6,
+        });
+        const cleared = await store.orders.update('XD-1', 3, { erpNumber: null }, T0 + 7);
+        assert.equal(cleared?.erpNumber, null);
+      });
+
+      it('update with a stale version returns null and changes nothing', async () => {
+        await store.orders.create(newOrder('XD-1'));
+        const first = await store.orders.update('XD-1', 1, { status: 'A' }, T0 + 1);
+        const second = await store.orders.update('XD-1', 1, { status: 'B' }, T0 + 2);
+        assert.equal(first?.version, 2);
+        assert.equal(second, null);
+        const stored = await store.orders.get('XD-1');
+        assert.equal(stored?.status, 'A');
+        assert.equal(stored.version, 2);
+        assert.equal(stored.updatedAt, T0 + 1);
+        assert.equal(await store.orders.update('XD-404', 1, { status: 'A' }, T0), null);
+      });
+
+      it('concurrent updates of one version: exactly one wins', async () => {
+        await store.orders.create(newOrder('XD-1'));
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, index) =>
+            store.orders.update('XD-1', 1, { status: `S${index}` }, T0 + 1),
+          ),
+        );
+        assert.equal(results.filter((result) => result !== null).length, 1);
+        assert.equal((await store.orders.get('XD-1'))?.version, 2);
+      });
+
+      it('getByErpNumber finds the order once the ERP number is known', async () => {
+        await store.orders.create(newOrder('XD-1'));
+        await store.orders.create(newOrder('XD-2', { erpNumber: 'SO-2' }));
+        assert.equal(await store.orders.getByErpNumber('SO-1'), null);
+        await store.orders.update('XD-1', 1, { erpNumber: 'SO-1' }, T0 + 1);
+        assert.equal((await store.orders.getByErpNumber('SO-1'))?.id, 'XD-1');
+        assert.equal((await store.orders.getByErpNumber('SO-2'))?.id, 'XD-2');
+      });
+
+      it('list filters by status, customer and channel, in id order, with keyset paging', async () => {
+        await store.orders.create(newOrder('XD-3', { status: 'CONFIRMED', customerNumber: 'C-2' }));
+        await store.orders.create(newOrder('XD-1', { status: 'CONFIRMED' }));
+        await store.orders.create(newOrder('XD-2', { channel: 'EDI' }));
+        await store.orders.create(newOrder('XD-4', { status: 'CONFIRMED', channel: 'EDI' }));
+        const ids = (orders: StoredOrder[]): string[] => orders.map((order) => order.id);
+        assert.deepEqual(ids(await store.orders.list({ limit: 10 })), [
+          'XD-1',
+          'XD-2',
+          'XD-3',
+          'XD-4',
+        ]);
+        assert.deepEqual(ids(await store.orders.list({ status: 'CONFIRMED', limit: 10 })), [
+          'XD-1',
+          'XD-3',
+          'XD-4',
+        ]);
+        assert.deepEqual(ids(await store.orders.list({ customerNumber: 'C-2', limit: 10 })), [
+          'XD-3',
+        ]);
+        assert.deepEqual(ids(await store.orders.list({ channel: 'EDI', limit: 10 })), [
+          'XD-2',
+          'XD-4',
+        ]);
+        assert.deepEqual(
+          ids(await store.orders.list({ status: 'CONFIRMED', channel: 'EDI', limit: 10 })),
+          ['XD-4'],
+        );
+        const page1 = await store.orders.list({ limit: 2 });
+        assert.deepEqual(ids(page1), ['XD-1', 'XD-2']);
+        const page2 = await store.orders.list({ after: page1.at(-1)?.id ?? '', limit: 2 });
+        assert.deepEqual(ids(page2), ['XD-3', 'XD-4']);
+        assert.deepEqual(await store.orders.list({ after: 'XD-4', limit: 2 }), []);
+        assert.deepEqual(await store.orders.list({ limit: 0 }), []);
+      });
+
+      const badLimits: readonly [number, string][] = [
+        [-1, 'store: expected limit to be a non-negative integer, got -1'],
+        [1.5, 'store: expected limit to be a non-negative integer, got 1.5'],
+        [Number.NaN, 'store: expected limit to be a non-negative integer, got NaN'],
+      ];
+      for (const [limit, message] of badLimits) {
+        it(`list refuses limit ${String(limit)}`, async () => {
+          await assert.rejects(store.orders.list({ limit }), { name: 'TypeError', message });
+          await assert.rejects(store.deadLetters.list({ limit }), { name: 'TypeError', message });
+        });
+      }
+    });
+
+    describe('ledger', () => {
+      it('append assigns strictly increasing seqs across orders; list is oldest first', async () => {
+        const a1 = await store.ledger.append(ledgerEntry('XD-A', { step: 'validate' }));
+        const b1 = await store.ledger.append(ledgerEntry('XD-B', { step: 'validate' }));
+        const a2 = await store.ledger.append(
+          ledgerEntry('XD-A', {
+            step: 'post:erp',
+            outcome: 'FAILED',
+            status: 'PENDING_ERP',
+            correlationId: null,
+            caller: 'system',
+            durationMs: null,
+            detail: { error: { code: 'SOURCE_TIMEOUT' }, attempts: [1, 2] },
+          }),
+        );
+        assert.ok(a1.seq < b1.seq && b1.seq < a2.seq);
+        assert.deepEqual(a2, {
+          seq: a2.seq,
+          orderId: 'XD-A',
+          at: T0,
+          step: 'post:erp',
+          outcome: 'FAILED',
+          status: 'PENDING_ERP',
+          correlationId: null,
+          caller: 'system',
+          durationMs: null,
+          detail: { error: { code: 'SOURCE_TIMEOUT' }, attempts: [1, 2] },
+        });
+        assert.deepEqual(await store.ledger.list('XD-A'), [a1, a2]);
+        assert.deepEqual(await store.ledger.list('XD-B'), [b1]);
+        assert.deepEqual(await store.ledger.list('XD-none'), []);
+      });
+
+      it('concurrent appends get distinct seqs', async () => {
+        const entries = await Promise.all(
+          Array.from({ length: 40 }, (_, index) =>
+            store.ledger.append(ledgerEntry(`XD-${index % 4}`, { detail: { index } })),
+          ),
+        );
+        assert.equal(new Set(entries.map((entry) => entry.seq)).size, 40);
+        for (let order = 0; order < 4; order += 1) {
+          const seqs = (await store.ledger.list(`XD-${order}`)).map((entry) => entry.seq);
+          assert.equal(seqs.length, 10);
+          assert.deepEqual(
+            seqs,
+            [...seqs].sort((x, y) => x - y),
+          );
+        }
+      });
+    });
+
+    describe('dead letters', () => {
+      it('add stores a PENDING letter with no attempts and no owner', async () => {
+        const added = await store.deadLetters.add(letter('DL-1'));
+        const expected: DeadLetter = {
+          ...letter('DL-1'),
+          status: 'PENDING',
+          attempts: 0,
+          owner: null,
+          leaseExpiresAt: null,
+          updatedAt: T0,
+        };
+        assert.deepEqual(added, expected);
+        assert.deepEqual(await store.deadLetters.get('DL-1'), expected);
+        assert.equal(await store.deadLetters.get('DL-404'), null);
+      });
+
+      it('a second letter for an open (order, step) returns the open one', async () => {
+        await store.deadLetters.add(letter('DL-1'));
+        const again = await store.deadLetters.add(letter('DL-2', { lastError: 'again' }));
+        assert.equal(again.id, 'DL-1');
+        assert.equal(await store.deadLetters.get('DL-2'), null);
+        // Still open while RETRYING.
+        await store.deadLetters.claim('worker-1', LEASE, T0);
+        assert.equal((await store.deadLetters.add(letter('DL-3'))).id, 'DL-1');
+        // Another step of the same order is its own letter.
+        assert.equal(
+          (await store.deadLetters.add(letter('DL-4', { step: 'reserve:wms' }))).id,
+          'DL-4',
+        );
+        // Once closed, the next failure opens a new letter.
+        await store.deadLetters.release('DL-1', 'worker-1', { status: 'RESOLVED' }, T0 + 1);
+        assert.equal((await store.deadLetters.add(letter('DL-5'))).id, 'DL-5');
+      });
+
+      it('add with the id of a closed letter throws StoreConflictError', async () => {
+        await store.deadLetters.add(letter('DL-1'));
+        await store.deadLetters.claim('w', LEASE, T0, 'DL-1');
+        await store.deadLetters.release('DL-1', 'w', { status: 'RESOLVED' }, T0 + 1);
+        await assert.rejects(
+          store.deadLetters.add(letter('DL-1', { step: 'other' })),
+          (error: unknown) =>
+            error instanceof StoreConflictError &&
+            error.message === 'dead letter DL-1 already exists',
+        );
+      });
+
+      it('claim takes only due letters, oldest first, and marks them RETRYING', async () => {
+        await store.deadLetters.add(
+          letter('DL-late', { orderId: 'XD-1', nextAttemptAt: T0 + 100 }),
+        );
+        await store.deadLetters.add(letter('DL-due', { orderId: 'XD-2', nextAttemptAt: T0 + 10 }));
+        await store.deadLetters.add(letter('DL-first', { orderId: 'XD-3', nextAttemptAt: T0 + 5 }));
+        assert.equal(await store.deadLetters.claim('w', LEASE, T0 + 4), null);
+        const first = await store.deadLetters.claim('w', LEASE, T0 + 50);
+        assert.deepEqual(first, {
+          ...letter('DL-first', { orderId: 'XD-3', nextAttemptAt: T0 + 5 }),
+          status: 'RETRYING',
+          attempts: 1,
+          owner: 'w',
+          leaseExpiresAt: T0 + 50 + LEASE,
+          updatedAt: T0 + 50,
+        });
+        assert.equal((await store.deadLetters.claim('w', LEASE, T0 + 50))?.id, 'DL-due');
+        assert.equal(await store.deadLetters.claim('w', LEASE, T0 + 50), null);
+        assert.equal((await store.deadLetters.claim('w', LEASE, T0 + 100))?.id, 'DL-late');
+      });
+
+      it('a live lease is not claimed again; an expired one is, by another owner', async () => {
+        await store.deadLetters.add(letter('DL-1'));
+        await store.deadLetters.claim('w1', LEASE, T0);
+        assert.equal(await store.deadLetters.claim('w2', LEASE, T0 + LEASE - 1), null);
+        const reclaimed = await store.deadLetters.claim('w2', LEASE, T0 + LEASE);
+        assert.equal(reclaimed?.id, 'DL-1');
+        assert.equal(reclaimed.owner, 'w2');
+        assert.equal(reclaimed.attempts, 2);
+        // w1 lost it: its release does nothing.
+        assert.equal(
+          await store.deadLetters.release('DL-1', 'w1', { status: 'RESOLVED' }, T0 + LEASE + 1),
+          null,
+        );
+      });
+
+      it('concurrent claims: each letter goes to exactly one claimer', async () => {
+        for (let index = 0; index < 5; index += 1) {
+          await store.deadLetters.add(letter(`DL-${index}`, { orderId: `XD-${index}` }));
+        }
+        const claims = await Promise.all(
+          Array.from({ length: 12 }, (_, index) => store.deadLetters.claim(`w${index}`, LEASE, T0)),
+        );
+        const ids = claims.flatMap((claim) => (claim === null ? [] : [claim.id])).sort();
+        assert.deepEqual(ids, ['DL-0', 'DL-1', 'DL-2', 'DL-3', 'DL-4']);
+      });
+
+      it('claim by id replays a letter that is not due, or abandoned, but not a held or resolved one', async () => {
+        await store.deadLetters.add(letter('DL-1', { nextAttemptAt: T0 + DAY }));
+        const manual = await store.deadLetters.claim('ops', LEASE, T0, 'DL-1');
+        assert.equal(manual?.status, 'RETRYING');
+        assert.equal(manual.owner, 'ops');
+        assert.equal(await store.deadLetters.claim('other', LEASE, T0 + 1, 'DL-1'), null);
+        await store.deadLetters.release(
+          'DL-1',
+          'ops',
+          { status: 'ABANDONED', lastError: 'gave up' },
+          T0 + 2,
+        );
+        const revived = await store.deadLetters.claim('ops', LEASE, T0 + 3, 'DL-1');
+        assert.equal(revived?.status, 'RETRYING');
+        assert.equal(revived.attempts, 2);
+        await store.deadLetters.release('DL-1', 'ops', { status: 'RESOLVED' }, T0 + 4);
+        assert.equal(await store.deadLetters.claim('ops', LEASE, T0 + 5, 'DL-1'), null);
+        assert.equal(await store.deadLetters.claim('ops', LEASE, T0 + 5, 'DL-404'), null);
+      });
+
+      it('claim by id of an abandoned letter while its step has a newer open letter throws StoreConflictError', async () => {
+        await store.deadLetters.add(letter('DL-1'));
+        await store.deadLetters.claim('w', LEASE, T0, 'DL-1');
+        await store.deadLetters.release(
+          'DL-1',
+          'w',
+          { status: 'ABANDONED', lastError: 'x' },
+          T0 + 1,
+        );
+        await store.deadLetters.add(letter('DL-2', { createdAt: T0 + 2 }));
+        await assert.rejects(
+          store.deadLetters.claim('w', LEASE, T0 + 3, 'DL-1'),
+          (error: unknown) =>
+            error instanceof StoreConflictError &&
+            error.message ===
+              'dead letter DL-1 cannot be claimed: another letter for its order and step is open',
+        );
+        assert.equal((await store.deadLetters.get('DL-1'))?.status, 'ABANDONED');
+      });
+
+      it('release by the owner: RESOLVED, PENDING with a backoff, ABANDONED', async () => {
+        await store.deadLetters.add(letter('DL-1'));
+        await store.deadLetters.claim('w', LEASE, T0);
+        assert.equal(
+          await store.deadLetters.release('DL-1', 'intruder', { status: 'RESOLVED' }, T0 + 1),
+          null,
+        );
+        const backoff = await store.deadLetters.release(
+          'DL-1',
+          'w',
+          { status: 'PENDING', nextAttemptAt: T0 + 60_000, lastError: 'still down' },
+          T0 + 2,
+        );
+        assert.deepEqual(backoff, {
+          ...letter('DL-1'),
+          status: 'PENDING',
+          attempts: 1,
+          lastError: 'still down',
+          nextAttemptAt: T0 + 60_000,
+          owner: null,
+          leaseExpiresAt: null,
+          updatedAt: T0 + 2,
+        });
+        // Released, not held: releasing again does nothing.
+        assert.equal(
+          await store.deadLetters.release('DL-1', 'w', { status: 'RESOLVED' }, T0 + 3),
+          null,
+        );
+        assert.equal(await store.deadLetters.claim('w', LEASE, T0 + 59_999), null);
+        assert.equal((await store.deadLetters.claim('w', LEASE, T0 + 60_000))?.attempts, 2);
+        const abandoned = await store.deadLetters.release(
+          'DL-1',
+          'w',
+          { status: 'ABANDONED', lastError: 'customer cancelled' },
+          T0 + 60_001,
+        );
+        assert.equal(abandoned?.status, 'ABANDONED');
+        assert.equal(abandoned.lastError, 'customer cancelled');
+        assert.equal(abandoned.owner, null);
+        assert.equal(await store.deadLetters.claim('w', LEASE, T0 + DAY), null);
+
+        await store.deadLetters.add(letter('DL-2', { step: 'notify' }));
+        await store.deadLetters.claim('w', LEASE, T0, 'DL-2');
+        const resolved = await store.deadLetters.release(
+          'DL-2',
+          'w',
+          { status: 'RESOLVED' },
+          T0 + 9,
+        );
+        assert.equal(resolved?.status, 'RESOLVED');
+        assert.equal(resolved.lastError, 'ERP timed out');
+        assert.equal(resolved.updatedAt, T0 + 9);
+      });
+
+      it('list filters by status and order, oldest first, up to the limit', async () => {
+        await store.deadLetters.add(letter('DL-1', { orderId: 'XD-1', createdAt: T0 }));
+        await store.deadLetters.add(letter('DL-2', { orderId: 'XD-2', createdAt: T0 + 1 }));
+        await store.deadLetters.add(
+          letter('DL-3', { orderId: 'XD-1', step: 's2', createdAt: T0 + 2 }),
+        );
+        await store.deadLetters.claim('w', LEASE, T0, 'DL-2');
+        const ids = (letters: DeadLetter[]): string[] => letters.map((item) => item.id);
+        assert.deepEqual(ids(await store.deadLetters.list({ limit: 10 })), [
+          'DL-1',
+          'DL-2',
+          'DL-3',
+        ]);
+        assert.deepEqual(ids(await store.deadLetters.list({ status: 'PENDING', limit: 10 })), [
+          'DL-1',
+          'DL-3',
+        ]);
+        assert.deepEqual(ids(await store.deadLetters.list({ status: 'RETRYING', limit: 10 })), [
+          'DL-2',
+        ]);
+        assert.deepEqual(ids(await store.deadLetters.list({ orderId: 'XD-1', limit: 10 })), [
+          'DL-1',
+          'DL-3',
+        ]);
+        assert.deepEqual(
+          ids(await store.deadLetters.list({ orderId: 'XD-1', status: 'RETRYING', limit: 10 })),
+          [],
+        );
+        assert.deepEqual(ids(await store.deadLetters.list({ limit: 2 })), ['DL-1', 'DL-2']);
+      });
+    });
+
+    describe('cross-references', () => {
+      it('put, forKey, findKey; a second put for the same system entity replaces it', async () => {
+        await store.xrefs.put({
+          type: 'Order',
+          key: 'XD-1',
+          source: 'wms',
+          entity: 'order',
+          nativeId: 'W-7',
+        });
+        await store.xrefs.put({
+          type: 'Order',
+          key: 'XD-1',
+          source: 'erp',
+          entity: 'salesOrder',
+          nativeId: 'SO-1',
+        });
+        await store.xrefs.put({
+          type: 'Order',
+          key: 'XD-2',
+          source: 'erp',
+          entity: 'salesOrder',
+          nativeId: 'SO-2',
+        });
+        assert.deepEqual(await store.xrefs.forKey('Order', 'XD-1'), [
+          { type: 'Order', key: 'XD-1', source: 'erp', entity: 'salesOrder', nativeId: 'SO-1' },
+          { type: 'Order', key: 'XD-1', source: 'wms', entity: 'order', nativeId: 'W-7' },
+        ]);
+        assert.equal(await store.xrefs.findKey('Order', 'erp', 'salesOrder', 'SO-1'), 'XD-1');
+        assert.equal(await store.xrefs.findKey('Order', 'erp', 'salesOrder', 'SO-2'), 'XD-2');
+        assert.equal(await store.xrefs.findKey('Product', 'erp', 'salesOrder', 'SO-1'), null);
+
+        await store.xrefs.put({
+          type: 'Order',
+          key: 'XD-1',
+          source: 'wms',
+          entity: 'order',
+          nativeId: 'W-8',
+        });
+        assert.deepEqual(
+          (await store.xrefs.forKey('Order', 'XD-1')).map((ref) => ref.nativeId),
+          ['SO-1', 'W-8'],
+        );
+        assert.equal(await store.xrefs.findKey('Order', 'wms', 'order', 'W-7'), null);
+        assert.equal(await store.xrefs.findKey('Order', 'wms', 'order', 'W-8'), 'XD-1');
+        assert.deepEqual(await store.xrefs.forKey('Order', 'XD-404'), []);
+      });
+    });
+
+    describe('lifecycle', () => {
+      it('everything survives closing the store and opening it again', async () => {
+        await store.idempotency.begin(beginRequest());
+        await store.idempotency.complete('caller-a', 'key-1', 'owner-a', { ok: true }, T0 + 1);
+        await store.orders.create(newOrder('XD-1'));
+        const entry = await store.ledger.append(ledgerEntry('XD-1'));
+        await store.deadLetters.add(letter('DL-1'));
+        await store.xrefs.put({
+          type: 'Order',
+          key: 'XD-1',
+          source: 'erp',
+          entity: 'salesOrder',
+          nativeId: 'SO-1',
+        });
+        await store.close();
+
+        const reopened = await fresh.reopen();
+        const replay = await reopened.idempotency.begin(beginRequest({ now: T0 + 2 }));
+        assert.equal(replay.kind, 'replay');
+        assert.deepEqual(replay.record.result, { ok: true });
+        assert.equal((await reopened.orders.get('XD-1'))?.version, 1);
+        assert.deepEqual(await reopened.ledger.list('XD-1'), [entry]);
+        const next = await reopened.ledger.append(ledgerEntry('XD-1'));
+        assert.ok(next.seq > entry.seq);
+        assert.equal((await reopened.deadLetters.get('DL-1'))?.status, 'PENDING');
+        assert.equal(await reopened.xrefs.findKey('Order', 'erp', 'salesOrder', 'SO-1'), 'XD-1');
+      });
+
+      it('close is idempotent', async () => {
+        await store.close();
+        await store.close();
+      });
+    });
+  });
+}
+
+describe('mongodb store options (checked before connecting, so no server is needed)', () => {
+  const badOptions: readonly [string, () => Promise<Store>, string][] = [
+    [
+      'a URI of another scheme, without echoing it',
+      () => createMongoStore({ uri: 'http://user:secret@db.example' }),
+      'mongodb store: expected uri to start with mongodb:// or mongodb+srv://, got "http://…"',
+    ],
+    [
+      'a URI without a scheme',
+      () => createMongoStore({ uri: 'localhost:27017' }),
+      'mongodb store: expected uri to start with mongodb:// or mongodb+srv://, got a string without a scheme',
+    ],
+    [
+      'a database name MongoDB rejects',
+      () => createMongoStore({ uri: 'mongodb://localhost:27017', database: 'cross.dock' }),
+      'mongodb store: expected database to be a MongoDB database name, got "cross.dock"',
+    ],
+    [
+      'a bad URI through createStore, which picks MongoDB whenever a URI is given',
+      () => createStore({ mongodbUri: 'postgres://localhost/crossdock' }),
+      'mongodb store: expected uri to start with mongodb:// or mongodb+srv://, got "postgres://…"',
+    ],
+  ];
+  for (const [what, open, message] of badOptions) {
+    it(`refuses ${what}`, async () => {
+      await assert.rejects(open(), { name: 'TypeError', message });
+    });
+  }
+});
+
+describe('sqlite store only', () => {
+  const dirs: string[] = [];
+  const newDir = (): string => {
+    const dir = tempDir();
+    dirs.push(dir);
+    return dir;
+  };
+  after(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const badOptions: readonly [string, SqliteStoreOptions, string][] = [
+    [
+      'an empty path',
+      { path: '' },
+      `sqlite store: expected path to be a file path or ':memory:', got ""`,
+    ],
+    [
+      'a negative busy timeout',
+      { path: ':memory:', busyTimeoutMs: -1 },
+      'sqlite store: expected busyTimeoutMs to be a non-negative integer, got -1',
+    ],
+    [
+      'an unknown synchronous mode',
+      // Reached from JavaScript or an unchecked environment value.
+      { path: ':memory:', synchronous: 'OFF' as 'FULL' },
+      `sqlite store: expected synchronous to be 'NORMAL' or 'FULL', got "OFF"`,
+    ],
+  ];
+  for (const [what, options, message] of badOptions) {
+    it(`refuses ${what}`, () => {
+      assert.throws(() => createSqliteStore(options), { name: 'TypeError', message });
+    });
+  }
+
+  it('opens in memory for tests', async () => {
+    const store = createSqliteStore({ path: ':memory:' });
+    assert.equal((await store.idempotency.begin(beginRequest())).kind, 'started');
+    await store.close();
+  });
+
+  it('createStore without a MongoDB URI creates the data directory and a WAL-mode file', async () => {
+    const dataDir = join(newDir(), 'nested', 'data');
+    const store = await createStore({ mongodbUri: '', dataDir });
+    assert.equal(store.kind, 'sqlite');
+    await store.orders.create(newOrder('XD-1'));
+    const file = join(dataDir, SQLITE_FILE_NAME);
+    assert.ok(existsSync(file));
+    const raw = new Database(file, { readonly: true });
+    assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
+    assert.deepEqual(raw.prepare('SELECT version FROM schema_version').all(), [{ version: 1 }]);
+    raw.close();
+    await store.close();
+    assert.equal(DEFAULT_DATA_DIR, './data');
+  });
+
+  it('synchronous FULL is accepted', async () => {
+    const store = createSqliteStore({ path: join(newDir(), 'x.sqlite'), synchronous: 'FULL' });
+    await store.close();
+  });
+
+  describe('two processes on one fresh file', () => {
+    const KEYS = 100;
+    const APPENDS = 100;
+    const LETTERS = 30;
+    let file: string;
+    let results: WorkerResult[];
+
+    before(async () => {
+      file = join(newDir(), 'shared', 'crossdock.sqlite');
+      // Both open (and so migrate) the fresh file at the same moment.
+      const workers = [
+        spawnStoreWorker(file, 'one', { keys: KEYS, appends: APPENDS }),
+        spawnStoreWorker(file, 'two', { keys: KEYS, appends: APPENDS }),
+      ];
+      await Promise.all(workers.map((worker) => worker.ready));
+      const seeder = createSqliteStore({ path: file });
+      for (let index = 0; index < LETTERS; index += 1) {
+        await seeder.deadLetters.add(
+          letter(`DL-${index}`, { orderId: `XD-${index}`, nextAttemptAt: 0, createdAt: 0 }),
+        );
+      }
+      await seeder.close();
+      for (const worker of workers) worker.go();
+      results = await Promise.all(workers.map((worker) => worker.result));
+    });
+
+    it('migrated the schema exactly once', () => {
+      const raw = new Database(file, { readonly: true });
+      assert.deepEqual(raw.prepare('SELECT version FROM schema_version').all(), [{ version: 1 }]);
+      raw.close();
+    });
+
+    it(`started each of the ${KEYS} keys exactly once; the other process saw in_progress`, () => {
+      const byKey = new Map<string, string[]>();
+      for (const result of results) {
+        for (const [key, kind] of result.outcomes)
+          byKey.set(key, [...(byKey.get(key) ?? []), kind]);
+      }
+      assert.equal(byKey.size, KEYS);
+      for (const [key, kinds] of byKey) {
+        assert.deepEqual([...kinds].sort(), ['in_progress', 'started'], key);
+      }
+      const started = results.flatMap((result) =>
+        result.outcomes.filter(([, kind]) => kind === 'started'),
+      );
+      assert.equal(started.length, KEYS);
+    });
+
+    it('gave every ledger append a distinct seq, increasing in the order each process committed', () => {
+      const all = results.flatMap((result) => result.seqs);
+      assert.equal(all.length, APPENDS * 2);
+      assert.equal(new Set(all).size, APPENDS * 2);
+      for (const result of results) {
+        assert.deepEqual(
+          result.seqs,
+          [...result.seqs].sort((x, y) => x - y),
+        );
+      }
+    });
+
+    it(`claimed each of the ${LETTERS} dead letters exactly once`, () => {
+      const claimed = results.flatMap((result) => result.claimed).sort();
+      const expected = Array.from({ length: LETTERS }, (_, index) => `DL-${index}`).sort();
+      assert.deepEqual(claimed, expected);
+    });
+  });
+});
