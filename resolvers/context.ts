@@ -2,6 +2,8 @@
  * What resolvers receive as context. Built per request by server/context.ts: who is calling,
  * the correlation ID, the connectors and fresh DataLoaders.
  */
+import type { Store } from '../store/contract.js';
+import type { Workflows } from '../workflows/index.js';
 import type { Loaders } from './loaders.js';
 import type { Sources } from './sources.js';
 
@@ -32,4 +34,10 @@ export interface ResolverContext {
   readonly loaders: Loaders;
   /** Collected during execution; sent as `extensions.warnings`. */
   readonly warnings: Warning[];
+  readonly store: Store;
+  readonly workflows: Workflows;
+  /** The `Idempotency-Key` HTTP header, when sent. */
+  readonly idempotencyKeyHeader: string | null;
+  /** Idempotency outcomes of this request's mutations; sent as `extensions.idempotency`. */
+  readonly idempotency: { key: string; replayed: boolean }[];
 }

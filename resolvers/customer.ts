@@ -8,7 +8,7 @@ import { toConnection } from './connection.js';
 import type { ResolverContext } from './context.js';
 import { notFound } from './errors.js';
 import { fromCursor, keyFromIdArgument, pageSize, toGlobalId } from './ids.js';
-import { compareMoney, nonNegative, subtractMoney } from './money.js';
+import { compareMoney, nonNegative, subtractMoney } from '../workflows/money.js';
 
 /** Customer numbers as the ERP issues them (letters, digits, dash, underscore). */
 export const CUSTOMER_NUMBER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;

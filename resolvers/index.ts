@@ -12,6 +12,7 @@ import { Order, OrderLine, orderQueries } from './order.js';
 import { Product, productQueries } from './product.js';
 import { DateTime, Decimal } from './scalars.js';
 import { Invoice, Shipment, shipmentQueries } from './shipment.js';
+import { DeadLetter, Mutation, PlaceOrderPayload, deadLetterQueries } from './mutation.js';
 
 /** Every resolver of the schema. */
 export const resolvers: Resolvers<ResolverContext> = {
@@ -26,7 +27,13 @@ export const resolvers: Resolvers<ResolverContext> = {
     ...orderQueries,
     ...shipmentQueries,
     ...healthQueries,
+    ...deadLetterQueries,
   },
+  Mutation,
+  PlaceOrderPayload,
+  CancelOrderPayload: PlaceOrderPayload,
+  CreateReturnPayload: PlaceOrderPayload,
+  DeadLetter,
   Product,
   InventoryPosition,
   Warehouse,

@@ -16,6 +16,7 @@ import type {
   WarehouseRecord,
   WmsConnector,
 } from '../sources/contract.js';
+import type { Store, StoredOrder } from '../store/contract.js';
 import type { Sources } from './sources.js';
 
 /** Loaders of one WMS connector. */
@@ -38,6 +39,8 @@ export interface Loaders {
   readonly order: DataLoader<string, OrderRecord | null>;
   readonly invoice: DataLoader<string, InvoiceRecord | null>;
   readonly invoicesByOrder: DataLoader<string, InvoiceRecord[]>;
+  /** Crossdock's own order records (orders placed through it, and ERP orders it acted on). */
+  readonly storedOrder: DataLoader<string, StoredOrder | null>;
   /** One entry per warehouse system, in the order of `sources.warehouses`. */
   readonly warehouseSystems: readonly WarehouseSystemLoaders[];
 }
@@ -77,7 +80,7 @@ function settled<K, V>(batch: (keys: readonly K[]) => Promise<V[]>) {
 }
 
 /** Makes the loaders of one request. */
-export function createLoaders(sources: Sources): Loaders {
+export function createLoaders(sources: Sources, store: Store): Loaders {
   const { erp, commerce } = sources;
   return {
     catalogItem: new DataLoader(
@@ -127,6 +130,11 @@ export function createLoaders(sources: Sources): Loaders {
       {
         name: 'invoicesByOrder',
       },
+    ),
+    // The store is local (SQLite) or one round trip per id (MongoDB); batching it buys little.
+    storedOrder: new DataLoader(
+      settled((ids: readonly string[]) => Promise.all(ids.map((id) => store.orders.get(id)))),
+      { name: 'storedOrder' },
     ),
     warehouseSystems: sources.warehouses.map((connector) => {
       let warehouses: Promise<WarehouseRecord[]> | undefined;

@@ -8,6 +8,8 @@ import type {
   QueryResolvers,
 } from '../generated/resolvers-types.js';
 import { isChannel, type OrderRecord } from '../sources/contract.js';
+import type { StoredOrder } from '../store/contract.js';
+import { isOrderStatus, type OrderData } from '../workflows/model.js';
 import { canSeeOrder, channelScope } from './access.js';
 import { toConnection } from './connection.js';
 import type { ResolverContext } from './context.js';
@@ -20,12 +22,90 @@ import type { TimelineEntryParent } from './parents.js';
 /** Order numbers as the ERP issues them. */
 export const ORDER_NUMBER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
 
-/** Loads an order by number; NOT_FOUND when unknown or outside the caller's channel. */
-export async function loadOrder(ctx: ResolverContext, number: string): Promise<OrderRecord> {
-  const order = await ctx.loaders.order.load(number);
-  // An order of another channel is reported exactly like a missing one, so nothing leaks.
-  if (!order || !canSeeOrder(ctx, order)) throw notFound('Order', number);
+/**
+ * An order as the graph sees it: the ERP's record, plus Crossdock's own record when Crossdock
+ * placed the order or acted on it (status of its workflows, ledger, reservations). An order
+ * placed through Crossdock that the ERP does not have yet (PENDING_ERP) is built from that
+ * record alone, with `erpId` empty.
+ */
+export type OrderParent = OrderRecord & { readonly crossdock?: StoredOrder };
+
+const CROSSDOCK_ID = /^XD-[0-9A-F]{16}/;
+
+/** Crossdock's order id within a WMS reservation reference (`XD-…-EAST-1`), if it is one. */
+export function crossdockIdOf(reference: string): string | null {
+  return CROSSDOCK_ID.exec(reference)?.[0] ?? null;
+}
+
+function fromStored(stored: StoredOrder): OrderParent {
+  const data = stored.data as unknown as OrderData;
+  const money = (amount: string) => ({ amount, currencyCode: data.currencyCode });
+  const empty = {
+    name: null,
+    line1: '',
+    line2: null,
+    city: '',
+    region: null,
+    postalCode: '',
+    countryCode: 'US',
+  };
+  return {
+    number: stored.id,
+    erpId: '',
+    channel: stored.channel,
+    customerNumber: stored.customerNumber,
+    externalReference: data.externalReference,
+    orderDate: new Date(stored.createdAt).toISOString(),
+    erpStatus: 'DRAFT',
+    fullyShipped: false,
+    shipTo: data.shipTo ?? empty,
+    currencyCode: data.currencyCode,
+    totalExcludingTax: money(data.total),
+    totalIncludingTax: money(data.total),
+    lines: data.lines.map((l, i) => ({
+      sequence: (i + 1) * 10_000,
+      sku: l.sku,
+      description: l.sku,
+      quantity: l.quantity,
+      unitPrice: money(l.unitPrice),
+      lineAmount: money(l.lineAmount),
+      shippedQuantity: 0,
+      invoicedQuantity: 0,
+    })),
+    lastModified: new Date(stored.updatedAt).toISOString(),
+    crossdock: stored,
+  };
+}
+
+/**
+ * Loads an order by Crossdock order id (XD-…) or ERP number; NOT_FOUND when unknown or outside
+ * the caller's channel (reported alike, so nothing leaks).
+ */
+export async function loadOrder(ctx: ResolverContext, key: string): Promise<OrderParent> {
+  const stored = await ctx.loaders.storedOrder.load(key);
+  let order: OrderParent | null = null;
+  if (stored?.erpNumber) {
+    const erp = await ctx.loaders.order.load(stored.erpNumber);
+    order = erp ? { ...erp, crossdock: stored } : fromStored(stored);
+  } else if (stored) {
+    order = fromStored(stored);
+  } else {
+    order = await ctx.loaders.order.load(key);
+  }
+  if (!order || !canSeeOrder(ctx, order)) throw notFound('Order', key);
   return order;
+}
+
+/** Attaches Crossdock's record to ERP orders of a listing (shadows of orders it acted on). */
+async function withCrossdock(
+  ctx: ResolverContext,
+  orders: readonly OrderRecord[],
+): Promise<OrderParent[]> {
+  const stored = await ctx.loaders.storedOrder.loadMany(orders.map((o) => o.number));
+  return orders.map((o, i) => {
+    const s = stored[i];
+    return s && !(s instanceof Error) ? { ...o, crossdock: s } : o;
+  });
 }
 
 /**
@@ -55,20 +135,38 @@ export function deriveStatus(order: OrderRecord, releasedToWarehouse: boolean): 
   }
 }
 
-async function shipmentsOf(ctx: ResolverContext, order: OrderRecord) {
-  return fromEveryWarehouseSystem(ctx, (system) => system.shipmentsByOrder.load(order.number));
+/** WMS references of an order: its reservations (placed through Crossdock) or its ERP number. */
+function warehouseReferences(order: OrderParent): string[] {
+  const data = order.crossdock?.data as unknown as OrderData | undefined;
+  if (data?.origin === 'crossdock') return data.allocations.map((a) => a.reference);
+  return [order.number];
+}
+
+async function shipmentsOf(ctx: ResolverContext, order: OrderParent) {
+  const references = warehouseReferences(order);
+  return fromEveryWarehouseSystem(ctx, async (system) =>
+    (await system.shipmentsByOrder.loadMany(references)).flatMap((r) => {
+      if (r instanceof Error) throw r;
+      return r;
+    }),
+  );
 }
 
 /** Resolvers of Order. */
 export const Order: OrderResolvers<ResolverContext> = {
-  id: (o) => toGlobalId('Order', o.number),
+  id: (o: OrderParent) => toGlobalId('Order', o.crossdock?.id ?? o.number),
   channel: (o) => {
     // An ERP order outside the channel catalogue is a data fault: masked as an internal error.
     if (!isChannel(o.channel))
       throw new Error(`order ${o.number} has unknown channel ${o.channel}`);
     return o.channel;
   },
-  async status(order, _args, ctx) {
+  async status(order: OrderParent, _args, ctx) {
+    const own = order.crossdock?.status;
+    // Crossdock's workflow status rules, unless the systems report the order further along.
+    if (own && isOrderStatus(own) && !['ACCEPTED', 'RELEASED_TO_WAREHOUSE'].includes(own))
+      return own;
+    if (own && order.erpId === '') return own as OrderStatus;
     // Only an order with nothing shipped can be "released": ask the WMS only then.
     if (order.lines.some((l) => l.shippedQuantity > 0) || order.erpStatus !== 'OPEN') {
       return deriveStatus(order, false);
@@ -87,7 +185,8 @@ export const Order: OrderResolvers<ResolverContext> = {
     const fan = await shipmentsOf(ctx, o);
     return withErrorSlots({
       items: [
-        { source: ctx.sources.erp.name, entity: 'salesOrder', id: o.erpId },
+        // An order still PENDING_ERP has no ERP id yet.
+        ...(o.erpId ? [{ source: ctx.sources.erp.name, entity: 'salesOrder', id: o.erpId }] : []),
         // A shipment's canonical id is `<source>:<warehouse order id>`.
         ...fan.items.map((s) => ({
           source: s.source,
@@ -98,7 +197,8 @@ export const Order: OrderResolvers<ResolverContext> = {
       errors: fan.errors,
     });
   },
-  async timeline(order, _args, ctx) {
+  async timeline(order: OrderParent, _args, ctx) {
+    if (order.crossdock) return ledgerTimeline(ctx, order.crossdock);
     const [fan, invoices] = await Promise.all([
       shipmentsOf(ctx, order),
       ctx.loaders.invoicesByOrder.load(order.number).catch((error: unknown) => error as Error),
@@ -161,6 +261,37 @@ export const Order: OrderResolvers<ResolverContext> = {
   },
 };
 
+/** The timeline of an order Crossdock worked on: its ledger, with each step's latency. */
+async function ledgerTimeline(
+  ctx: ResolverContext,
+  stored: StoredOrder,
+): Promise<TimelineEntryParent[]> {
+  const entries = await ctx.store.ledger.list(stored.id);
+  let status: OrderStatus = 'RECEIVED';
+  let previousAt: number | null = null;
+  return entries.map((entry) => {
+    if (entry.status && isOrderStatus(entry.status)) status = entry.status;
+    const source = /^(reserve|release|return):/.test(entry.step)
+      ? String(entry.detail.source ?? 'wms')
+      : /erp/.test(entry.step)
+        ? ctx.sources.erp.name
+        : 'crossdock';
+    const timelineEntry: TimelineEntryParent = {
+      at: new Date(entry.at).toISOString(),
+      status,
+      step: `${entry.step} ${entry.outcome.toLowerCase()}`,
+      source,
+      detail: Object.keys(entry.detail).length > 0 ? JSON.stringify(entry.detail) : null,
+      sincePreviousMs: previousAt === null ? null : entry.at - previousAt,
+      latencyMs: entry.durationMs,
+      correlationId: entry.correlationId,
+      caller: entry.caller,
+    };
+    previousAt = entry.at;
+    return timelineEntry;
+  });
+}
+
 /** Resolvers of OrderLine. */
 export const OrderLine: OrderLineResolvers<ResolverContext> = {
   product: (line) => ({ sku: line.sku }),
@@ -185,8 +316,9 @@ export const orderQueries: Pick<QueryResolvers<ResolverContext>, 'order' | 'orde
       { customerNumber, channel: scope ?? channel },
     );
     for (const order of page.items) ctx.loaders.order.prime(order.number, order);
+    const items = await withCrossdock(ctx, page.items);
     return toConnection(
-      page,
+      { items, hasNextPage: page.hasNextPage },
       (o) => o.number,
       (o) => o,
     );

@@ -3,6 +3,8 @@
  * types are the connector's record itself; these are the few that are not.
  */
 import type { OrderStatus } from '../generated/resolvers-types.js';
+import type { DeadLetter } from '../store/contract.js';
+import type { UserError } from '../workflows/orders.js';
 import type { CustomerRecord, OrderRecord, WarehouseRecord } from '../sources/contract.js';
 
 /** A product is its SKU; every field is loaded (batched) by SKU from its owning system. */
@@ -26,6 +28,10 @@ export interface TimelineEntryParent {
   readonly source: string;
   readonly detail: string | null;
   readonly sincePreviousMs: number | null;
+  /** How long the step took (ledger entries of Crossdock's workflows). */
+  readonly latencyMs?: number | null;
+  readonly correlationId?: string | null;
+  readonly caller?: string | null;
 }
 
 /** An edge before it is exposed. */
@@ -64,4 +70,21 @@ export interface ExternalIdParent {
   readonly source: string;
   readonly entity: string;
   readonly id: string;
+}
+
+/** A mutation payload about an order: the recorded outcome; `order` is loaded as it is now. */
+export interface OrderPayloadParent {
+  readonly orderId: string | null;
+  readonly userErrors: readonly UserError[];
+}
+
+/** createReturn's payload. */
+export interface ReturnPayloadParent extends OrderPayloadParent {
+  readonly returnReference: string | null;
+}
+
+/** replayDeadLetter's payload. */
+export interface ReplayPayloadParent {
+  readonly deadLetter: DeadLetter | null;
+  readonly userErrors: readonly UserError[];
 }

@@ -11,7 +11,7 @@ import { CUSTOMER_READERS, canSeeOrder, requireRole } from './access.js';
 import type { ResolverContext } from './context.js';
 import { badInput, notFound } from './errors.js';
 import { fromGlobalId, keyFromIdArgument, toGlobalId } from './ids.js';
-import { ORDER_NUMBER, loadOrder } from './order.js';
+import { ORDER_NUMBER, crossdockIdOf, loadOrder } from './order.js';
 
 /** Loads a shipment by canonical id (`<source>:<wms order id>`); NOT_FOUND when unknown. */
 export async function loadShipment(ctx: ResolverContext, id: string): Promise<ShipmentRecord> {
@@ -22,7 +22,10 @@ export async function loadShipment(ctx: ResolverContext, id: string): Promise<Sh
   if (!shipment) throw notFound('Shipment', id);
   // Channel-scoped callers see shipments of their own orders only.
   if (ctx.caller.channel !== null) {
-    const order = await ctx.loaders.order.load(shipment.orderNumber);
+    const order = await loadOrder(
+      ctx,
+      crossdockIdOf(shipment.orderNumber) ?? shipment.orderNumber,
+    ).catch(() => null);
     if (!order || !canSeeOrder(ctx, order)) throw notFound('Shipment', id);
   }
   return shipment;
@@ -38,7 +41,8 @@ export async function loadInvoice(ctx: ResolverContext, number: string): Promise
 /** Resolvers of Shipment. */
 export const Shipment: ShipmentResolvers<ResolverContext> = {
   id: (s) => toGlobalId('Shipment', s.id),
-  order: (s, _args, ctx) => loadOrder(ctx, s.orderNumber),
+  // A reservation made by Crossdock carries its order id in the WMS reference (XD-…-EAST-1).
+  order: (s, _args, ctx) => loadOrder(ctx, crossdockIdOf(s.orderNumber) ?? s.orderNumber),
   warehouse: (s) => ({ code: s.warehouseCode, source: s.source }),
 };
 

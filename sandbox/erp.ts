@@ -3,16 +3,25 @@
  * world, with an Entra-style client-credentials token endpoint and a partner custom API for
  * customer pricing (`api/crossdock/pricing/v1.0`).
  *
- *   POST /{tenant}/oauth2/v2.0/token                                   (form or JSON body)
- *   GET  /v2.0/{tenant}/{environment}/api/v2.0/companies[({id})]
- *   GET  /v2.0/{tenant}/{environment}/api/v2.0/companies({id})/{set}[({id})[/{navigation}]]
- *        sets: items customers paymentTerms salesOrders salesOrderLines salesInvoices locations
- *   GET  /v2.0/{tenant}/{environment}/api/crossdock/pricing/v1.0/companies({id})/customerPrices
- *   GET  /v2.0/{tenant}/{environment}/api/crossdock/pricing/v1.0/companies({id})/customerPriceGroups
+ *   POST   /{tenant}/oauth2/v2.0/token                                 (form or JSON body)
+ *   GET    /v2.0/{tenant}/{environment}/api/v2.0/companies[({id})]
+ *   GET    /v2.0/{tenant}/{environment}/api/v2.0/companies({id})/{set}[({id})[/{navigation}]]
+ *          sets: items customers paymentTerms salesOrders salesOrderLines salesInvoices
+ *                salesCreditMemos locations
+ *   POST   .../companies({id})/salesOrders       deep insert of salesOrderLines → 201 + entity
+ *   DELETE .../companies({id})/salesOrders({id}) If-Match required → 204
+ *   POST   .../companies({id})/salesCreditMemos  deep insert of salesCreditMemoLines → 201
+ *   GET    /v2.0/{tenant}/{environment}/api/crossdock/pricing/v1.0/companies({id})/customerPrices
+ *   GET    /v2.0/{tenant}/{environment}/api/crossdock/pricing/v1.0/companies({id})/customerPriceGroups
+ *
+ * A POST answers 201 with `Location`, `ETag` and the entity, honouring `$select` and `$expand`
+ * (`?$expand=salesOrderLines` returns the deep-inserted lines). Numbers come from series that
+ * continue after the seed (`SO-100121`, ...; credit memos `SCM-100001`, ...). POST is not
+ * idempotent, as in BC. Validation and its errors: `erp/writes.ts`.
  *
  * Deliberately not reproduced (see the reference's "faithful BC sandbox" list):
- * - writes: POST/PATCH/DELETE, deep insert, If-Match/`Request_EntityChanged`, number series,
- *   bound actions (shipAndInvoice, post) — the tables are mutable so these can be added;
+ * - PATCH, POST/DELETE on other sets, POST of lines to an existing document, bound actions
+ *   (shipAndInvoice, post, release): answered 405 `BadRequest_MethodNotAllowed`;
  * - webhooks (`subscriptions`), `$batch`, `$count`, `$metadata` documents;
  * - throttling (429 after 6,000 requests / 5 min, 5 concurrent + 95 queued) and 408/504 limits;
  * - salesInvoiceLines, salesShipments, itemLedgerEntries; tax (every amount is tax-exempt);
@@ -25,11 +34,14 @@
  *   on Sales Header (exposed by an API page extension) would add, since BC has no channel;
  * - the token endpoint lives on the API host (Entra's is login.microsoftonline.com), accepts a
  *   JSON body as well as the form Entra requires, and issues opaque tokens, not JWTs;
- * - `$skiptoken` encodes a position in the result, not a key: rows inserted between two page
- *   requests can shift a page (writes do not exist yet).
+ * - `$skiptoken` encodes a position in the result, not a key: an order created or deleted
+ *   between two page requests can shift a page (BC's skip tokens are keys; keyset paging on
+ *   `number gt '...'`, as the connector does, is not affected);
+ * - a body that is not JSON answers 400 `BadRequest_InvalidToken` before the fault and
+ *   statistics middleware sees the request.
  */
 import { randomBytes } from 'node:crypto';
-import express, { type Express, type Request, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { ERP_SANDBOX } from './credentials.js';
 import { createSystemApp, type SystemControl } from './faults.js';
@@ -38,6 +50,12 @@ import { ODataError, bcErrorBody, sendODataError } from './erp/errors.js';
 import { encodeSkipToken, parseQueryOptions, runQuery, shapeEntity } from './erp/query.js';
 import { buildErpStore, type ErpStore } from './erp/store.js';
 import type { Entity, EntitySet } from './erp/table.js';
+import {
+  createSalesCreditMemo,
+  createSalesOrder,
+  deleteSalesOrder,
+  type WriteContext,
+} from './erp/writes.js';
 
 /**
  * Lifetime of an access token.
@@ -108,6 +126,7 @@ function setsOf(store: ErpStore, group: ApiGroup): Readonly<Record<string, Entit
         salesOrders: store.salesOrders,
         salesOrderLines: store.salesOrderLines,
         salesInvoices: store.salesInvoices,
+        salesCreditMemos: store.salesCreditMemos,
         locations: store.locations,
       };
     case 'pricing':
@@ -124,6 +143,22 @@ function setsOf(store: ErpStore, group: ApiGroup): Readonly<Record<string, Entit
 
 const SEGMENT = /^([A-Za-z][A-Za-z0-9]*)(?:\(([^()]*)\))?$/;
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/** What the sandbox writes, for the message of a refused method. */
+const WRITES = 'POST salesOrders, DELETE salesOrders({id}) and POST salesCreditMemos';
+
+function methodNotAllowed(method: string, segment: string): ODataError {
+  return new ODataError(
+    405,
+    'BadRequest_MethodNotAllowed',
+    `'${method}' requests for '${segment}' are not supported by the sandbox; it writes ${WRITES}.`,
+  );
+}
+
+/** True for body-parser's error on a body that is not JSON. */
+function isBodyParseError(error: unknown): error is Error {
+  return error instanceof Error && (error as { type?: unknown }).type === 'entity.parse.failed';
+}
 
 function notFoundSegment(segment: string): ODataError {
   return new ODataError(
@@ -192,6 +227,7 @@ export function createErpApp(
   }
   const creds = ERP_SANDBOX;
   const store = buildErpStore(world, { id: creds.companyId, name: COMPANY_NAME });
+  const writes: WriteContext = { store, now, localCurrency: world.currencyCode };
   const tokens = new Map<string, { readonly tenant: string; readonly expiresAt: number }>();
 
   const { app, control } = createSystemApp({
@@ -347,18 +383,16 @@ export function createErpApp(
     const contextBase = `${origin}/v2.0/${tenant}/${environment}/api/${apiPath}/$metadata#`;
     const [companySegment = '', setSegment, keyedNavigation, ...tooDeep] = rest;
     if (tooDeep.length > 0) throw notFoundSegment(tooDeep.join('/'));
-    if (req.method !== 'GET') {
-      throw new ODataError(
-        405,
-        'BadRequest_MethodNotAllowed',
-        `'${req.method}' requests for '${setSegment ?? companySegment}' are not supported by the sandbox (it is read-only for now).`,
-      );
+    const method = req.method;
+    if (method !== 'GET' && method !== 'POST' && method !== 'DELETE') {
+      throw methodNotAllowed(method, setSegment ?? companySegment);
     }
     const params = new URL(req.originalUrl, origin).searchParams;
     const company = parseSegment(companySegment);
     if (company.name !== 'companies') throw notFoundSegment(company.name);
 
     if (setSegment === undefined) {
+      if (method !== 'GET') throw methodNotAllowed(method, companySegment);
       if (company.key === undefined) {
         sendList(req, res, store.companies, params, `${contextBase}companies`);
       } else {
@@ -384,6 +418,26 @@ export function createErpApp(
     const target = parseSegment(setSegment);
     const set = setsOf(store, group)[target.name];
     if (!set) throw notFoundSegment(target.name);
+    if (method !== 'GET') {
+      const where = keyedNavigation ?? setSegment;
+      if (group !== 'standard' || keyedNavigation !== undefined)
+        throw methodNotAllowed(method, where);
+      const route = `${method} ${set.name}${target.key === undefined ? '' : '({id})'}`;
+      switch (route) {
+        case 'POST salesOrders':
+          sendCreated(req, res, set, createSalesOrder(writes, req.body), params, scope);
+          return;
+        case 'POST salesCreditMemos':
+          sendCreated(req, res, set, createSalesCreditMemo(writes, req.body), params, scope);
+          return;
+        case 'DELETE salesOrders({id})':
+          deleteSalesOrder(writes, target.key ?? '', req.get('if-match'));
+          res.status(204).end();
+          return;
+        default:
+          throw methodNotAllowed(method, where);
+      }
+    }
     if (target.key === undefined) {
       if (keyedNavigation !== undefined) throw notFoundSegment(keyedNavigation);
       sendList(req, res, set, params, `${scope}${set.name}`);
@@ -437,6 +491,28 @@ export function createErpApp(
     res.json(body);
   }
 
+  /** 201 Created: the new entity with its `Location` and `ETag` (OData 4.0 §11.4.2). */
+  function sendCreated(
+    req: Request,
+    res: Response,
+    set: EntitySet,
+    entity: Entity,
+    params: URLSearchParams,
+    scope: string,
+  ): void {
+    const query = parseQueryOptions(params, set);
+    const origin = `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+    res
+      .status(201)
+      .setHeader('OData-Version', '4.0')
+      .setHeader('ETag', entity.etag)
+      .setHeader('Location', `${origin}${req.path}(${String(entity.row['id'])})`);
+    res.json({
+      '@odata.context': `${scope}${set.name}/$entity`,
+      ...shapeEntity(entity, query.select, query.expand, set.navigations),
+    });
+  }
+
   function sendEntity(
     res: Response,
     set: EntitySet,
@@ -454,6 +530,22 @@ export function createErpApp(
       ...shapeEntity(entity, query.select, query.expand, set.navigations),
     });
   }
+
+  // Registered last: body-parser fails before any route, and an express error handler sees it.
+  app.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (isBodyParseError(error) && req.path.startsWith('/v2.0/')) {
+      sendODataError(
+        res,
+        new ODataError(
+          400,
+          'BadRequest_InvalidToken',
+          `The request body is not valid JSON: ${error.message}`,
+        ),
+      );
+      return;
+    }
+    next(error);
+  });
 
   return { app, control };
 }

@@ -2,7 +2,8 @@
  * The control plane every sandbox system shares: fault injection (`/_faults`) and request
  * counting (`/_stats`), plus the start/stop of one system's HTTP server.
  *
- *   PUT    /_faults  {"latencyMs": n, "errorRate": 0..1, "down": bool, "malformed": bool}
+ *   PUT    /_faults  {"latencyMs": n, "errorRate": 0..1, "down": bool, "malformed": bool,
+ *                      "methods": ["POST", ...] | null}
  *   DELETE /_faults  back to healthy
  *   GET    /_faults  the faults in force
  *   GET    /_stats   {"requests": n, "aborted": n, "byRoute": {"GET /path": n}}
@@ -24,6 +25,11 @@ export interface Faults {
   readonly errorRate: number;
   readonly down: boolean;
   readonly malformed: boolean;
+  /**
+   * HTTP methods the faults apply to (e.g. `["POST"]`: writes fail, reads answer); all when null.
+   * @default null
+   */
+  readonly methods: readonly string[] | null;
 }
 
 /** A healthy system. */
@@ -32,6 +38,7 @@ export const NO_FAULTS: Faults = Object.freeze({
   errorRate: 0,
   down: false,
   malformed: false,
+  methods: null,
 });
 
 const FaultsBody = z
@@ -40,6 +47,11 @@ const FaultsBody = z
     errorRate: z.number().min(0).max(1).optional(),
     down: z.boolean().optional(),
     malformed: z.boolean().optional(),
+    methods: z
+      .array(z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']))
+      .min(1)
+      .nullable()
+      .optional(),
   })
   .strict();
 
@@ -110,7 +122,7 @@ export function createSystemApp(options: SystemAppOptions): {
       res.status(400).json({
         error: 'invalid faults',
         expected:
-          '{"latencyMs": integer >= 0, "errorRate": 0..1, "down": boolean, "malformed": boolean}',
+          '{"latencyMs": integer >= 0, "errorRate": 0..1, "down": boolean, "malformed": boolean, "methods": ["GET"|"POST"|"PUT"|"PATCH"|"DELETE", ...] | null}',
         issues: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
       });
       return;
@@ -138,7 +150,10 @@ export function createSystemApp(options: SystemAppOptions): {
   });
 
   app.use((req: Request, res: Response, next: NextFunction) => {
-    if (faults.down) {
+    // Faults limited to some methods leave the others healthy (e.g. reads answer, writes fail).
+    const active: Faults =
+      faults.methods === null || faults.methods.includes(req.method) ? faults : NO_FAULTS;
+    if (active.down) {
       req.socket.destroy();
       return;
     }
@@ -155,18 +170,18 @@ export function createSystemApp(options: SystemAppOptions): {
     });
     const proceed = (): void => {
       if (res.destroyed || res.writableEnded) return;
-      if (faults.errorRate > 0 && Math.random() < faults.errorRate) {
+      if (active.errorRate > 0 && Math.random() < active.errorRate) {
         options.onInjectedError(res);
         return;
       }
-      if (faults.malformed) {
+      if (active.malformed) {
         options.onMalformed(res);
         return;
       }
       next();
     };
-    if (faults.latencyMs > 0) {
-      const timer = setTimeout(proceed, faults.latencyMs);
+    if (active.latencyMs > 0) {
+      const timer = setTimeout(proceed, active.latencyMs);
       res.on('close', () => clearTimeout(timer));
     } else {
       proceed();

@@ -4,7 +4,7 @@
  */
 import { createCommerceApp, type CommerceSandboxOptions } from './commerce.js';
 import { createErpApp } from './erp.js';
-import { listen, type RunningSystem } from './faults.js';
+import { NO_FAULTS, listen, type RunningSystem } from './faults.js';
 import { buildWorld, type SeedOptions, type SeedWorld } from './seed.js';
 import { createWmsApp } from './wms.js';
 
@@ -84,7 +84,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       systems: started,
       reset() {
         for (const system of started) {
-          system.control.setFaults({ latencyMs: 0, errorRate: 0, down: false, malformed: false });
+          system.control.setFaults(NO_FAULTS);
           system.control.resetStats();
         }
       },

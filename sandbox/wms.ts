@@ -9,31 +9,57 @@
  *   GET  /orders                        HAL, rel http://api.3plCentral.com/rels/orders/order; `detail`
  *   GET  /orders/{id}                   one order with ETag; 404 when unknown
  *   POST /orders                        201 + ETag; allocates stock; duplicate referenceNum → 400 Duplicate
+ *   POST /orders/{id}/canceler          If-Match, {reason} → 204; releases the allocated stock
+ *   POST /orders/{id}/confirmer         If-Match, {trackingNumber?} → 204; ships the allocated stock
+ *   GET  /inventory/receivers           HAL, rel http://api.3plCentral.com/rels/inventory/receiver
+ *   GET  /inventory/receivers/{id}      one receiver; 404 when unknown
+ *   POST /inventory/receivers           201 + ETag; an expected receipt; duplicate referenceNum → 400 Duplicate
+ *
+ * Orders with `detail=All` (or `OrderItems`) carry `orderItems`, each with Extensiv's
+ * `readOnly.{orderItemId, fullyAllocated}`; `itemdetail=All` (or `Allocations`) adds
+ * `readOnly.allocations[{receiveItemId, qty}]`, the stock the line holds. A short line holds
+ * less than its `qty` and the stock row's `orderedNotAllocated` carries the rest.
+ *
+ * Operators check, in order: the order exists (404), `If-Match` is present (428) and current
+ * (412), the body (400), then the order's state (403 OperationException): canceling or
+ * confirming a Closed order is `OrderConfirmed`, a Canceled one `AlreadyCanceled` (the
+ * sandbox's choice: Extensiv's answer to a second cancel is UNCONFIRMED), confirming a short
+ * one `NotFullyAllocated`. A receiver stays Open (expected): no confirmer, stock unchanged.
  *
  * Deliberately left out (Extensiv has them; Crossdock does not read them yet): `sort=`,
- * `/inventory/stockdetails` (locations, lots, serials), customers and items, receivers,
- * order operators (confirmer, canceler, allocator) with If-Match/428/412, packages,
- * webhooks with RSA signatures, `=hv=` on nested objects, facility-local times. Orders list in
- * order-id order. Values compare case-sensitively. Injected errors answer 503 plain text
- * (Extensiv's 5xx are text); `malformed` answers 200 with a body that has no `summaries`,
- * no `_embedded` and no `access_token`.
+ * `/inventory/stockdetails` (locations, lots, serials), customers and items, the allocator and
+ * completer, PUT of orders, receiver confirmers, packages, webhooks with RSA signatures, `=hv=`
+ * on nested objects, facility-local times. Orders list in order-id order. Values compare
+ * case-sensitively. Injected errors answer 503 plain text (Extensiv's 5xx are text);
+ * `malformed` answers 200 with a body that has no `summaries`, no `_embedded` and no
+ * `access_token`. A body that is not JSON answers 400 before faults and statistics see it.
  */
-import type { Express, Request, Response } from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import { WMS_SANDBOX } from './credentials.js';
 import { createSystemApp, type SystemControl } from './faults.js';
 import type { SeedWarehouse, SeedWorld } from './seed.js';
 import { createTokenServer } from './wms/auth.js';
-import { fromIndex, listPage, notFound, queryParam, rejectModel } from './wms/http.js';
+import {
+  checkIfMatch,
+  fromIndex,
+  listPage,
+  notFound,
+  queryParam,
+  refuseOperation,
+  rejectModel,
+} from './wms/http.js';
+import { cancelOrder, confirmOrder, createOrder, createReceiver } from './wms/operations.js';
 import type { RqlField, RqlFields } from './wms/rql.js';
 import {
-  addOrder,
   buildWmsStore,
   compareStock,
+  orderEtag,
   WMS_CUSTOMER,
   wmsDate,
   type StockSummary,
   type WmsOrder,
+  type WmsReceiver,
   type WmsStore,
 } from './wms/store.js';
 
@@ -72,6 +98,11 @@ export const FACILITIES_MAX_PAGE_SIZE = 100;
 export const FACILITY_REL = 'http://api.3plCentral.com/rels/properties/facility';
 /** HAL rel of an order. */
 export const ORDER_REL = 'http://api.3plCentral.com/rels/orders/order';
+/** HAL rel of a receiver. */
+export const RECEIVER_REL = 'http://api.3plCentral.com/rels/inventory/receiver';
+
+/** Largest `pgsiz` of `/inventory/receivers`. */
+export const RECEIVERS_MAX_PAGE_SIZE = 1000;
 
 const field = <T>(type: RqlField<T>['type'], get: RqlField<T>['get']): RqlField<T> => ({
   type,
@@ -111,6 +142,19 @@ const ORDER_FIELDS: RqlFields<WmsOrder> = new Map([
   ['routinginfo.trackingnumber', field<WmsOrder>('string', (o) => o.routingInfo.trackingNumber)],
 ]);
 
+const RECEIVER_FIELDS: RqlFields<WmsReceiver> = new Map([
+  ['referencenum', field<WmsReceiver>('string', (r) => r.referenceNum)],
+  ['ponum', field<WmsReceiver>('string', (r) => r.poNum)],
+  ['readonly.receiverid', field<WmsReceiver>('number', (r) => r.readOnly.receiverId)],
+  ['readonly.status', field<WmsReceiver>('number', (r) => r.readOnly.status)],
+  [
+    'readonly.facilityidentifier.id',
+    field<WmsReceiver>('number', (r) => r.readOnly.facilityIdentifier.id),
+  ],
+  ['readonly.creationdate', field<WmsReceiver>('date', (r) => r.readOnly.creationDate)],
+  ['readonly.lastmodifieddate', field<WmsReceiver>('date', (r) => r.readOnly.lastModifiedDate)],
+]);
+
 type FacilityView = { id: number; name: string; code: string; address: Record<string, string> };
 const FACILITY_FIELDS: RqlFields<FacilityView> = new Map([
   ['id', field<FacilityView>('number', (f) => f.id)],
@@ -119,46 +163,106 @@ const FACILITY_FIELDS: RqlFields<FacilityView> = new Map([
 ]);
 
 const byOrderId = (a: WmsOrder, b: WmsOrder): number => a.readOnly.orderId - b.readOnly.orderId;
+const byReceiverId = (a: WmsReceiver, b: WmsReceiver): number =>
+  a.readOnly.receiverId - b.readOnly.receiverId;
 
-/** Whether `detail` asks for order items (`All` or a list naming `OrderItems`). */
-function wantsItems(detail: string | undefined): boolean {
-  if (detail === undefined) return false;
-  return detail.split(',').some((part) => /^(all|orderitems)$/i.test(part.trim()));
+/** Whether a `detail`/`itemdetail` list asks for `part` (or `All`). */
+function wants(list: string | undefined, part: string): boolean {
+  if (list === undefined) return false;
+  return list.split(',').some((p) => ['all', part].includes(p.trim().toLowerCase()));
 }
 
-function orderView(order: WmsOrder, items: boolean): Record<string, unknown> {
+function orderView(order: WmsOrder, items: boolean, allocations: boolean): Record<string, unknown> {
   const { orderItems, ...rest } = order;
+  const shown = orderItems.map((item) =>
+    allocations
+      ? item
+      : {
+          ...item,
+          readOnly: {
+            orderItemId: item.readOnly.orderItemId,
+            fullyAllocated: item.readOnly.fullyAllocated,
+          },
+        },
+  );
   return {
     ...rest,
-    ...(items ? { orderItems } : {}),
+    ...(items ? { orderItems: shown } : {}),
     _links: { self: { href: `/orders/${order.readOnly.orderId}` } },
   };
 }
 
-function etagOf(order: WmsOrder): string {
-  return `"${order.readOnly.orderId}-${Date.parse(`${order.readOnly.lastModifiedDate.slice(0, 23)}Z`)}"`;
+function receiverView(receiver: WmsReceiver, items: boolean): Record<string, unknown> {
+  const { receiveItems, ...rest } = receiver;
+  return {
+    ...rest,
+    ...(items ? { receiveItems } : {}),
+    _links: { self: { href: `/inventory/receivers/${receiver.readOnly.receiverId}` } },
+  };
 }
 
+/** A receiver's ETag: it never changes in the sandbox (no receiver operators). */
+const receiverEtag = (receiver: WmsReceiver): string => `"${receiver.readOnly.receiverId}-1"`;
+
+const Identifier = z.object({ id: z.number().int().optional(), name: z.string().optional() });
+const Line = z.object({
+  itemIdentifier: z.object({ sku: z.string().min(1) }),
+  qty: z.number().int().positive(),
+});
+const text = z.string().optional();
+
 const CreateOrderBody = z.object({
-  customerIdentifier: z.object({ id: z.number().int().optional(), name: z.string().optional() }),
-  facilityIdentifier: z.object({ id: z.number().int().optional(), name: z.string().optional() }),
+  customerIdentifier: Identifier,
+  facilityIdentifier: Identifier,
   referenceNum: z.string().min(1),
-  routingInfo: z
+  shipTo: z
     .object({
-      carrier: z.string().optional(),
-      mode: z.string().optional(),
-      trackingNumber: z.string().optional(),
+      companyName: text,
+      name: text,
+      address1: text,
+      address2: text,
+      city: text,
+      state: text,
+      zip: text,
+      country: text,
+      phoneNumber: text,
+      emailAddress: text,
     })
     .optional(),
-  orderItems: z
-    .array(
-      z.object({
-        itemIdentifier: z.object({ sku: z.string().min(1) }),
-        qty: z.number().int().positive(),
-      }),
-    )
-    .min(1),
+  routingInfo: z.object({ carrier: text, mode: text, trackingNumber: text }).optional(),
+  orderItems: z.array(Line).min(1),
 });
+
+const CreateReceiverBody = z.object({
+  customerIdentifier: Identifier,
+  facilityIdentifier: Identifier,
+  referenceNum: z.string().min(1),
+  poNum: text,
+  notes: text,
+  receiveItems: z.array(Line).min(1),
+});
+
+const CancelBody = z.object({ reason: z.string().min(1) });
+const ConfirmBody = z.object({ trackingNumber: text, confirmDate: text, billOfLading: text });
+
+/** Parses a body with `schema`; answers 400 itself (ModelValidationException) and returns null. */
+function parseBody<S extends z.ZodType>(
+  req: Request,
+  res: Response,
+  schema: S,
+): z.output<S> | null {
+  const parsed = schema.safeParse(req.body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length > 0 ? issue.path.join('.') : '(root)';
+  rejectModel(res, where, 'Required', `${where}: ${issue?.message ?? 'invalid'}`);
+  return null;
+}
+
+/** True for body-parser's error on a body that is not JSON. */
+function isBodyParseError(error: unknown): error is Error {
+  return error instanceof Error && (error as { type?: unknown }).type === 'entity.parse.failed';
+}
 
 /** Builds the sandbox WMS instance `options.system` over `world`. */
 export function createWmsApp(
@@ -240,36 +344,44 @@ export function createWmsApp(
         fromIndex(tree, 'readonly.orderid', Number, store.ordersById, byOrderId),
     });
     if (!page) return;
-    const items = wantsItems(queryParam(req, 'detail'));
+    const items = wants(queryParam(req, 'detail'), 'orderitems');
+    const allocations = wants(queryParam(req, 'itemdetail'), 'allocations');
     res.json({
       totalResults: page.totalResults,
       _links: page.links,
-      _embedded: { [ORDER_REL]: page.items.map((order) => orderView(order, items)) },
+      _embedded: {
+        [ORDER_REL]: page.items.map((order) => orderView(order, items, allocations)),
+      },
     });
   });
 
+  const orderOf = (req: Request, res: Response): WmsOrder | undefined => {
+    const raw = String(req.params['id']);
+    const order = store.ordersById.get(/^\d{1,12}$/.test(raw) ? Number(raw) : NaN);
+    if (!order) notFound(res, `no order with id ${JSON.stringify(raw)}`);
+    return order;
+  };
+
   app.get('/orders/:id', (req, res) => {
-    const id = /^\d{1,12}$/.test(req.params.id) ? Number(req.params.id) : NaN;
-    const order = store.ordersById.get(id);
-    if (!order) {
-      notFound(res, `no order with id ${JSON.stringify(req.params.id)}`);
-      return;
-    }
+    const order = orderOf(req, res);
+    if (!order) return;
     res
-      .set('etag', etagOf(order))
-      .json(orderView(order, wantsItems(queryParam(req, 'detail') ?? 'All')));
+      .set('etag', orderEtag(store, order))
+      .json(
+        orderView(
+          order,
+          wants(queryParam(req, 'detail') ?? 'All', 'orderitems'),
+          wants(queryParam(req, 'itemdetail'), 'allocations'),
+        ),
+      );
   });
 
-  app.post('/orders', (req, res) => {
-    const parsed = CreateOrderBody.safeParse(req.body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue && issue.path.length > 0 ? issue.path.join('.') : '(root)';
-      rejectModel(res, where, 'Required', `${where}: ${issue?.message ?? 'invalid'}`);
-      return;
-    }
-    const body = parsed.data;
-    const customer = body.customerIdentifier;
+  /** The customer and facility a create names, or null after answering 400 DoesNotExist. */
+  const ownerOf = (
+    res: Response,
+    customer: z.output<typeof Identifier>,
+    facility: z.output<typeof Identifier>,
+  ): SeedWarehouse | null => {
     if (customer.id !== WMS_CUSTOMER.id && customer.name !== WMS_CUSTOMER.name) {
       rejectModel(
         res,
@@ -277,20 +389,45 @@ export function createWmsApp(
         'DoesNotExist',
         `expected customer ${WMS_CUSTOMER.id} (${WMS_CUSTOMER.name}), got ${JSON.stringify(customer)}`,
       );
-      return;
+      return null;
     }
-    const facility = store.facilities.find(
-      (f) => f.facilityId === body.facilityIdentifier.id || f.name === body.facilityIdentifier.name,
+    const found = store.facilities.find(
+      (f) => f.facilityId === facility.id || f.name === facility.name,
     );
-    if (!facility) {
+    if (!found) {
       rejectModel(
         res,
         'facilityIdentifier',
         'DoesNotExist',
-        `this warehouse runs facilities ${store.facilities.map((f) => `${f.facilityId} (${f.name})`).join(', ')}; got ${JSON.stringify(body.facilityIdentifier)}`,
+        `this warehouse runs facilities ${store.facilities.map((f) => `${f.facilityId} (${f.name})`).join(', ')}; got ${JSON.stringify(facility)}`,
       );
-      return;
+      return null;
     }
+    return found;
+  };
+
+  /** False after answering 400 DoesNotExist for the first SKU the WMS does not know. */
+  const knownItems = (
+    res: Response,
+    property: string,
+    lines: readonly z.output<typeof Line>[],
+  ): boolean => {
+    const unknown = lines.find((line) => !store.itemIds.has(line.itemIdentifier.sku));
+    if (!unknown) return true;
+    rejectModel(
+      res,
+      `${property}.itemIdentifier.sku`,
+      'DoesNotExist',
+      `no item ${JSON.stringify(unknown.itemIdentifier.sku)}`,
+    );
+    return false;
+  };
+
+  app.post('/orders', (req, res) => {
+    const body = parseBody(req, res, CreateOrderBody);
+    if (!body) return;
+    const facility = ownerOf(res, body.customerIdentifier, body.facilityIdentifier);
+    if (!facility) return;
     if (store.ordersByReference.has(body.referenceNum)) {
       rejectModel(
         res,
@@ -300,65 +437,160 @@ export function createWmsApp(
       );
       return;
     }
-    const unknown = body.orderItems.find((item) => !store.itemIds.has(item.itemIdentifier.sku));
-    if (unknown) {
-      rejectModel(
-        res,
-        'orderItems.itemIdentifier.sku',
-        'DoesNotExist',
-        `no item ${JSON.stringify(unknown.itemIdentifier.sku)}`,
-      );
-      return;
-    }
-    const stamp = wmsDate(now());
-    let fullyAllocated = true;
-    for (const item of body.orderItems) {
-      const row = store.stockBySku
-        .get(item.itemIdentifier.sku)
-        ?.find((r) => r.facilityId === facility.facilityId);
-      const allocate = Math.min(item.qty, Math.max(0, row?.available ?? 0));
-      if (allocate < item.qty) fullyAllocated = false;
-      if (!row) continue;
-      row.allocated += allocate;
-      row.available -= allocate;
-      row.orderedNotAllocated += item.qty - allocate;
-      row.lastModifiedDate = stamp;
-    }
-    const last = store.orders[store.orders.length - 1];
-    const order: WmsOrder = {
-      readOnly: {
-        orderId: (last?.readOnly.orderId ?? 0) + 1,
-        status: 0,
-        isClosed: false,
-        facilityIdentifier: { id: facility.facilityId, name: facility.name },
-        customerIdentifier: { ...WMS_CUSTOMER },
-        creationDate: stamp,
-        pickDoneDate: null,
-        packDoneDate: null,
-        processDate: null,
-        lastModifiedDate: stamp,
-        fullyAllocated,
-      },
+    if (!knownItems(res, 'orderItems', body.orderItems)) return;
+    const to = body.shipTo ?? {};
+    const order = createOrder(store, {
+      facility,
       referenceNum: body.referenceNum,
+      shipTo: {
+        companyName: to.companyName ?? null,
+        name: to.name ?? null,
+        address1: to.address1 ?? null,
+        address2: to.address2 ?? null,
+        city: to.city ?? null,
+        state: to.state ?? null,
+        zip: to.zip ?? null,
+        country: to.country ?? null,
+        phoneNumber: to.phoneNumber ?? null,
+        emailAddress: to.emailAddress ?? null,
+      },
       routingInfo: {
         carrier: body.routingInfo?.carrier ?? null,
         mode: body.routingInfo?.mode ?? null,
         trackingNumber: body.routingInfo?.trackingNumber ?? null,
       },
-      orderItems: body.orderItems.map((item) => ({
-        itemIdentifier: {
-          sku: item.itemIdentifier.sku,
-          id: store.itemIds.get(item.itemIdentifier.sku) ?? 0,
-        },
-        qty: item.qty,
-      })),
-    };
-    addOrder(store, order);
+      lines: body.orderItems.map((item) => ({ sku: item.itemIdentifier.sku, qty: item.qty })),
+      stamp: wmsDate(now()),
+    });
     res
       .status(201)
-      .set('etag', etagOf(order))
+      .set('etag', orderEtag(store, order))
       .set('location', `/orders/${order.readOnly.orderId}`)
-      .json(orderView(order, true));
+      .json(orderView(order, true, true));
+  });
+
+  /** The order an operator acts on, once its If-Match holds; undefined after answering. */
+  const operand = (req: Request, res: Response): WmsOrder | undefined => {
+    const order = orderOf(req, res);
+    if (!order) return undefined;
+    const what = `order ${order.readOnly.orderId}`;
+    return checkIfMatch(req, res, orderEtag(store, order), what) ? order : undefined;
+  };
+
+  /** Refuses an operator on a Closed or Canceled order; true when it answered. */
+  const refusedByState = (res: Response, order: WmsOrder, verb: string): boolean => {
+    const id = order.readOnly.orderId;
+    switch (order.readOnly.status) {
+      case 0:
+        return false;
+      case 1:
+        refuseOperation(
+          res,
+          'OrderConfirmed',
+          `order ${id} is closed (confirmed as shipped); it cannot be ${verb}`,
+        );
+        return true;
+      case 2:
+        refuseOperation(res, 'AlreadyCanceled', `order ${id} is canceled; it cannot be ${verb}`);
+        return true;
+      default: {
+        const never: never = order.readOnly.status;
+        throw new Error(`unknown order status ${String(never)}`);
+      }
+    }
+  };
+
+  app.post('/orders/:id/canceler', (req, res) => {
+    const order = operand(req, res);
+    if (!order || !parseBody(req, res, CancelBody) || refusedByState(res, order, 'canceled')) {
+      return;
+    }
+    cancelOrder(store, order, wmsDate(now()));
+    res.status(204).end();
+  });
+
+  app.post('/orders/:id/confirmer', (req, res) => {
+    const order = operand(req, res);
+    if (!order) return;
+    const body = parseBody(req, res, ConfirmBody);
+    if (!body || refusedByState(res, order, 'confirmed')) return;
+    if (!order.readOnly.fullyAllocated) {
+      refuseOperation(
+        res,
+        'NotFullyAllocated',
+        `order ${order.readOnly.orderId} is not fully allocated; allocate it before confirming`,
+      );
+      return;
+    }
+    confirmOrder(store, order, wmsDate(now()), body.trackingNumber ?? null);
+    res.status(204).end();
+  });
+
+  app.get('/inventory/receivers', (req, res) => {
+    const page = listPage(req, res, {
+      maxPageSize: RECEIVERS_MAX_PAGE_SIZE,
+      fields: RECEIVER_FIELDS,
+      all: () => store.receivers,
+      candidates: (tree) =>
+        fromIndex(tree, 'referencenum', (s) => s, store.receiversByReference, byReceiverId) ??
+        fromIndex(tree, 'readonly.receiverid', Number, store.receiversById, byReceiverId),
+    });
+    if (!page) return;
+    const items = wants(queryParam(req, 'detail'), 'receiveitems');
+    res.json({
+      totalResults: page.totalResults,
+      _links: page.links,
+      _embedded: { [RECEIVER_REL]: page.items.map((r) => receiverView(r, items)) },
+    });
+  });
+
+  app.get('/inventory/receivers/:id', (req, res) => {
+    const raw = String(req.params['id']);
+    const receiver = store.receiversById.get(/^\d{1,12}$/.test(raw) ? Number(raw) : NaN);
+    if (!receiver) {
+      notFound(res, `no receiver with id ${JSON.stringify(raw)}`);
+      return;
+    }
+    res.set('etag', receiverEtag(receiver)).json(receiverView(receiver, true));
+  });
+
+  app.post('/inventory/receivers', (req, res) => {
+    const body = parseBody(req, res, CreateReceiverBody);
+    if (!body) return;
+    const facility = ownerOf(res, body.customerIdentifier, body.facilityIdentifier);
+    if (!facility) return;
+    if (store.receiversByReference.has(body.referenceNum)) {
+      rejectModel(
+        res,
+        'referenceNum',
+        'Duplicate',
+        `a receiver with referenceNum ${JSON.stringify(body.referenceNum)} already exists`,
+      );
+      return;
+    }
+    if (!knownItems(res, 'receiveItems', body.receiveItems)) return;
+    const receiver = createReceiver(store, {
+      facility,
+      referenceNum: body.referenceNum,
+      poNum: body.poNum ?? null,
+      notes: body.notes ?? null,
+      lines: body.receiveItems.map((item) => ({ sku: item.itemIdentifier.sku, qty: item.qty })),
+      stamp: wmsDate(now()),
+    });
+    res
+      .status(201)
+      .set('etag', receiverEtag(receiver))
+      .set('location', `/inventory/receivers/${receiver.readOnly.receiverId}`)
+      .json(receiverView(receiver, true));
+  });
+
+  // Registered last: body-parser fails before any route, and an express error handler sees it.
+  app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (isBodyParseError(error)) {
+      rejectModel(res, '(body)', 'ValueNotSupported', `the body is not JSON: ${error.message}`);
+      return;
+    }
+    next(error);
   });
 
   return { app, control };

@@ -22,6 +22,8 @@ import { createAuthenticator } from './auth.js';
 import type { Config } from './config.js';
 import { queryLimitsPlugin } from './limits.js';
 import { buildSchema } from './schema.js';
+import type { Store } from '../store/contract.js';
+import type { Workflows } from '../workflows/index.js';
 
 /** A running Crossdock. */
 export interface Crossdock {
@@ -30,7 +32,7 @@ export interface Crossdock {
   readonly port: number;
   readonly httpServer: Server;
   readonly sources: Sources;
-  /** Stops accepting requests, drains those in flight, then closes the connectors. Idempotent. */
+  /** Stops accepting requests and drains those in flight. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -38,6 +40,8 @@ export interface Crossdock {
 export interface CrossdockOptions {
   readonly config: Config;
   readonly sources: Sources;
+  readonly store: Store;
+  readonly workflows: Workflows;
   readonly logger: Logger;
 }
 
@@ -90,13 +94,18 @@ function operationPlugin(logger: Logger): ApolloServerPlugin<Context> {
       const started = performance.now();
       return {
         async willSendResponse({ response, operationName, errors }) {
-          const { correlationId, warnings } = contextValue;
+          const { correlationId, warnings, idempotency } = contextValue;
           if (response.body.kind === 'single') {
             const result = response.body.singleResult;
             result.extensions = {
               ...result.extensions,
               correlationId,
               ...(warnings.length > 0 ? { warnings } : {}),
+              ...(idempotency.length === 1
+                ? { idempotency: idempotency[0] }
+                : idempotency.length > 1
+                  ? { idempotency }
+                  : {}),
             };
             for (const error of result.errors ?? []) {
               if (error.extensions?.code === 'INTERNAL_SERVER_ERROR') {
@@ -128,7 +137,7 @@ function operationPlugin(logger: Logger): ApolloServerPlugin<Context> {
 
 /** Starts Crossdock's HTTP server on the configured host and port. */
 export async function startCrossdock(options: CrossdockOptions): Promise<Crossdock> {
-  const { config, sources, logger } = options;
+  const { config, sources, store, workflows, logger } = options;
   const app = express();
   app.disable('x-powered-by');
   const httpServer = createServer(app);
@@ -177,8 +186,15 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
         caller: authenticator.authenticate(req.headers.authorization),
         correlationId: String(res.locals.correlationId),
         sources,
-        loaders: createLoaders(sources),
+        loaders: createLoaders(sources, store),
         warnings: [],
+        store,
+        workflows,
+        idempotencyKeyHeader:
+          typeof req.headers['idempotency-key'] === 'string'
+            ? req.headers['idempotency-key']
+            : null,
+        idempotency: [],
       }),
     }),
   );
@@ -200,10 +216,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     httpServer,
     sources,
     close: () =>
-      (closing ??= (async () => {
-        // Apollo's drain plugin closes the http server and waits for requests in flight.
-        await apollo.stop();
-        await Promise.all(allConnectors(sources).map((connector) => connector.close()));
-      })()),
+      // Apollo's drain plugin closes the http server and waits for requests in flight.
+      (closing ??= apollo.stop()),
   };
 }

@@ -72,6 +72,40 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: 'Deepest field nesting of one operation; above it QUERY_TOO_COMPLEX.',
   },
   {
+    name: 'DATA_DIR',
+    default: './data',
+    description:
+      'Directory of the embedded store (SQLite, WAL): idempotency records, orders, ledger, dead letters.',
+  },
+  {
+    name: 'MONGODB_URI',
+    default: '(none)',
+    description:
+      'Use MongoDB (replica set, majority writes) as the store instead of the embedded SQLite.',
+  },
+  {
+    name: 'IDEMPOTENCY_LEASE_MS',
+    default: '30000',
+    description:
+      'How long a running mutation holds its key before another process may take it over and resume it.',
+  },
+  {
+    name: 'IDEMPOTENCY_RETENTION_MS',
+    default: '86400000',
+    description: 'How long a completed result is kept for replay (24 h).',
+  },
+  {
+    name: 'DEAD_LETTER_RETRY_BASE_MS / DEAD_LETTER_RETRY_MAX_MS / DEAD_LETTER_MAX_ATTEMPTS',
+    default: '1000 / 60000 / 50',
+    description:
+      'Backoff of dead-lettered steps (doubling, with jitter) and the attempts before one is ABANDONED.',
+  },
+  {
+    name: 'DEAD_LETTER_POLL_MS',
+    default: '1000',
+    description: 'How often due dead letters and stalled orders are looked for.',
+  },
+  {
     name: 'SANDBOX',
     default: 'embedded',
     description:
@@ -240,6 +274,17 @@ export interface Config {
   readonly env: 'development' | 'test' | 'production';
   readonly logLevel: LevelWithSilent;
   readonly limits: { readonly maxCost: number; readonly maxDepth: number };
+  readonly store: { readonly dataDir: string; readonly mongodbUri: string | null };
+  readonly workflows: {
+    readonly leaseMs: number;
+    readonly retentionMs: number;
+    readonly pollMs: number;
+    readonly retry: {
+      readonly baseMs: number;
+      readonly maxMs: number;
+      readonly maxAttempts: number;
+    };
+  };
   readonly sandbox: {
     readonly mode: 'embedded' | 'off';
     readonly portBase: number;
@@ -345,6 +390,19 @@ function parseApiKeys(text: string): ApiKey[] {
   });
 }
 
+function mongoUri(raw: Raw): string | null {
+  const text = raw.MONGODB_URI;
+  if (text === undefined || text === '') return null;
+  if (!/^mongodb(\+srv)?:\/\//.test(text)) {
+    throw new ConfigError(
+      'MONGODB_URI',
+      'a mongodb:// or mongodb+srv:// connection string',
+      text.replace(/\/\/[^@]*@/, '//…@'),
+    );
+  }
+  return text;
+}
+
 function readFile(path: string): Raw {
   let parsed: unknown;
   try {
@@ -387,6 +445,20 @@ export function loadConfig(env: Raw = process.env): Config {
     host: str(raw, 'HOST', '127.0.0.1'),
     env: oneOf(raw, 'NODE_ENV', ['development', 'test', 'production'] as const, 'development'),
     logLevel: oneOf(raw, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    store: {
+      dataDir: str(raw, 'DATA_DIR', './data'),
+      mongodbUri: mongoUri(raw),
+    },
+    workflows: {
+      leaseMs: int(raw, 'IDEMPOTENCY_LEASE_MS', 30_000, 100, 3_600_000),
+      retentionMs: int(raw, 'IDEMPOTENCY_RETENTION_MS', 86_400_000, 1_000, 31_536_000_000),
+      pollMs: int(raw, 'DEAD_LETTER_POLL_MS', 1_000, 10, 3_600_000),
+      retry: {
+        baseMs: int(raw, 'DEAD_LETTER_RETRY_BASE_MS', 1_000, 1, 3_600_000),
+        maxMs: int(raw, 'DEAD_LETTER_RETRY_MAX_MS', 60_000, 1, 86_400_000),
+        maxAttempts: int(raw, 'DEAD_LETTER_MAX_ATTEMPTS', 50, 1, 100_000),
+      },
+    },
     limits: {
       maxCost: int(raw, 'MAX_QUERY_COST', 50_000, 1, 100_000_000),
       maxDepth: int(raw, 'MAX_QUERY_DEPTH', 15, 1, 1_000),

@@ -3,8 +3,14 @@
  * default, and what tests and benchmarks start on ephemeral ports.
  */
 import { createLogger, type Logger } from '../observability/logger.js';
+import { allConnectors } from '../resolvers/sources.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import type { SeedWorld } from '../sandbox/seed.js';
+import type { Store } from '../store/contract.js';
+import { createStore } from '../store/index.js';
+import type { EventBus } from '../subscriptions/bus.js';
+import { createMemoryBus } from '../subscriptions/memory-bus.js';
+import { createWorkflows, type Workflows } from '../workflows/index.js';
 import { startCrossdock, type Crossdock } from './app.js';
 import type { Config } from './config.js';
 import { createSources } from './connectors.js';
@@ -13,7 +19,13 @@ import { createSources } from './connectors.js';
 export interface Embedded {
   readonly crossdock: Crossdock;
   readonly sandbox: Sandbox | undefined;
-  /** Closes Crossdock (drain, connectors), then the sandbox. Idempotent. */
+  readonly store: Store;
+  readonly bus: EventBus;
+  readonly workflows: Workflows;
+  /**
+   * Closes in dependency order: drain HTTP, stop the workflows' background work, close the
+   * connectors, the bus, the store, then the sandbox. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -34,7 +46,12 @@ export async function startEmbedded(
       ...(options.world ? { world: options.world } : { catalogSize: config.sandbox.catalogSize }),
     });
   }
+  let store: Store | undefined;
   try {
+    store = await createStore({
+      mongodbUri: config.store.mongodbUri,
+      dataDir: config.store.dataDir,
+    });
     const sources = createSources(
       config,
       sandbox && {
@@ -44,18 +61,40 @@ export async function startEmbedded(
         tpl: sandbox.tpl.url,
       },
     );
-    const crossdock = await startCrossdock({ config, sources, logger });
+    const bus = createMemoryBus();
+    const workflows = createWorkflows({
+      erp: sources.erp,
+      warehouses: sources.warehouses,
+      store,
+      bus,
+      leaseMs: config.workflows.leaseMs,
+      retentionMs: config.workflows.retentionMs,
+      pollMs: config.workflows.pollMs,
+      retry: config.workflows.retry,
+      onError: (error, where) => logger.error({ err: error, where }, 'background workflow failure'),
+    });
+    const crossdock = await startCrossdock({ config, sources, store, workflows, logger });
+    workflows.start();
+    const opened = store;
     let closing: Promise<void> | undefined;
     return {
       crossdock,
       sandbox,
+      store: opened,
+      bus,
+      workflows,
       close: () =>
         (closing ??= (async () => {
           await crossdock.close();
+          await workflows.close();
+          await Promise.all(allConnectors(sources).map((connector) => connector.close()));
+          await bus.close();
+          await opened.close();
           await sandbox?.close();
         })()),
     };
   } catch (error) {
+    await store?.close();
     await sandbox?.close();
     throw error;
   }

@@ -20,7 +20,9 @@ export type Capability =
   | 'orders'
   | 'shipments'
   | 'invoices'
-  | 'channelOrders';
+  | 'channelOrders'
+  | 'orderWrites'
+  | 'reservations';
 
 /** The selling channels an order can come from (DESIGN.md); the GraphQL `Channel` enum. */
 export const CHANNELS = [
@@ -376,6 +378,100 @@ export interface ChannelOrderSource {
   listChannelOrders(page: PageRequest): Promise<Page<ChannelOrderRecord>>;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Writes. Every write carries a reference of Crossdock's own (an order id, a reservation or RMA
+// reference) that the system stores, so a retried write finds what the first attempt did instead
+// of doing it twice. Each method is idempotent on that reference.
+// ---------------------------------------------------------------------------------------------
+
+/** A sales order to create in the ERP. */
+export interface SalesOrderDraft {
+  /** Crossdock's order id, stored by the ERP as `externalDocumentNumber`: the idempotency token. */
+  readonly externalDocumentNumber: string;
+  readonly customerNumber: string;
+  readonly channel: ChannelCode;
+  /** ISO date (`2026-11-27`). */
+  readonly orderDate: string;
+  readonly shipTo: AddressRecord;
+  readonly currencyCode: string;
+  readonly lines: readonly {
+    readonly sku: string;
+    readonly quantity: number;
+    readonly unitPrice: Decimal;
+  }[];
+}
+
+/** A return (RMA) to record. */
+export interface ReturnDraft {
+  /** Crossdock's RMA id: the idempotency token. */
+  readonly reference: string;
+  readonly orderNumber: string;
+  readonly customerNumber: string;
+  readonly reason: string;
+  readonly lines: readonly { readonly sku: string; readonly quantity: number }[];
+}
+
+/** What a system recorded for a return. */
+export interface ReturnRecord {
+  readonly reference: string;
+  /** The system's own id and number (credit memo in the ERP, receiver in the WMS). */
+  readonly nativeId: string;
+  readonly number: string | null;
+}
+
+/** Sales order writes in the ERP. */
+export interface OrderWriteSource {
+  /**
+   * Creates the sales order, or returns the one an earlier attempt created with the same
+   * `externalDocumentNumber` (looked up first: the ERP's POST is not idempotent).
+   */
+  createSalesOrder(draft: SalesOrderDraft): Promise<OrderRecord>;
+  findSalesOrderByExternalNumber(externalDocumentNumber: string): Promise<OrderRecord | null>;
+  /** Cancels the sales order; an order that is already gone counts as cancelled. */
+  cancelSalesOrder(orderNumber: string): Promise<void>;
+  /** Records the return (a sales credit memo); idempotent on `reference`. */
+  createReturn(draft: ReturnDraft): Promise<ReturnRecord>;
+}
+
+/** Where a reservation is in the WMS. */
+export type ReservationStatus = 'RESERVED' | 'PARTIAL' | 'SHIPPED' | 'CANCELLED';
+
+/** A request to reserve stock in one warehouse (a WMS order released for picking). */
+export interface ReservationRequest {
+  /** Crossdock's reservation reference (the WMS `referenceNum`): the idempotency token. */
+  readonly reference: string;
+  readonly warehouseCode: string;
+  readonly shipTo: AddressRecord;
+  readonly lines: readonly { readonly sku: string; readonly quantity: number }[];
+}
+
+/** What the WMS holds for a reservation. */
+export interface ReservationRecord {
+  readonly reference: string;
+  /** The WMS's own order id. */
+  readonly nativeId: string;
+  readonly source: string;
+  readonly warehouseCode: string;
+  readonly status: ReservationStatus;
+  /** Per line: ordered and actually allocated (less when stock ran short). */
+  readonly lines: readonly {
+    readonly sku: string;
+    readonly quantity: number;
+    readonly allocated: number;
+  }[];
+}
+
+/** Stock reservations and expected returns in a WMS. */
+export interface ReservationSource {
+  /** Reserves, or returns the reservation an earlier attempt made under `reference`. */
+  reserve(request: ReservationRequest): Promise<ReservationRecord>;
+  findReservation(reference: string): Promise<ReservationRecord | null>;
+  /** Cancels the reservation, releasing its stock; unknown or already cancelled is success. */
+  release(reference: string): Promise<void>;
+  /** Announces a return the warehouse will receive; idempotent on `reference`. */
+  expectReturn(request: ReturnDraft & { readonly warehouseCode: string }): Promise<ReturnRecord>;
+}
+
 /** Latency percentiles in milliseconds over the breaker's rolling window. */
 export interface LatencySnapshot {
   readonly p50: number | null;
@@ -415,7 +511,14 @@ export interface Connector {
 
 /** The ERP connector: item master, pricing, customers, orders, invoices. */
 export interface ErpConnector
-  extends Connector, CatalogSource, PricingSource, CustomerSource, OrderSource, InvoiceSource {
+  extends
+    Connector,
+    CatalogSource,
+    PricingSource,
+    CustomerSource,
+    OrderSource,
+    InvoiceSource,
+    OrderWriteSource {
   readonly kind: 'erp';
 }
 
@@ -425,7 +528,8 @@ export interface CommerceConnector extends Connector, ContentSource, ChannelOrde
 }
 
 /** A WMS connector: stock, warehouses and shipments of the facilities it runs. */
-export interface WmsConnector extends Connector, InventorySource, ShipmentSource {
+export interface WmsConnector
+  extends Connector, InventorySource, ShipmentSource, ReservationSource {
   readonly kind: 'wms';
 }
 

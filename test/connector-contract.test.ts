@@ -30,7 +30,9 @@ import {
   type InventorySource,
   type InvoiceSource,
   type OrderSource,
+  type OrderWriteSource,
   type PricingSource,
+  type ReservationSource,
   type ShipmentSource,
   type SourceErrorCode,
   type SourceKind,
@@ -53,6 +55,8 @@ interface CapabilitySource {
   readonly shipments: ShipmentSource;
   readonly invoices: InvoiceSource;
   readonly channelOrders: ChannelOrderSource;
+  readonly orderWrites: OrderWriteSource;
+  readonly reservations: ReservationSource;
 }
 
 type MethodsOf<S> = readonly (keyof S & string)[];
@@ -70,6 +74,13 @@ const CAPABILITY_METHODS: PortTable = {
   shipments: ['shipmentsById', 'shipmentsByOrder'],
   invoices: ['invoicesByNumber', 'invoicesByOrder'],
   channelOrders: ['listChannelOrders'],
+  orderWrites: [
+    'createSalesOrder',
+    'findSalesOrderByExternalNumber',
+    'cancelSalesOrder',
+    'createReturn',
+  ],
+  reservations: ['reserve', 'findReservation', 'release', 'expectReturn'],
 };
 
 /** The methods among those that take a list of keys (what a DataLoader batches onto). */
@@ -84,6 +95,9 @@ const BATCH_METHODS: PortTable = {
   shipments: ['shipmentsById', 'shipmentsByOrder'],
   invoices: ['invoicesByNumber', 'invoicesByOrder'],
   channelOrders: [],
+  // Writes take one reference each and must never be batched or cached by a loader.
+  orderWrites: [],
+  reservations: [],
 };
 
 const CONNECTOR_METHODS = ['health', 'onStateChange', 'close'] as const;

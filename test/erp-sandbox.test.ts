@@ -245,12 +245,19 @@ describe('resources', () => {
     });
   });
 
-  it('refuses writes with BadRequest_MethodNotAllowed', async () => {
+  it('refuses writes other than its own with BadRequest_MethodNotAllowed', async () => {
+    const writes =
+      'it writes POST salesOrders, DELETE salesOrders({id}) and POST salesCreditMemos.';
     assert.deepEqual(bcError(await api('items', { method: 'POST' })), {
       status: 405,
       code: 'BadRequest_MethodNotAllowed',
-      message:
-        "'POST' requests for 'items' are not supported by the sandbox (it is read-only for now).",
+      message: `'POST' requests for 'items' are not supported by the sandbox; ${writes}`,
+    });
+    const order = stableGuid(`salesOrder:${world.orders[0]?.number ?? ''}`);
+    assert.deepEqual(bcError(await api(`salesOrders(${order})`, { method: 'PATCH' })), {
+      status: 405,
+      code: 'BadRequest_MethodNotAllowed',
+      message: `'PATCH' requests for 'salesOrders(${order})' are not supported by the sandbox; ${writes}`,
     });
   });
 

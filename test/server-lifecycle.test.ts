@@ -4,6 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
 
@@ -13,6 +16,7 @@ describe('server lifecycle', () => {
       cwd: new URL('..', import.meta.url),
       env: {
         ...process.env,
+        DATA_DIR: mkdtempSync(join(tmpdir(), 'crossdock-life-')),
         PORT: '0',
         SANDBOX_PORT_BASE: '0',
         SANDBOX_CATALOG_SIZE: '100',

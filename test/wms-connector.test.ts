@@ -99,11 +99,12 @@ for (const instance of INSTANCES) {
       await system.close();
     });
 
-    test('declares itself a WMS serving inventory, warehouses and shipments', () => {
+    test('declares itself a WMS serving inventory, warehouses, shipments and reservations', () => {
       assert.equal(connector.name, instance.system);
       assert.equal(connector.kind, 'wms');
       assert.deepEqual([...connector.capabilities].sort(), [
         'inventory',
+        'reservations',
         'shipments',
         'warehouses',
       ]);

@@ -1,5 +1,6 @@
 /**
  * Decimal arithmetic on money amounts without floats: amounts are parsed into scaled BigInts.
+ * Shared by the workflows (order totals, credit checks) and the resolvers (available credit).
  */
 import type { MoneyRecord } from '../sources/contract.js';
 
@@ -50,4 +51,33 @@ function assertSameCurrency(a: MoneyRecord, b: MoneyRecord): void {
   if (a.currencyCode !== b.currencyCode) {
     throw new RangeError(`currency mismatch: ${a.currencyCode} vs ${b.currencyCode}`);
   }
+}
+
+/** The amount of `unit × quantity`, rounded to two places. */
+export function multiplyMoney(unit: MoneyRecord, quantity: number): MoneyRecord {
+  if (!Number.isInteger(quantity))
+    throw new RangeError(`expected an integer quantity, got ${quantity}`);
+  return {
+    amount: fromScaled(toScaled(unit.amount) * BigInt(quantity)),
+    currencyCode: unit.currencyCode,
+  };
+}
+
+/** The sum of `amounts` (all in `currencyCode`). */
+export function sumMoney(amounts: readonly MoneyRecord[], currencyCode: string): MoneyRecord {
+  let total = 0n;
+  for (const a of amounts) {
+    assertSameCurrency(a, { amount: '0', currencyCode });
+    total += toScaled(a.amount);
+  }
+  return { amount: fromScaled(total), currencyCode };
+}
+
+/** a + b, same currency. */
+export function addMoney(a: MoneyRecord, b: MoneyRecord): MoneyRecord {
+  assertSameCurrency(a, b);
+  return {
+    amount: fromScaled(toScaled(a.amount) + toScaled(b.amount)),
+    currencyCode: a.currencyCode,
+  };
 }

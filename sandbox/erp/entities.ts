@@ -209,6 +209,87 @@ export const SALES_INVOICE_FIELDS = {
   ...DOCUMENT_PARTY_FIELDS,
 } as const satisfies EdmFields;
 
+/**
+ * `salesCreditMemos` (APIV2 page "Sales Credit Memos"): the return document. Unlike orders it
+ * has no ship-to address; `invoiceId`/`invoiceNumber` apply it to a posted invoice.
+ */
+export const SALES_CREDIT_MEMO_FIELDS = {
+  id: 'guid',
+  number: 'string',
+  externalDocumentNumber: 'string',
+  creditMemoDate: 'date',
+  postingDate: 'date',
+  dueDate: 'date',
+  customerId: 'guid',
+  customerNumber: 'string',
+  customerName: 'string',
+  billToName: 'string',
+  billToCustomerId: 'guid',
+  billToCustomerNumber: 'string',
+  sellToAddressLine1: 'string',
+  sellToAddressLine2: 'string',
+  sellToCity: 'string',
+  sellToCountry: 'string',
+  sellToState: 'string',
+  sellToPostCode: 'string',
+  billToAddressLine1: 'string',
+  billToAddressLine2: 'string',
+  billToCity: 'string',
+  billToCountry: 'string',
+  billToState: 'string',
+  billToPostCode: 'string',
+  currencyId: 'guid',
+  currencyCode: 'string',
+  paymentTermsId: 'guid',
+  shipmentMethodId: 'guid',
+  salesperson: 'string',
+  pricesIncludeTax: 'boolean',
+  discountAmount: 'number',
+  discountAppliedBeforeTax: 'boolean',
+  totalAmountExcludingTax: 'number',
+  totalTaxAmount: 'number',
+  totalAmountIncludingTax: 'number',
+  status: 'string',
+  lastModifiedDateTime: 'datetime',
+  invoiceId: 'guid',
+  invoiceNumber: 'string',
+  phoneNumber: 'string',
+  email: 'string',
+  customerReturnReasonId: 'guid',
+} as const satisfies EdmFields;
+
+/** `salesCreditMemoLines`. */
+export const SALES_CREDIT_MEMO_LINE_FIELDS = {
+  id: 'guid',
+  documentId: 'guid',
+  sequence: 'number',
+  itemId: 'guid',
+  accountId: 'guid',
+  lineType: 'string',
+  lineObjectNumber: 'string',
+  description: 'string',
+  description2: 'string',
+  unitOfMeasureId: 'guid',
+  unitOfMeasureCode: 'string',
+  unitPrice: 'number',
+  quantity: 'number',
+  discountAmount: 'number',
+  discountPercent: 'number',
+  discountAppliedBeforeTax: 'boolean',
+  amountExcludingTax: 'number',
+  taxCode: 'string',
+  taxPercent: 'number',
+  totalTaxAmount: 'number',
+  amountIncludingTax: 'number',
+  invoiceDiscountAllocation: 'number',
+  netAmount: 'number',
+  netTaxAmount: 'number',
+  netAmountIncludingTax: 'number',
+  shipmentDate: 'date',
+  itemVariantId: 'guid',
+  locationId: 'guid',
+} as const satisfies EdmFields;
+
 /** `locations`. */
 export const LOCATION_FIELDS = {
   id: 'guid',
@@ -260,6 +341,10 @@ export type SalesOrderRow = RowOf<typeof SALES_ORDER_FIELDS>;
 export type SalesOrderLineRow = RowOf<typeof SALES_ORDER_LINE_FIELDS>;
 /** A sales invoice header row. */
 export type SalesInvoiceRow = RowOf<typeof SALES_INVOICE_FIELDS>;
+/** A sales credit memo header row. */
+export type SalesCreditMemoRow = RowOf<typeof SALES_CREDIT_MEMO_FIELDS>;
+/** A sales credit memo line row. */
+export type SalesCreditMemoLineRow = RowOf<typeof SALES_CREDIT_MEMO_LINE_FIELDS>;
 /** A location row. */
 export type LocationRow = RowOf<typeof LOCATION_FIELDS>;
 /** A customer price row (custom API). */

@@ -14,7 +14,11 @@ export type BcErrorCode =
   | 'BadRequest_MethodNotAllowed'
   | 'Authentication_InvalidCredentials'
   | 'Internal_CompanyNotFound'
-  | 'Internal_TenantUnavailable';
+  | 'Internal_TenantUnavailable'
+  | 'Application_DialogException'
+  | 'Application_FieldValidationException'
+  | 'Application_StringExceededLength'
+  | 'Request_EntityChanged';
 
 /** A failure the sandbox answers with a BC error body. */
 export class ODataError extends Error {

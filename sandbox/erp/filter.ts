@@ -313,7 +313,8 @@ export function parseFilter(source: string): FilterNode {
   return tree;
 }
 
-const EDM: Readonly<Record<FieldType, string>> = {
+/** The Edm type name of each field kind, as ODataLib names it in messages. */
+export const EDM: Readonly<Record<FieldType, string>> = {
   string: 'Edm.String',
   number: 'Edm.Decimal',
   boolean: 'Edm.Boolean',

@@ -1,6 +1,7 @@
 /**
  * The sandbox ERP's in-memory company: every entity set built from the seed world, in BC's
- * field names. Tables are mutable (keyed by id and number) so writes can be added later.
+ * field names. Tables are mutable (keyed by id and number): `writes.ts` creates and deletes
+ * sales orders and creates sales credit memos through them, drawing numbers from the series here.
  *
  * Money is kept in integer cents by the seed and only turned into JSON numbers here: an
  * integer divided by 100 is the double nearest the two-place decimal, so it prints exactly.
@@ -14,6 +15,8 @@ import {
   ITEM_FIELDS,
   LOCATION_FIELDS,
   PAYMENT_TERM_FIELDS,
+  SALES_CREDIT_MEMO_FIELDS,
+  SALES_CREDIT_MEMO_LINE_FIELDS,
   SALES_INVOICE_FIELDS,
   SALES_ORDER_FIELDS,
   SALES_ORDER_LINE_FIELDS,
@@ -25,6 +28,8 @@ import {
   type ItemRow,
   type LocationRow,
   type PaymentTermRow,
+  type SalesCreditMemoLineRow,
+  type SalesCreditMemoRow,
   type SalesInvoiceRow,
   type SalesOrderLineRow,
   type SalesOrderRow,
@@ -58,11 +63,54 @@ export interface ErpStore {
   readonly salesOrderLines: EntitySet;
   readonly salesInvoices: Table<SalesInvoiceRow>;
   readonly locations: Table<LocationRow>;
+  readonly salesCreditMemos: Table<SalesCreditMemoRow>;
   readonly customerPrices: EntitySet;
   readonly customerPriceGroups: Table<CustomerPriceGroupRow>;
   /** Lines of each order, by the order's id (lower case), in sequence order. */
   readonly linesByOrder: Map<string, Entity<SalesOrderLineRow>[]>;
+  /** Every order line, by its id (lower case). */
+  readonly lineById: Map<string, Entity<SalesOrderLineRow>>;
+  /** Lines of each credit memo, by the credit memo's id (lower case), in sequence order. */
+  readonly creditMemoLines: Map<string, Entity<SalesCreditMemoLineRow>[]>;
+  /** The version clock every etag of the company is stamped from. */
+  readonly version: VersionClock;
+  /** Number series of the documents the API creates. */
+  readonly series: { readonly salesOrder: NumberSeries; readonly salesCreditMemo: NumberSeries };
 }
+
+/**
+ * A BC number series: a prefix and a counter. A number is never handed out twice, even when its
+ * document is deleted afterwards (BC's "No. Series" with no gaps allowed off, the default).
+ */
+export class NumberSeries {
+  readonly prefix: string;
+  private last: number;
+  private readonly width: number;
+
+  /** A series whose next number follows the highest `prefix<digits>` among `taken`, or `start`. */
+  constructor(prefix: string, taken: Iterable<string>, start: number) {
+    this.prefix = prefix;
+    let last = start - 1;
+    let width = String(start).length;
+    for (const number of taken) {
+      const digits = number.startsWith(prefix) ? number.slice(prefix.length) : '';
+      if (!/^\d{1,15}$/.test(digits)) continue;
+      last = Math.max(last, Number(digits));
+      width = Math.max(width, digits.length);
+    }
+    this.last = last;
+    this.width = width;
+  }
+
+  /** Hands out the next number. */
+  next(): string {
+    this.last++;
+    return `${this.prefix}${String(this.last).padStart(this.width, '0')}`;
+  }
+}
+
+/** First number of the sales credit memo series (`SCM-100001`). */
+export const FIRST_CREDIT_MEMO_NUMBER = 100_001;
 
 const money = (cents: number): number => cents / 100;
 /** Back to integer cents from a two-place JSON number (the rounding only removes binary noise). */
@@ -376,6 +424,19 @@ export function buildErpStore(world: SeedWorld, company: CompanyIdentity): ErpSt
   );
   salesInvoices.load(invoiceRows);
 
+  const salesCreditMemos = new Table<SalesCreditMemoRow>(
+    'salesCreditMemos',
+    shapeOf('salesCreditMemo', SALES_CREDIT_MEMO_FIELDS),
+    'number',
+    clock,
+  );
+  const creditMemoLines = new Map<string, Entity<SalesCreditMemoLineRow>[]>();
+  salesCreditMemos.navigations['salesCreditMemoLines'] = {
+    shape: shapeOf('salesCreditMemoLine', SALES_CREDIT_MEMO_LINE_FIELDS),
+    collection: true,
+    related: (parent) => creditMemoLines.get(String(parent.row['id']).toLowerCase()) ?? [],
+  };
+
   const salesOrderLines: EntitySet = {
     name: 'salesOrderLines',
     shape: lineShape,
@@ -414,9 +475,21 @@ export function buildErpStore(world: SeedWorld, company: CompanyIdentity): ErpSt
     salesOrderLines,
     salesInvoices,
     locations,
+    salesCreditMemos,
     customerPrices: customerPriceSet(items, customerPriceGroups, world.currencyCode),
     customerPriceGroups,
     linesByOrder,
+    lineById,
+    creditMemoLines,
+    version: clock,
+    series: {
+      salesOrder: new NumberSeries(
+        'SO-',
+        orderRows.map((row) => row.number),
+        100_001,
+      ),
+      salesCreditMemo: new NumberSeries('SCM-', [], FIRST_CREDIT_MEMO_NUMBER),
+    },
   };
 }
 

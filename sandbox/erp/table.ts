@@ -90,6 +90,16 @@ export class Table<R extends Row & { readonly id: string }> implements EntitySet
     return entity;
   }
 
+  /** Removes the row with `id`; false when there is none. */
+  delete(id: string): boolean {
+    const entity = this.ids.get(id.toLowerCase());
+    if (!entity) return false;
+    this.ids.delete(id.toLowerCase());
+    this.keys.delete(this.keyOf(entity.row));
+    this.sorted.splice(this.indexOf(this.keyOf(entity.row), true), 1);
+    return true;
+  }
+
   byId(id: string): Entity<R> | undefined {
     return this.ids.get(id.toLowerCase());
   }

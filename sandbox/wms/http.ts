@@ -15,6 +15,51 @@ export const MODEL_VALIDATION_EXCEPTION =
 export const RESOURCE_NOT_FOUND_EXCEPTION =
   'Crossdock.Sandbox.Wms.Exceptions.ResourceNotFoundException, Crossdock.Sandbox.Wms';
 
+/** `$type` of a refused order operation (Extensiv's OperationException, 403). */
+export const OPERATION_EXCEPTION =
+  'Crossdock.Sandbox.Wms.Exceptions.OperationException, Crossdock.Sandbox.Wms';
+/** `$type` of a missing or stale `If-Match` (428 / 412). */
+export const PRECONDITION_EXCEPTION =
+  'Crossdock.Sandbox.Wms.Exceptions.PreconditionException, Crossdock.Sandbox.Wms';
+
+/**
+ * Codes of a refused operation. The first three are Extensiv's; `AlreadyCanceled` (an operator
+ * on a canceled order) is the sandbox's own name for what Extensiv answers there (UNCONFIRMED).
+ */
+export type OperationErrorCode =
+  'NotFullyAllocated' | 'OrderConfirmed' | 'AlreadyCompleted' | 'AlreadyCanceled';
+
+/** Answers 403 for an operation the resource's state refuses. */
+export function refuseOperation(res: Response, code: OperationErrorCode, hint: string): void {
+  res.status(403).json({ $type: OPERATION_EXCEPTION, ErrorCode: code, Hint: hint });
+}
+
+/**
+ * Extensiv's optimistic concurrency on PUTs and operators: no `If-Match` → 428, one that is
+ * not the current ETag → 412. Answers itself and returns false when the request may not go on.
+ */
+export function checkIfMatch(req: Request, res: Response, current: string, what: string): boolean {
+  const header = req.get('if-match');
+  if (header === undefined || header.trim() === '') {
+    res.status(428).json({
+      $type: PRECONDITION_EXCEPTION,
+      ErrorCode: 'PreconditionRequired',
+      Hint: `expected an If-Match header with the ETag of ${what}; got none`,
+    });
+    return false;
+  }
+  const tags = header.split(',').map((tag) => tag.trim().replace(/^W\//, ''));
+  if (!tags.includes(current)) {
+    res.status(412).json({
+      $type: PRECONDITION_EXCEPTION,
+      ErrorCode: 'PreconditionFailed',
+      Hint: `If-Match ${header.trim()} is not the current ETag ${current} of ${what}`,
+    });
+    return false;
+  }
+  return true;
+}
+
 /** Codes of a rejected query parameter. */
 export type QueryParameterErrorCode = 'NotParsable' | 'OutOfRange';
 /** Codes of a rejected body, after Extensiv's ModelValidationException. */

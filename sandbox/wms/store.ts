@@ -1,8 +1,9 @@
 /**
- * The sandbox WMS's mutable state: facilities, stock summaries and orders of one instance,
- * built from the seed world and indexed in Maps so batch lookups never scan the catalogue.
+ * The sandbox WMS's mutable state: facilities, stock summaries, orders and receivers of one
+ * instance, built from the seed world and indexed in Maps so batch lookups never scan the
+ * catalogue. `operations.ts` changes it (allocation, cancel, confirm, expected receipts).
  */
-import type { SeedOrder, SeedWarehouse, SeedWorld } from '../seed.js';
+import type { SeedCustomer, SeedOrder, SeedWarehouse, SeedWorld } from '../seed.js';
 
 /** A stock summary row as Extensiv serialises it (mutable: orders allocate from it). */
 export interface StockSummary {
@@ -22,6 +23,37 @@ export interface StockSummary {
 /** Extensiv order status: 0 Open, 1 Closed (shipped), 2 Canceled. */
 export type WmsOrderStatus = 0 | 1 | 2;
 
+/**
+ * Stock an order item holds, as Extensiv's `orderItem.readOnly.allocations[]` renders it. The
+ * sandbox keeps no receipt lines (lots, locations), so `receiveItemId` names the one stock row
+ * of the SKU in the facility (`facilityId * 1,000,000 + item id`).
+ */
+export interface WmsAllocation {
+  receiveItemId: number;
+  qty: number;
+}
+
+/** An order line, with Extensiv's read-only allocation detail. */
+export interface WmsOrderItem {
+  readOnly: { orderItemId: number; fullyAllocated: boolean; allocations: WmsAllocation[] };
+  itemIdentifier: { sku: string; id: number };
+  qty: number;
+}
+
+/** Extensiv's `shipTo` of an order (the subset the sandbox keeps). */
+export interface WmsShipTo {
+  companyName: string | null;
+  name: string | null;
+  address1: string | null;
+  address2: string | null;
+  city: string | null;
+  state: string | null;
+  zip: string | null;
+  country: string | null;
+  phoneNumber: string | null;
+  emailAddress: string | null;
+}
+
 /** A WMS order (mutable: later operators close or cancel it). */
 export interface WmsOrder {
   readOnly: {
@@ -38,8 +70,28 @@ export interface WmsOrder {
     fullyAllocated: boolean;
   };
   referenceNum: string;
+  shipTo: WmsShipTo;
   routingInfo: { carrier: string | null; mode: string | null; trackingNumber: string | null };
-  orderItems: { itemIdentifier: { sku: string; id: number }; qty: number }[];
+  orderItems: WmsOrderItem[];
+}
+
+/** Extensiv receiver status: 0 Open (expected), 1 Complete (received), 2 Canceled. */
+export type WmsReceiverStatus = 0 | 1 | 2;
+
+/** An expected receipt (`/inventory/receivers`); the sandbox's returns arrive as these. */
+export interface WmsReceiver {
+  readOnly: {
+    receiverId: number;
+    status: WmsReceiverStatus;
+    facilityIdentifier: { id: number; name: string };
+    customerIdentifier: { id: number; name: string };
+    creationDate: string;
+    lastModifiedDate: string;
+  };
+  referenceNum: string;
+  poNum: string | null;
+  notes: string | null;
+  receiveItems: { itemIdentifier: { sku: string; id: number }; qty: number }[];
 }
 
 /** Everything one WMS instance knows. */
@@ -55,6 +107,15 @@ export interface WmsStore {
   readonly orders: WmsOrder[];
   readonly ordersById: Map<number, WmsOrder>;
   readonly ordersByReference: Map<string, WmsOrder[]>;
+  /** Receivers sorted by receiver id. */
+  readonly receivers: WmsReceiver[];
+  readonly receiversById: Map<number, WmsReceiver>;
+  readonly receiversByReference: Map<string, WmsReceiver[]>;
+  /** Each order's version, behind its ETag; every change takes a new one from `nextVersion`. */
+  readonly versions: Map<number, number>;
+  nextVersion(): number;
+  /** Hands out ids of new orders, order items and receivers. */
+  readonly ids: { order: number; orderItem: number; receiver: number };
 }
 
 /** The one customer (depositor) the distributor is to its WMS. */
@@ -65,6 +126,33 @@ export const FIRST_ORDER_ID: Readonly<Record<SeedWarehouse['system'], number>> =
   wms: 10_001,
   tpl: 70_001,
 };
+
+/** First receiver id of each instance. */
+export const FIRST_RECEIVER_ID: Readonly<Record<SeedWarehouse['system'], number>> = {
+  wms: 20_001,
+  tpl: 80_001,
+};
+
+/** The id the sandbox gives the stock row of item `itemId` in `facilityId` (see {@link WmsAllocation}). */
+export function receiveItemIdOf(facilityId: number, itemId: number): number {
+  return facilityId * 1_000_000 + itemId;
+}
+
+/** The ship-to of a customer's address. */
+export function shipToOf(customer: SeedCustomer | undefined): WmsShipTo {
+  return {
+    companyName: customer?.type === 'Company' ? customer.name : null,
+    name: customer?.name ?? null,
+    address1: customer?.address.line1 ?? null,
+    address2: null,
+    city: customer?.address.city ?? null,
+    state: customer?.address.state ?? null,
+    zip: customer?.address.postalCode ?? null,
+    country: customer?.address.country ?? null,
+    phoneNumber: customer?.phone ?? null,
+    emailAddress: customer?.email ?? null,
+  };
+}
 
 /** An ISO instant in Extensiv's serialisation: 7 fractional digits, no offset. */
 export function wmsDate(ms: number): string {
@@ -78,6 +166,8 @@ function orderOf(
   orderId: number,
   facility: SeedWarehouse,
   itemIds: ReadonlyMap<string, number>,
+  customer: SeedCustomer | undefined,
+  nextItemId: () => number,
 ): WmsOrder {
   const ordered = Date.parse(seed.orderDate);
   const created = ordered + HOUR / 2;
@@ -109,15 +199,28 @@ function orderOf(
       fullyAllocated: true,
     },
     referenceNum: seed.number,
+    shipTo: shipToOf(customer),
     routingInfo: {
       carrier: seed.carrier,
       mode: seed.carrier === null ? null : seed.carrier === 'R+L Carriers' ? 'LTL' : 'Ground',
       trackingNumber: seed.trackingNumber,
     },
-    orderItems: seed.lines.map((line) => ({
-      itemIdentifier: { sku: line.sku, id: itemIds.get(line.sku) ?? 0 },
-      qty: line.quantity,
-    })),
+    // Released orders hold their stock (shipped ones held it until they left); the seeded stock
+    // summaries count it among their `allocated` without naming the orders.
+    orderItems: seed.lines.map((line) => {
+      const itemId = itemIds.get(line.sku) ?? 0;
+      return {
+        readOnly: {
+          orderItemId: nextItemId(),
+          fullyAllocated: true,
+          allocations: [
+            { receiveItemId: receiveItemIdOf(facility.facilityId, itemId), qty: line.quantity },
+          ],
+        },
+        itemIdentifier: { sku: line.sku, id: itemId },
+        qty: line.quantity,
+      };
+    }),
   };
 }
 
@@ -156,38 +259,74 @@ export function buildWmsStore(world: SeedWorld, system: SeedWarehouse['system'])
   stock.sort(compareStock);
   for (const list of stockBySku.values()) list.sort(compareStock);
 
-  const orders: WmsOrder[] = [];
-  const ordersById = new Map<number, WmsOrder>();
-  const ordersByReference = new Map<string, WmsOrder[]>();
-  let nextId = FIRST_ORDER_ID[system];
-  for (const seed of world.orders) {
-    if (seed.stage === 'OPEN') continue;
-    const facility = byCode.get(seed.warehouse);
-    if (!facility) continue;
-    addOrder({ orders, ordersById, ordersByReference }, orderOf(seed, nextId++, facility, itemIds));
-  }
-  return {
+  const customers = new Map(world.customers.map((c) => [c.number, c]));
+  let version = 0;
+  const store: WmsStore = {
     facilities,
     facilitiesById,
     stock,
     stockBySku,
     itemIds,
-    orders,
-    ordersById,
-    ordersByReference,
+    orders: [],
+    ordersById: new Map(),
+    ordersByReference: new Map(),
+    receivers: [],
+    receiversById: new Map(),
+    receiversByReference: new Map(),
+    versions: new Map(),
+    nextVersion: () => ++version,
+    ids: {
+      order: FIRST_ORDER_ID[system],
+      orderItem: FIRST_ORDER_ID[system] * 10,
+      receiver: FIRST_RECEIVER_ID[system],
+    },
   };
+  for (const seed of world.orders) {
+    if (seed.stage === 'OPEN') continue;
+    const facility = byCode.get(seed.warehouse);
+    if (!facility) continue;
+    const order = orderOf(
+      seed,
+      store.ids.order++,
+      facility,
+      itemIds,
+      customers.get(seed.customerNumber),
+      () => store.ids.orderItem++,
+    );
+    addOrder(store, order);
+  }
+  return store;
 }
 
-/** Adds an order to the order indexes (orders arrive with ascending ids). */
-export function addOrder(
-  store: Pick<WmsStore, 'orders' | 'ordersById' | 'ordersByReference'>,
-  order: WmsOrder,
-): void {
+/** Adds an order to the order indexes (orders arrive with ascending ids) with a first version. */
+export function addOrder(store: WmsStore, order: WmsOrder): void {
   store.orders.push(order);
   store.ordersById.set(order.readOnly.orderId, order);
+  store.versions.set(order.readOnly.orderId, store.nextVersion());
   const list = store.ordersByReference.get(order.referenceNum);
   if (list) list.push(order);
   else store.ordersByReference.set(order.referenceNum, [order]);
+}
+
+/** Adds a receiver to the receiver indexes (receivers arrive with ascending ids). */
+export function addReceiver(store: WmsStore, receiver: WmsReceiver): void {
+  store.receivers.push(receiver);
+  store.receiversById.set(receiver.readOnly.receiverId, receiver);
+  const list = store.receiversByReference.get(receiver.referenceNum);
+  if (list) list.push(receiver);
+  else store.receiversByReference.set(receiver.referenceNum, [receiver]);
+}
+
+/** The ETag of an order's current version (Extensiv answers one on reads, creates and PUTs). */
+export function orderEtag(store: WmsStore, order: WmsOrder): string {
+  const id = order.readOnly.orderId;
+  return `"${id}-${store.versions.get(id) ?? 0}"`;
+}
+
+/** Records a change to an order: a new version (so a new ETag) and `lastModifiedDate`. */
+export function touchOrder(store: WmsStore, order: WmsOrder, stamp: string): void {
+  order.readOnly.lastModifiedDate = stamp;
+  store.versions.set(order.readOnly.orderId, store.nextVersion());
 }
 
 /** SKU, then facility id: the order stock summaries are listed in. */

@@ -4,37 +4,69 @@
  * and customer prices. OAuth2 client credentials against Entra, tokens cached until shortly
  * before expiry and renewed once on a 401. Batches become `$filter=<key> in (...)` requests of
  * at most {@link DEFAULT_MAX_KEYS_PER_REQUEST} keys; listings page by key (`number gt 'after'`).
+ *
+ * Writes (paths under `v2.0/companies({company})/`; BC's POST is not idempotent, so every
+ * create looks its reference up first, and those look-ups go to the primary, never to a
+ * read-only replica that may not have the previous attempt's document yet):
+ *   createSalesOrder(d)            GET  salesOrders?$filter=externalDocumentNumber eq 'D.EXT'&$select=…&$expand=salesOrderLines&$orderby=number asc
+ *                                  then, only when none: POST salesOrders?$expand=salesOrderLines (deep insert)
+ *   findSalesOrderByExternalNumber the same GET
+ *   cancelSalesOrder(n)            GET  salesOrders?$filter=number eq 'n'&$select=…&$expand=salesOrderLines
+ *                                  DELETE salesOrders({id}) with If-Match: <@odata.etag>; on 409 once more from the GET
+ *   createReturn(d)                GET  salesCreditMemos?$filter=externalDocumentNumber eq 'D.REF'&$select=id,number,externalDocumentNumber,customerNumber&$orderby=number asc
+ *                                  then, only when none: POST salesCreditMemos (deep insert of salesCreditMemoLines)
+ * References are written and looked up upper-cased (BC's Code[35] `External Document No.`).
+ * Concurrent calls with one reference share one attempt. BC business errors (`Application_*`)
+ * become SOURCE_REJECTED with reason `business_rule` and BC's message.
  */
 import type { z } from 'zod';
-import type {
-  Capability,
-  CatalogFilter,
-  CatalogItemRecord,
-  CustomerFilter,
-  CustomerPriceRecord,
-  CustomerRecord,
-  ErpConnector,
-  InvoiceRecord,
-  OrderFilter,
-  OrderRecord,
-  Page,
-  PageRequest,
+import {
+  SourceError,
+  type Capability,
+  type CatalogFilter,
+  type CatalogItemRecord,
+  type CustomerFilter,
+  type CustomerPriceRecord,
+  type CustomerRecord,
+  type ErpConnector,
+  type InvoiceRecord,
+  type OrderFilter,
+  type OrderRecord,
+  type Page,
+  type PageRequest,
+  type ReturnDraft,
+  type ReturnRecord,
+  type SalesOrderDraft,
 } from '../contract.js';
 import { createTokenCache, type IssuedToken } from '../token.js';
-import { createUpstream, type BreakerOptions, type Upstream } from '../upstream.js';
 import {
+  createUpstream,
+  type BreakerOptions,
+  type Upstream,
+  type UpstreamRequest,
+  type UpstreamResponse,
+} from '../upstream.js';
+import {
+  AnyBody,
   BcErrorBody,
   CUSTOMER_SELECT,
   NativeCustomer,
   NativeCustomerPrice,
   NativeCustomerPriceGroup,
   NativeItem,
+  NativeSalesCreditMemo,
   NativeSalesInvoice,
   NativeSalesOrder,
+  NativeSalesOrderWithEtag,
   SALES_ORDER_SELECT,
   TokenResponse,
   bcBlockedOf,
+  bcCode,
+  bcErrorOf,
+  creditMemoBody,
+  decimalToNumber,
   fieldsOf,
+  salesOrderBody,
   pageOf,
   toCatalogItem,
   toCustomer,
@@ -89,6 +121,7 @@ export const ERP_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   'customers',
   'orders',
   'invoices',
+  'orderWrites',
 ]);
 
 /** Options of {@link createErpConnector}. */
@@ -259,36 +292,53 @@ export function createErpConnector(options: ErpConnectorOptions): ErpConnector {
   const tokens = createTokenCache(fetchToken);
 
   // --- requests -----------------------------------------------------------------------------
+  /** One call with the bearer; a 401 drops the token and retries once (nothing was written). */
+  const send = async <S extends z.ZodType>(
+    req: UpstreamRequest,
+    schema: S,
+  ): Promise<UpstreamResponse<z.output<S>>> => {
+    const attempt = (bearer: string) =>
+      upstream.request(
+        { ...req, headers: { ...req.headers, authorization: `Bearer ${bearer}` } },
+        schema,
+      );
+    let bearer = await tokens.get();
+    let res = await attempt(bearer);
+    if (!res.ok && res.status === 401) {
+      // Revoked or expired early: forget this token (unless a caller already replaced it), retry once.
+      tokens.invalidate(bearer);
+      bearer = await tokens.get();
+      res = await attempt(bearer);
+    }
+    return res;
+  };
+
+  /**
+   * Where a read is answered: BC may serve `ReadOnly` reads from a replica, sparing the primary;
+   * the look-ups that guard a write must see the previous write, so they ask the primary.
+   */
+  type Intent = 'ReadOnly' | 'ReadWrite';
+
   const get = async <S extends z.ZodType>(
     what: string,
     path: string,
     query: ODataQuery | undefined,
     maxPageSize: number,
     schema: S,
+    intent: Intent = 'ReadOnly',
   ): Promise<z.output<S>> => {
-    const send = (bearer: string) =>
-      upstream.request(
-        {
-          path,
-          ...(query ? { query: queryParams(query) } : {}),
-          headers: {
-            authorization: `Bearer ${bearer}`,
-            prefer: preferMaxPageSize(maxPageSize),
-            // BC may answer reads from a read-only replica, sparing the primary.
-            'data-access-intent': 'ReadOnly',
-          },
-          what,
+    const res = await send(
+      {
+        path,
+        ...(query ? { query: queryParams(query) } : {}),
+        headers: {
+          prefer: preferMaxPageSize(maxPageSize),
+          ...(intent === 'ReadOnly' ? { 'data-access-intent': 'ReadOnly' } : {}),
         },
-        schema,
-      );
-    let bearer = await tokens.get();
-    let res = await send(bearer);
-    if (!res.ok && res.status === 401) {
-      // Revoked or expired early: forget this token (unless a caller already replaced it), retry once.
-      tokens.invalidate(bearer);
-      bearer = await tokens.get();
-      res = await send(bearer);
-    }
+        what,
+      },
+      schema,
+    );
     if (!res.ok) {
       const parsed = BcErrorBody.safeParse(res.body);
       const detail = parsed.success
@@ -310,10 +360,11 @@ export function createErpConnector(options: ErpConnectorOptions): ErpConnector {
     query: ODataQuery,
     maxPageSize: number,
     item: S,
+    intent: Intent = 'ReadOnly',
   ): Promise<z.output<S>[]> => {
     const schema = pageOf(item);
     const out: z.output<S>[] = [];
-    let page = await get(what, path, query, maxPageSize, schema);
+    let page = await get(what, path, query, maxPageSize, schema, intent);
     out.push(...page.value);
     const seen = new Set<string>();
     while (page['@odata.nextLink'] !== undefined) {
@@ -325,7 +376,7 @@ export function createErpConnector(options: ErpConnectorOptions): ErpConnector {
           'paging_loop',
         );
       seen.add(link);
-      page = await get(what, link, undefined, maxPageSize, schema);
+      page = await get(what, link, undefined, maxPageSize, schema, intent);
       out.push(...page.value);
     }
     return out;
@@ -390,6 +441,190 @@ export function createErpConnector(options: ErpConnectorOptions): ErpConnector {
   };
   const after = (page: PageRequest): string | undefined =>
     page.after === undefined ? undefined : gt('number', page.after);
+
+  // --- writes -------------------------------------------------------------------------------
+  /** A SourceError of this source for a write, not from a system's answer. */
+  const refused = (message: string, reason: string, cause?: unknown): SourceError =>
+    new SourceError('SOURCE_REJECTED', `${name}: ${message}`, {
+      source: name,
+      breaker: upstream.state(),
+      reason,
+      cause,
+    });
+
+  /** A write's 4xx: BC's business errors (`Application_*`) apart from every other refusal. */
+  const writeRejected = (what: string, status: number, body: unknown): SourceError => {
+    const bc = bcErrorOf(body);
+    if (bc && status === 400 && bc.code.startsWith('Application_')) {
+      return new SourceError(
+        'SOURCE_REJECTED',
+        `${name}: ${what} refused by the ERP (${bc.code}): ${bc.message}`,
+        { source: name, breaker: upstream.state(), reason: 'business_rule', status, cause: bc },
+      );
+    }
+    const detail = bc ? `${bc.code}: ${bc.message}` : JSON.stringify(body);
+    return new SourceError(
+      'SOURCE_REJECTED',
+      `${name}: ${what} answered HTTP ${status} ${detail.slice(0, 300)}`,
+      {
+        source: name,
+        breaker: upstream.state(),
+        reason: status === 401 ? 'unauthorized' : `http_${status}`,
+        status,
+        cause: bc ?? body,
+      },
+    );
+  };
+
+  /** Concurrent writes under one reference share one attempt (BC's POST is not idempotent). */
+  const inFlight = new Map<string, Promise<unknown>>();
+  const once = <T>(key: string, run: () => Promise<T>): Promise<T> => {
+    const running = inFlight.get(key);
+    if (running) return running as Promise<T>;
+    const started = run().finally(() => inFlight.delete(key));
+    inFlight.set(key, started);
+    return started;
+  };
+
+  const ordersByExternal = (externalDocumentNumber: string) =>
+    getAll(
+      'salesOrders',
+      standard('salesOrders'),
+      {
+        filter: eq('externalDocumentNumber', bcCode(externalDocumentNumber)),
+        select: SALES_ORDER_SELECT,
+        expand: ['salesOrderLines'],
+        // Several orders can share the number (a POST that was retried elsewhere): the first wins.
+        orderby: 'number asc',
+      },
+      pageSize,
+      NativeSalesOrder,
+      'ReadWrite',
+    );
+
+  /** The document found under a reference must be the same customer's, or it is not ours. */
+  const checkOwner = (
+    kind: string,
+    reference: string,
+    found: { readonly number: string; readonly customerNumber: string },
+    customerNumber: string,
+  ): void => {
+    if (found.customerNumber.toUpperCase() !== customerNumber.toUpperCase()) {
+      throw refused(
+        `${kind} ${found.number} already carries the reference ${JSON.stringify(bcCode(reference))} for customer ${found.customerNumber}, not for ${customerNumber}`,
+        'reference_conflict',
+      );
+    }
+  };
+
+  // async: a refused draft must reject the promise, never throw at the call site.
+  const createSalesOrder = async (draft: SalesOrderDraft): Promise<OrderRecord> => {
+    const prices = draft.lines.map((line, i) => {
+      const price = decimalToNumber(line.unitPrice);
+      if (price === undefined) {
+        throw refused(
+          `createSalesOrder: lines[${i}].unitPrice: expected a decimal string such as "12.50", got ${JSON.stringify(line.unitPrice)}`,
+          'invalid_draft',
+        );
+      }
+      return price;
+    });
+    const reference = bcCode(draft.externalDocumentNumber);
+    return once(`salesOrder:${reference}`, async () => {
+      const [existing] = await ordersByExternal(reference);
+      if (existing) {
+        checkOwner('order', reference, existing, draft.customerNumber);
+        return toOrder(existing, localCurrency);
+      }
+      const res = await send(
+        {
+          method: 'POST',
+          path: standard('salesOrders'),
+          query: queryParams({ expand: ['salesOrderLines'] }),
+          json: salesOrderBody(draft, prices),
+          what: 'POST salesOrders',
+        },
+        NativeSalesOrder,
+      );
+      if (!res.ok) throw writeRejected('POST salesOrders', res.status, res.body);
+      return toOrder(res.body, localCurrency);
+    });
+  };
+
+  const cancelSalesOrder = (orderNumber: string): Promise<void> =>
+    once(`cancel:${orderNumber}`, async () => {
+      for (let attempt = 1; ; attempt++) {
+        const [order] = await getAll(
+          'salesOrders',
+          standard('salesOrders'),
+          {
+            filter: eq('number', orderNumber),
+            select: SALES_ORDER_SELECT,
+            expand: ['salesOrderLines'],
+          },
+          pageSize,
+          NativeSalesOrderWithEtag,
+          'ReadWrite',
+        );
+        // Already gone (deleted, or never created): that is what cancelling wants.
+        if (!order) return;
+        const shipped = order.salesOrderLines.find((line) => line.shippedQuantity > 0);
+        if (shipped) {
+          throw refused(
+            `order ${order.number} cannot be cancelled: line ${shipped.sequence} (${shipped.lineObjectNumber}) has shipped ${shipped.shippedQuantity}`,
+            'already_shipped',
+          );
+        }
+        const res = await send(
+          {
+            method: 'DELETE',
+            path: standard(`salesOrders(${order.id})`),
+            headers: { 'if-match': order['@odata.etag'] },
+            what: 'DELETE salesOrders',
+          },
+          AnyBody,
+        );
+        if (res.ok || res.status === 404) return;
+        // Request_EntityChanged: someone changed the order since the GET; read it again, once.
+        if (res.status === 409 && attempt === 1) continue;
+        throw writeRejected('DELETE salesOrders', res.status, res.body);
+      }
+    });
+
+  const createReturn = async (draft: ReturnDraft): Promise<ReturnRecord> => {
+    const reference = bcCode(draft.reference);
+    return once(`salesCreditMemo:${reference}`, async () => {
+      const [existing] = await getAll(
+        'salesCreditMemos',
+        standard('salesCreditMemos'),
+        {
+          filter: eq('externalDocumentNumber', reference),
+          select: fieldsOf(NativeSalesCreditMemo),
+          orderby: 'number asc',
+        },
+        pageSize,
+        NativeSalesCreditMemo,
+        'ReadWrite',
+      );
+      let memo = existing;
+      if (memo) {
+        checkOwner('credit memo', reference, memo, draft.customerNumber);
+      } else {
+        const res = await send(
+          {
+            method: 'POST',
+            path: standard('salesCreditMemos'),
+            json: creditMemoBody(draft),
+            what: 'POST salesCreditMemos',
+          },
+          NativeSalesCreditMemo,
+        );
+        if (!res.ok) throw writeRejected('POST salesCreditMemos', res.status, res.body);
+        memo = res.body;
+      }
+      return { reference: draft.reference, nativeId: memo.id, number: memo.number };
+    });
+  };
 
   let closed: Promise<void> | undefined;
 
@@ -587,6 +822,16 @@ export function createErpConnector(options: ErpConnectorOptions): ErpConnector {
       }
       return orderNumbers.map((number) => byOrder.get(number) ?? []);
     },
+
+    createSalesOrder,
+
+    async findSalesOrderByExternalNumber(externalDocumentNumber): Promise<OrderRecord | null> {
+      const [order] = await ordersByExternal(externalDocumentNumber);
+      return order ? toOrder(order, localCurrency) : null;
+    },
+
+    cancelSalesOrder,
+    createReturn,
 
     health: () => upstream.health(),
     onStateChange: (listener) => upstream.onStateChange(listener),

@@ -8,6 +8,8 @@ import { z } from 'zod';
 import type {
   AddressRecord,
   CatalogItemRecord,
+  ReturnDraft,
+  SalesOrderDraft,
   CustomerBlock,
   CustomerPriceRecord,
   CustomerRecord,
@@ -142,6 +144,21 @@ export type NativeSalesOrder = z.output<typeof NativeSalesOrder>;
 /** The order header fields the connector `$select`s. */
 export const SALES_ORDER_SELECT: readonly string[] = Object.keys(SALES_ORDER_FIELDS);
 
+/** A sales order with the `@odata.etag` its `If-Match` needs (the cancel path). */
+export const NativeSalesOrderWithEtag = NativeSalesOrder.extend({ '@odata.etag': z.string() });
+/** A native sales order with its etag. */
+export type NativeSalesOrderWithEtag = z.output<typeof NativeSalesOrderWithEtag>;
+
+/** `salesCreditMemos`, the fields the return path reads. */
+export const NativeSalesCreditMemo = z.object({
+  id: z.string(),
+  number: z.string(),
+  externalDocumentNumber: z.string(),
+  customerNumber: z.string(),
+});
+/** A native sales credit memo header. */
+export type NativeSalesCreditMemo = z.output<typeof NativeSalesCreditMemo>;
+
 /** `salesInvoices`. */
 export const NativeSalesInvoice = z.object({
   id: z.string(),
@@ -172,6 +189,88 @@ export const TokenResponse = z.object({
 
 /** BC's error body. */
 export const BcErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+/** Any body (a 204's empty one included): what a DELETE answers. */
+export const AnyBody = z.unknown();
+
+/** A BC error with its message and the correlation id BC appends to it, split apart. */
+export interface BcError {
+  readonly code: string;
+  readonly message: string;
+  readonly correlationId: string | null;
+}
+
+/** The BC error of a 4xx body (`null` when the body is not BC's), CorrelationId split off. */
+export function bcErrorOf(body: unknown): BcError | null {
+  const parsed = BcErrorBody.safeParse(body);
+  if (!parsed.success) return null;
+  const { code, message } = parsed.data.error;
+  // BC appends "  CorrelationId:  <guid>." to every message (two spaces each side of the label).
+  const match = /^([\s\S]*?)\s+CorrelationId:\s+([0-9a-fA-F-]+)\.?$/.exec(message);
+  return match
+    ? { code, message: match[1] ?? '', correlationId: match[2] ?? null }
+    : { code, message, correlationId: null };
+}
+
+/**
+ * BC keeps `External Document No.` (and every other Code field) upper-cased and at most 35
+ * characters long; the connector writes and looks the value up in that form.
+ */
+export function bcCode(value: string): string {
+  return value.toUpperCase();
+}
+
+const DECIMAL_PRICE = /^\d{1,10}(?:\.\d{1,5})?$/;
+
+/**
+ * A canonical decimal string as the JSON number BC reads for an Edm.Decimal, or `undefined`
+ * when it is not a plain non-negative decimal of at most 15 digits (which a double holds exactly
+ * in its shortest form, so `"19.99"` travels as `19.99`).
+ */
+export function decimalToNumber(value: string): number | undefined {
+  return DECIMAL_PRICE.test(value) ? Number(value) : undefined;
+}
+
+/** The deep-insert body of `POST salesOrders` for a draft (prices already checked). */
+export function salesOrderBody(
+  draft: SalesOrderDraft,
+  unitPrices: readonly number[],
+): Record<string, unknown> {
+  const a = draft.shipTo;
+  return {
+    externalDocumentNumber: bcCode(draft.externalDocumentNumber),
+    customerNumber: draft.customerNumber,
+    orderDate: draft.orderDate,
+    currencyCode: draft.currencyCode,
+    crossdockChannel: draft.channel,
+    shipToName: a.name ?? '',
+    shipToAddressLine1: a.line1,
+    shipToAddressLine2: a.line2 ?? '',
+    shipToCity: a.city,
+    shipToState: a.region ?? '',
+    shipToPostCode: a.postalCode,
+    shipToCountry: a.countryCode,
+    salesOrderLines: draft.lines.map((line, i) => ({
+      lineType: 'Item',
+      lineObjectNumber: line.sku,
+      quantity: line.quantity,
+      unitPrice: unitPrices[i],
+    })),
+  };
+}
+
+/** The deep-insert body of `POST salesCreditMemos` for a return; BC prices the lines. */
+export function creditMemoBody(draft: ReturnDraft): Record<string, unknown> {
+  return {
+    externalDocumentNumber: bcCode(draft.reference),
+    customerNumber: draft.customerNumber,
+    salesCreditMemoLines: draft.lines.map((line) => ({
+      lineType: 'Item',
+      lineObjectNumber: line.sku,
+      quantity: line.quantity,
+    })),
+  };
+}
 
 /**
  * A BC decimal (a JSON number) as a two-place decimal string, rounded half away from zero.

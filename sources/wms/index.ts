@@ -11,31 +11,57 @@
  *   shipmentsById(ids)    GET orders?rql=readOnly.orderId=in=(…)&detail=All&pgsiz=1000&pgnum=1, one per 250 ids
  * Facility ids in answers map to warehouse codes through the facility cache, so the first call
  * of a connector's life (and the first after the TTL) costs one facilities request more.
+ *
+ * Writes (never cached; Extensiv refuses a second order or receiver with one `referenceNum`,
+ * which is what makes them idempotent):
+ *   reserve(r)            POST orders {customerIdentifier, facilityIdentifier{id}, referenceNum: r.reference, shipTo, orderItems}
+ *                         400 Duplicate → findReservation(r.reference)
+ *   findReservation(ref)  GET orders?rql=referenceNum==ref&detail=All&itemdetail=All&pgsiz=1000&pgnum=1
+ *   release(ref)          that GET, then GET orders/{id}?detail=All&itemdetail=All (for the ETag),
+ *                         POST orders/{id}/canceler {reason} with If-Match; on 412 once more from GET orders/{id}
+ *   expectReturn(d)       POST inventory/receivers {customerIdentifier, facilityIdentifier{id}, referenceNum: d.reference, notes, receiveItems}
+ *                         400 Duplicate → GET inventory/receivers?rql=referenceNum==ref&pgsiz=1000&pgnum=1
+ * A warehouse code maps to its facility id through the facility cache (reloaded once for a
+ * code it does not know).
  */
 import {
   SourceError,
   type Capability,
   type InventoryPositionRecord,
+  type ReservationRecord,
+  type ReturnRecord,
   type ShipmentRecord,
   type WarehouseKind,
   type WarehouseRecord,
   type WmsConnector,
 } from '../contract.js';
 import { createTokenCache, type IssuedToken } from '../token.js';
-import { createUpstream, type BreakerOptions, type UpstreamRequest } from '../upstream.js';
+import {
+  createUpstream,
+  type BreakerOptions,
+  type UpstreamRequest,
+  type UpstreamResponse,
+} from '../upstream.js';
 import type { z } from 'zod';
 import {
+  AnyBody,
   FacilitiesResponse,
   OrdersResponse,
+  Receiver,
+  ReceiversResponse,
   StockSummariesResponse,
   TokenResponse,
+  WmsOrder,
+  errorCodeOf,
+  orderBody,
+  receiverBody,
   toPosition,
+  toReservation,
   toShipment,
   toWarehouse,
   type Facility,
-  type WmsOrder,
 } from './mapping.js';
-import { rqlAnd, rqlIn, rqlValue } from './rql.js';
+import { rqlAnd, rqlEq, rqlIn, rqlValue } from './rql.js';
 
 /** Options of {@link createWmsConnector}. */
 export interface WmsConnectorOptions {
@@ -89,6 +115,17 @@ export interface WmsConnectorOptions {
    * @default Date.now
    */
   readonly now?: (() => number) | undefined;
+  /**
+   * The distributor's customer (depositor) id in this WMS: the `customerIdentifier` of the
+   * orders and receivers it creates. The sandbox's depositor is 1.
+   * @default 1
+   */
+  readonly customerId?: number | undefined;
+  /**
+   * The `reason` sent to the canceler when a reservation is released.
+   * @default 'Released by Crossdock'
+   */
+  readonly releaseReason?: string | undefined;
 }
 
 /** Default `pgsiz` of listings. */
@@ -99,6 +136,10 @@ export const DEFAULT_WMS_KEYS_PER_REQUEST = 250;
 export const DEFAULT_WMS_FACILITY_TTL_MS = 60_000;
 /** Default margin before token expiry at which a token is replaced. */
 export const DEFAULT_WMS_TOKEN_REFRESH_MARGIN_MS = 60_000;
+/** Default depositor id (the sandbox's one customer). */
+export const DEFAULT_WMS_CUSTOMER_ID = 1;
+/** Default canceler reason of {@link WmsConnectorOptions.releaseReason}. */
+export const DEFAULT_WMS_RELEASE_REASON = 'Released by Crossdock';
 /** Default token endpoint. */
 export const DEFAULT_WMS_TOKEN_PATH = 'AuthServer/api/Token';
 /** `pgsiz` of the facility listing (a tenant has a handful). */
@@ -113,6 +154,7 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   'inventory',
   'warehouses',
   'shipments',
+  'reservations',
 ]);
 const WAREHOUSE_KINDS: ReadonlySet<string> = new Set<WarehouseKind>(['OWNED', 'THIRD_PARTY']);
 
@@ -208,6 +250,13 @@ export function createWmsConnector(options: WmsConnectorOptions): WmsConnector {
     DEFAULT_WMS_TOKEN_REFRESH_MARGIN_MS,
   );
   const tokenPath = options.tokenPath ?? DEFAULT_WMS_TOKEN_PATH;
+  const customerId = positiveInt('customerId', options.customerId, DEFAULT_WMS_CUSTOMER_ID);
+  const releaseReason = options.releaseReason ?? DEFAULT_WMS_RELEASE_REASON;
+  if (typeof releaseReason !== 'string' || releaseReason.length === 0) {
+    throw new TypeError(
+      `wms connector option releaseReason: expected a non-empty string, got ${JSON.stringify(releaseReason)}`,
+    );
+  }
   const now = options.now ?? Date.now;
   const basic = Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64');
 
@@ -252,12 +301,12 @@ export function createWmsConnector(options: WmsConnectorOptions): WmsConnector {
   };
   const tokens = createTokenCache(fetchToken, { refreshMarginMs, now });
 
-  /** A call with the bearer; a 401 drops the token and retries once with a fresh one. */
-  const call = async <S extends z.ZodType>(
+  /** A request with the bearer; a 401 drops the token and retries once with a fresh one. */
+  const send = async <S extends z.ZodType>(
     req: UpstreamRequest,
     schema: S,
-  ): Promise<z.output<S>> => {
-    const send = (value: string) =>
+  ): Promise<UpstreamResponse<z.output<S>>> => {
+    const attempt = (value: string) =>
       upstream.request(
         {
           ...req,
@@ -270,12 +319,21 @@ export function createWmsConnector(options: WmsConnectorOptions): WmsConnector {
         schema,
       );
     let value = await tokens.get();
-    let res = await send(value);
+    let res = await attempt(value);
     if (!res.ok && res.status === 401) {
       tokens.invalidate(value);
       value = await tokens.get();
-      res = await send(value);
+      res = await attempt(value);
     }
+    return res;
+  };
+
+  /** {@link send}, with any answer but a 2xx a SOURCE_REJECTED. */
+  const call = async <S extends z.ZodType>(
+    req: UpstreamRequest,
+    schema: S,
+  ): Promise<z.output<S>> => {
+    const res = await send(req, schema);
     if (!res.ok) throw rejected(req.what, res.status, res.body);
     return res.body;
   };
@@ -386,6 +444,62 @@ export function createWmsConnector(options: WmsConnectorOptions): WmsConnector {
     items: v.summaries,
   }));
 
+  // --- writes: reservations (WMS orders) and expected returns (receivers) -------------------
+  /** A SourceError of this source that no HTTP answer carries. */
+  const refused = (message: string, reason: string, status?: number): SourceError =>
+    new SourceError('SOURCE_REJECTED', `${name}: ${message}`, {
+      source: name,
+      breaker: upstream.state(),
+      reason,
+      ...(status === undefined ? {} : { status }),
+    });
+
+  /** The facility of a warehouse code; the list is reloaded once for a code it does not hold. */
+  const facilityFor = async (code: string): Promise<Facility> => {
+    let index = await facilityIndex();
+    if (!index.byCode.has(code)) index = await facilityIndex(true);
+    const facility = index.byCode.get(code);
+    if (!facility) {
+      throw refused(
+        `this WMS runs no warehouse ${JSON.stringify(code)} (it runs ${[...index.byCode.keys()].join(', ')})`,
+        'unknown_warehouse',
+      );
+    }
+    return facility;
+  };
+
+  /** The order carrying `reference`, the newest when a tenant lets several share it. */
+  const orderByReference = async (reference: string): Promise<WmsOrder | null> => {
+    const orders = await walk(
+      'orders',
+      'orders',
+      { rql: rqlEq('referenceNum', reference), detail: 'All', itemdetail: 'All' },
+      pageSize,
+      OrdersResponse,
+    );
+    const exact = orders.filter((order) => order.referenceNum === reference);
+    if (exact.length === 0) return null;
+    return exact.reduce((a, b) => (b.readOnly.orderId > a.readOnly.orderId ? b : a));
+  };
+
+  const reservationOf = async (order: WmsOrder): Promise<ReservationRecord> => {
+    const id = order.readOnly.facilityIdentifier.id;
+    const codes = await codesOf([id], 'orders');
+    return toReservation(order, codes.get(id) as string, name);
+  };
+
+  const findReservation = async (reference: string): Promise<ReservationRecord | null> => {
+    const order = await orderByReference(reference);
+    return order ? reservationOf(order) : null;
+  };
+
+  const alreadyShipped = (reference: string, orderId: number, status?: number): SourceError =>
+    refused(
+      `reservation ${JSON.stringify(reference)} (order ${orderId}) has shipped; it cannot be released`,
+      'already_shipped',
+      status,
+    );
+
   let closing: Promise<void> | null = null;
 
   return {
@@ -458,6 +572,134 @@ export function createWmsConnector(options: WmsConnectorOptions): WmsConnector {
       const shipments = await toShipments(await ordersWhere('readOnly.orderId', keys));
       const byId = new Map(shipments.map((s) => [s.id, s]));
       return orderIds.map((id) => (id === null ? null : (byId.get(`${prefix}${id}`) ?? null)));
+    },
+
+    async reserve(request): Promise<ReservationRecord> {
+      const facility = await facilityFor(request.warehouseCode);
+      const res = await send(
+        {
+          method: 'POST',
+          path: 'orders',
+          json: orderBody(request, customerId, facility.id),
+          what: 'POST orders',
+        },
+        WmsOrder,
+      );
+      if (res.ok) return toReservation(res.body, facility.code, name);
+      if (res.status === 400 && errorCodeOf(res.body) === 'Duplicate') {
+        // An earlier attempt made it: the reference is the idempotency key.
+        const existing = await findReservation(request.reference);
+        if (existing) return existing;
+        throw refused(
+          `POST orders answered Duplicate for referenceNum ${JSON.stringify(request.reference)}, but no order carries it`,
+          'duplicate_not_found',
+          400,
+        );
+      }
+      throw rejected('POST orders', res.status, res.body);
+    },
+
+    findReservation,
+
+    async release(reference): Promise<void> {
+      const found = await orderByReference(reference);
+      // Unknown: nothing is held under the reference, which is what releasing wants.
+      if (!found) return;
+      const id = found.readOnly.orderId;
+      for (let attempt = 1; ; attempt++) {
+        // Only a single order's GET carries the ETag its operators need.
+        const current = await send(
+          {
+            path: `orders/${id}`,
+            query: { detail: 'All', itemdetail: 'All' },
+            what: 'GET orders/{id}',
+          },
+          WmsOrder,
+        );
+        if (!current.ok) {
+          if (current.status === 404) return;
+          throw rejected('GET orders/{id}', current.status, current.body);
+        }
+        const etag = current.headers['etag'];
+        if (typeof etag !== 'string' || etag === '') {
+          throw upstream.error(
+            'SOURCE_BAD_RESPONSE',
+            `GET orders/${id} answered without an ETag; the canceler needs one for If-Match`,
+            'missing_etag',
+          );
+        }
+        switch (current.body.readOnly.status) {
+          case 0:
+            break;
+          case 1:
+            throw alreadyShipped(reference, id);
+          case 2:
+            return;
+          default: {
+            const unreachable: never = current.body.readOnly.status;
+            throw new Error(`unknown Extensiv order status ${String(unreachable)}`);
+          }
+        }
+        const res = await send(
+          {
+            method: 'POST',
+            path: `orders/${id}/canceler`,
+            headers: { 'if-match': etag },
+            json: { reason: releaseReason },
+            what: 'POST orders/{id}/canceler',
+          },
+          AnyBody,
+        );
+        if (res.ok || res.status === 404) return;
+        const code = errorCodeOf(res.body);
+        if (res.status === 403 && code === 'AlreadyCanceled') return;
+        if (res.status === 403 && code === 'OrderConfirmed') {
+          throw alreadyShipped(reference, id, 403);
+        }
+        // The order changed between the GET and the canceler: read it again, once.
+        if (res.status === 412 && attempt === 1) continue;
+        throw rejected('POST orders/{id}/canceler', res.status, res.body);
+      }
+    },
+
+    async expectReturn(request): Promise<ReturnRecord> {
+      const facility = await facilityFor(request.warehouseCode);
+      const res = await send(
+        {
+          method: 'POST',
+          path: 'inventory/receivers',
+          json: receiverBody(request, customerId, facility.id),
+          what: 'POST inventory/receivers',
+        },
+        Receiver,
+      );
+      let receiver: Receiver | undefined;
+      if (res.ok) {
+        receiver = res.body;
+      } else if (res.status === 400 && errorCodeOf(res.body) === 'Duplicate') {
+        const found = await walk(
+          'receivers',
+          'inventory/receivers',
+          { rql: rqlEq('referenceNum', request.reference) },
+          pageSize,
+          ReceiversResponse,
+        );
+        receiver = found.find((r) => r.referenceNum === request.reference);
+        if (!receiver) {
+          throw refused(
+            `POST inventory/receivers answered Duplicate for referenceNum ${JSON.stringify(request.reference)}, but no receiver carries it`,
+            'duplicate_not_found',
+            400,
+          );
+        }
+      } else {
+        throw rejected('POST inventory/receivers', res.status, res.body);
+      }
+      return {
+        reference: request.reference,
+        nativeId: String(receiver.readOnly.receiverId),
+        number: null,
+      };
     },
 
     health: () => upstream.health(),

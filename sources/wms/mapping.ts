@@ -4,7 +4,12 @@
  */
 import { z } from 'zod';
 import type {
+  AddressRecord,
   InventoryPositionRecord,
+  ReservationRecord,
+  ReservationRequest,
+  ReservationStatus,
+  ReturnDraft,
   ShipmentRecord,
   ShipmentStatus,
   WarehouseKind,
@@ -17,6 +22,8 @@ export const FACILITY_REL = 'http://api.3plCentral.com/rels/properties/facility'
 export const ORDER_REL = 'http://api.3plCentral.com/rels/orders/order';
 /** HAL rel of an order item, where a tenant embeds items instead of listing `orderItems`. */
 export const ORDER_ITEM_REL = 'http://api.3plCentral.com/rels/orders/item';
+/** HAL rel of a receiver in `/inventory/receivers`. */
+export const RECEIVER_REL = 'http://api.3plCentral.com/rels/inventory/receiver';
 
 /** `POST /AuthServer/api/Token`. */
 export const TokenResponse = z.object({
@@ -101,7 +108,20 @@ export const StockSummariesResponse = z.object({
   summaries: z.array(StockSummary),
 });
 
-const OrderItem = z.object({ itemIdentifier: z.object({ sku: z.string() }), qty: z.number() });
+/**
+ * An order line. `readOnly` comes with `detail=All`; its `allocations` (the stock the line
+ * holds) only with `itemdetail=All`.
+ */
+const OrderItem = z.object({
+  itemIdentifier: z.object({ sku: z.string() }),
+  qty: z.number(),
+  readOnly: z
+    .object({
+      fullyAllocated: z.boolean().optional(),
+      allocations: z.array(z.object({ qty: z.number() })).optional(),
+    })
+    .optional(),
+});
 
 /** An order of `/orders?detail=All`. */
 export const WmsOrder = z.object({
@@ -125,6 +145,80 @@ export type WmsOrder = z.output<typeof WmsOrder>;
 
 /** `GET /orders`. */
 export const OrdersResponse = halCollection(ORDER_REL, WmsOrder);
+
+/** A receiver (expected receipt), the fields the connector reads. */
+export const Receiver = z.object({
+  readOnly: z.object({ receiverId: z.number().int() }),
+  referenceNum: z.string(),
+});
+/** A WMS receiver. */
+export type Receiver = z.output<typeof Receiver>;
+
+/** `GET /inventory/receivers`. */
+export const ReceiversResponse = halCollection(RECEIVER_REL, Receiver);
+
+/** Any body (a 204's empty one included): what an order operator answers. */
+export const AnyBody = z.unknown();
+
+/** The `ErrorCode` of an Extensiv error body (`Duplicate`, `OrderConfirmed`, ...), if any. */
+export function errorCodeOf(body: unknown): string | undefined {
+  if (body === null || typeof body !== 'object') return undefined;
+  const code = (body as Record<string, unknown>)['ErrorCode'];
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Extensiv's `shipTo` of a canonical address; absent parts are left out, not sent as null. */
+function shipToOf(address: AddressRecord): Record<string, string> {
+  const out: Record<string, string> = {
+    address1: address.line1,
+    city: address.city,
+    zip: address.postalCode,
+    country: address.countryCode,
+  };
+  if (address.name !== null) {
+    out['companyName'] = address.name;
+    out['name'] = address.name;
+  }
+  if (address.line2 !== null) out['address2'] = address.line2;
+  if (address.region !== null) out['state'] = address.region;
+  return out;
+}
+
+/** The body of `POST /orders` that reserves `request` in facility `facilityId`. */
+export function orderBody(
+  request: ReservationRequest,
+  customerId: number,
+  facilityId: number,
+): Record<string, unknown> {
+  return {
+    customerIdentifier: { id: customerId },
+    facilityIdentifier: { id: facilityId },
+    referenceNum: request.reference,
+    shipTo: shipToOf(request.shipTo),
+    orderItems: request.lines.map((line) => ({
+      itemIdentifier: { sku: line.sku },
+      qty: line.quantity,
+    })),
+  };
+}
+
+/** The body of `POST /inventory/receivers` announcing the return `draft`. */
+export function receiverBody(
+  draft: ReturnDraft,
+  customerId: number,
+  facilityId: number,
+): Record<string, unknown> {
+  return {
+    customerIdentifier: { id: customerId },
+    facilityIdentifier: { id: facilityId },
+    referenceNum: draft.reference,
+    notes: `Return ${draft.reference} of order ${draft.orderNumber} (customer ${draft.customerNumber}): ${draft.reason}`,
+    receiveItems: draft.lines.map((line) => ({
+      itemIdentifier: { sku: line.sku },
+      qty: line.quantity,
+    })),
+  };
+}
 
 /** Extensiv datetime → ISO 8601 UTC; offset-less times are UTC (Extensiv reports UTC here). */
 export function parseWmsDate(text: string | null | undefined): string | null {
@@ -219,5 +313,52 @@ export function toShipment(order: WmsOrder, warehouseCode: string, source: strin
     trackingNumber: order.routingInfo?.trackingNumber || null,
     shippedAt: status === 'SHIPPED' ? parseWmsDate(order.readOnly.processDate) : null,
     lines: items.map((item) => ({ sku: item.itemIdentifier.sku, quantity: item.qty })),
+  };
+}
+
+/** What a line holds: the sum of its allocations, else all or nothing by `fullyAllocated`. */
+function allocatedOf(item: z.output<typeof OrderItem>): number {
+  const allocations = item.readOnly?.allocations;
+  if (allocations) return allocations.reduce((sum, a) => sum + a.qty, 0);
+  return item.readOnly?.fullyAllocated === true ? item.qty : 0;
+}
+
+/** WMS order → canonical reservation: Closed is SHIPPED, Canceled CANCELLED, Open by allocation. */
+export function toReservation(
+  order: WmsOrder,
+  warehouseCode: string,
+  source: string,
+): ReservationRecord {
+  const items = order.orderItems ?? order._embedded?.[ORDER_ITEM_REL] ?? [];
+  const lines = items.map((item) => ({
+    sku: item.itemIdentifier.sku,
+    quantity: item.qty,
+    // A canceled order holds nothing, whatever a tenant still lists under it.
+    allocated: order.readOnly.status === 2 ? 0 : allocatedOf(item),
+  }));
+  let status: ReservationStatus;
+  const code = order.readOnly.status;
+  switch (code) {
+    case 0:
+      status = lines.every((line) => line.allocated >= line.quantity) ? 'RESERVED' : 'PARTIAL';
+      break;
+    case 1:
+      status = 'SHIPPED';
+      break;
+    case 2:
+      status = 'CANCELLED';
+      break;
+    default: {
+      const unreachable: never = code;
+      throw new Error(`unknown Extensiv order status ${String(unreachable)}`);
+    }
+  }
+  return {
+    reference: order.referenceNum,
+    nativeId: String(order.readOnly.orderId),
+    source,
+    warehouseCode,
+    status,
+    lines,
   };
 }

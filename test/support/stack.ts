@@ -2,11 +2,14 @@
  * A whole Crossdock for a test: the four sandbox systems and the GraphQL server, all on
  * ephemeral ports, with a `gql` helper that posts over real HTTP.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Sandbox } from '../../sandbox/index.js';
 import type { SeedWorld } from '../../sandbox/seed.js';
 import type { Crossdock } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
-import { startEmbedded } from '../../server/embedded.js';
+import { startEmbedded, type Embedded } from '../../server/embedded.js';
 
 /** A GraphQL response as the client sees it. */
 export interface GqlResponse<D = Record<string, unknown>> {
@@ -27,10 +30,11 @@ export interface GqlResponse<D = Record<string, unknown>> {
 export interface Stack {
   readonly sandbox: Sandbox;
   readonly crossdock: Crossdock;
+  readonly running: Embedded;
   gql<D = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
-    options?: { key?: string | null; headers?: Record<string, string> },
+    options?: { key?: string | null; headers?: Record<string, string>; signal?: AbortSignal },
   ): Promise<GqlResponse<D>>;
   /** Requests each sandbox system served since the last reset. */
   requests(): Record<'erp' | 'commerce' | 'wms' | 'tpl', number>;
@@ -49,6 +53,8 @@ export interface StackOptions {
 /** Starts the sandbox and Crossdock on ephemeral ports. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const config = loadConfig({
+    // A store of its own per stack: idempotency keys and orders never leak between tests.
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'crossdock-test-')),
     PORT: '0',
     SANDBOX_PORT_BASE: '0',
     SANDBOX_CATALOG_SIZE: String(options.catalogSize ?? 300),
@@ -63,6 +69,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   return {
     sandbox,
     crossdock,
+    running,
     async gql(query, variables, requestOptions = {}) {
       const key = requestOptions.key === undefined ? 'demo-admin' : requestOptions.key;
       const res = await fetch(crossdock.url, {
@@ -73,6 +80,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           ...requestOptions.headers,
         },
         body: JSON.stringify({ query, variables }),
+        ...(requestOptions.signal ? { signal: requestOptions.signal } : {}),
       });
       return { status: res.status, headers: res.headers, body: (await res.json()) as never };
     },

@@ -1,0 +1,224 @@
+/**
+ * Mutations: arguments → idempotency key → workflow → payload. Domain failures come back as
+ * `userErrors`; the guard's refusals and system failures as GraphQL errors with catalogue codes.
+ */
+import type {
+  AddressInput,
+  DeadLetterResolvers,
+  MutationResolvers,
+  QueryResolvers,
+} from '../generated/resolvers-types.js';
+import type { AddressRecord } from '../sources/contract.js';
+import { IdempotencyError } from '../workflows/index.js';
+import type { UserError } from '../workflows/orders.js';
+import { OPERATORS, requireRole } from './access.js';
+import type { ResolverContext } from './context.js';
+import { CUSTOMER_NUMBER } from './customer.js';
+import { badInput, crossdockError, forbidden } from './errors.js';
+import { keyFromIdArgument } from './ids.js';
+import { ORDER_NUMBER, loadOrder } from './order.js';
+import type { OrderPayloadParent } from './parents.js';
+
+/** The key a mutation runs under: the argument, which must match the header when both are sent. */
+function idempotencyKey(ctx: ResolverContext, argument: string): string {
+  const header = ctx.idempotencyKeyHeader;
+  if (header !== null && header !== argument) {
+    throw badInput(
+      'idempotencyKey',
+      `the same key as the Idempotency-Key header (${JSON.stringify(header)})`,
+      argument,
+    );
+  }
+  return argument;
+}
+
+/** Runs a workflow call, mapping the guard's refusals to catalogue codes. */
+async function guarded<T extends { outcome: unknown; replayed: boolean }>(
+  ctx: ResolverContext,
+  key: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    const result = await run();
+    ctx.idempotency.push({ key, replayed: result.replayed });
+    return result;
+  } catch (error) {
+    if (error instanceof IdempotencyError) {
+      switch (error.code) {
+        case 'BAD_IDEMPOTENCY_KEY':
+          throw crossdockError('BAD_USER_INPUT', error.message, { argument: 'idempotencyKey' });
+        case 'IDEMPOTENCY_KEY_REUSED':
+        case 'IDEMPOTENCY_IN_PROGRESS':
+          throw crossdockError(error.code, error.message, { idempotencyKey: key });
+        default: {
+          const unreachable: never = error.code;
+          throw new Error(`unknown idempotency error ${String(unreachable)}`);
+        }
+      }
+    }
+    throw error;
+  }
+}
+
+function address(input: AddressInput | null | undefined): AddressRecord | null {
+  if (!input) return null;
+  return {
+    name: input.name ?? null,
+    line1: input.line1,
+    line2: input.line2 ?? null,
+    city: input.city,
+    region: input.region ?? null,
+    postalCode: input.postalCode,
+    countryCode: input.countryCode,
+  };
+}
+
+/** The order key an `orderId` argument names: a global ID, an XD id or an ERP number. */
+function orderKey(id: string): string {
+  return keyFromIdArgument(id, 'Order', ORDER_NUMBER);
+}
+
+/** A channel-scoped caller may act only on orders of its channel; others look missing. */
+async function visibleOrder(ctx: ResolverContext, key: string): Promise<UserError | null> {
+  if (ctx.caller.channel === null) return null;
+  try {
+    await loadOrder(ctx, key);
+    return null;
+  } catch {
+    return {
+      code: 'ORDER_NOT_FOUND',
+      field: ['input', 'orderId'],
+      message: `No order with id ${key}`,
+    };
+  }
+}
+
+const payload = (orderId: string | null, userErrors: readonly UserError[]): OrderPayloadParent => ({
+  orderId,
+  userErrors: userErrors.map((e) => ({ ...e, field: e.field ? ['input', ...e.field] : null })),
+});
+
+/** Mutation resolvers. */
+export const Mutation: MutationResolvers<ResolverContext> = {
+  async placeOrder(_root, { input, idempotencyKey: keyArg }, ctx) {
+    const key = idempotencyKey(ctx, keyArg);
+    if (ctx.caller.channel !== null && input.channel !== ctx.caller.channel) {
+      throw forbidden(
+        `placeOrder for channel ${input.channel}`,
+        `${ctx.caller.role} (channel ${ctx.caller.channel})`,
+      );
+    }
+    const customerNumber = keyFromIdArgument(input.customerId, 'Customer', CUSTOMER_NUMBER);
+    const { outcome } = await guarded(ctx, key, () =>
+      ctx.workflows.orders.placeOrder(
+        {
+          channel: input.channel,
+          customerNumber,
+          lines: input.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
+          shipTo: address(input.shipTo),
+          externalReference: input.externalReference ?? null,
+        },
+        key,
+        { id: ctx.caller.id, correlationId: ctx.correlationId },
+      ),
+    );
+    return payload(outcome.orderId, outcome.userErrors);
+  },
+  async cancelOrder(_root, { input, idempotencyKey: keyArg }, ctx) {
+    const key = idempotencyKey(ctx, keyArg);
+    const orderId = orderKey(input.orderId);
+    const hidden = await visibleOrder(ctx, orderId);
+    if (hidden) return payload(null, [hidden]);
+    const { outcome } = await guarded(ctx, key, () =>
+      ctx.workflows.orders.cancelOrder(orderId, input.reason, key, {
+        id: ctx.caller.id,
+        correlationId: ctx.correlationId,
+      }),
+    );
+    return payload(outcome.orderId, outcome.userErrors);
+  },
+  async createReturn(_root, { input, idempotencyKey: keyArg }, ctx) {
+    const key = idempotencyKey(ctx, keyArg);
+    const orderId = orderKey(input.orderId);
+    const hidden = await visibleOrder(ctx, orderId);
+    if (hidden) return { ...payload(null, [hidden]), returnReference: null };
+    const { outcome } = await guarded(ctx, key, () =>
+      ctx.workflows.orders.createReturn(
+        orderId,
+        input.lines ? input.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })) : null,
+        input.reason,
+        key,
+        { id: ctx.caller.id, correlationId: ctx.correlationId },
+      ),
+    );
+    return {
+      ...payload(outcome.orderId, outcome.userErrors),
+      returnReference: outcome.returnReference,
+    };
+  },
+  async replayDeadLetter(_root, { id, idempotencyKey: keyArg }, ctx) {
+    requireRole(ctx, OPERATORS, 'Mutation.replayDeadLetter');
+    const key = idempotencyKey(ctx, keyArg);
+    const { outcome } = await guarded(ctx, key, async () => {
+      const result = await ctx.workflows.guard.run(
+        { scope: ctx.caller.id, key, operation: 'replayDeadLetter', input: { id } },
+        async () => {
+          const letter = await ctx.store.deadLetters.get(id);
+          if (!letter)
+            return {
+              id,
+              userErrors: [
+                {
+                  code: 'DEAD_LETTER_NOT_FOUND',
+                  field: ['id'],
+                  message: `No dead letter with id ${id}`,
+                },
+              ] as UserError[],
+            };
+          if (letter.status === 'RESOLVED')
+            return {
+              id,
+              userErrors: [
+                {
+                  code: 'DEAD_LETTER_RESOLVED',
+                  field: ['id'],
+                  message: `Dead letter ${id} is already resolved`,
+                },
+              ] as UserError[],
+            };
+          await ctx.workflows.orders.retryDeadLetter(`${ctx.workflows.guard.owner}:manual`, id);
+          return { id, userErrors: [] as UserError[] };
+        },
+      );
+      return { outcome: result.result, replayed: result.replayed };
+    });
+    return {
+      deadLetter: await ctx.store.deadLetters.get(outcome.id),
+      userErrors: outcome.userErrors,
+    };
+  },
+};
+
+/** Resolvers of the mutation payloads. */
+export const PlaceOrderPayload = {
+  order: (p: OrderPayloadParent, _args: unknown, ctx: ResolverContext) =>
+    p.orderId ? loadOrder(ctx, p.orderId) : null,
+};
+
+/** Resolvers of DeadLetter. */
+export const DeadLetter: DeadLetterResolvers<ResolverContext> = {
+  order: (d, _args, ctx) => loadOrder(ctx, d.orderId),
+  nextAttemptAt: (d) => new Date(d.nextAttemptAt).toISOString(),
+  createdAt: (d) => new Date(d.createdAt).toISOString(),
+};
+
+/** Query.deadLetters. */
+export const deadLetterQueries: Pick<QueryResolvers<ResolverContext>, 'deadLetters'> = {
+  async deadLetters(_root, { status, first }, ctx) {
+    requireRole(ctx, OPERATORS, 'Query.deadLetters');
+    const limit = first ?? 50;
+    if (!Number.isInteger(limit) || limit < 0 || limit > 250)
+      throw badInput('first', 'an integer from 0 to 250', first);
+    return ctx.store.deadLetters.list({ ...(status ? { status } : {}), limit });
+  },
+};

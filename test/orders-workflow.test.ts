@@ -1,0 +1,544 @@
+/**
+ * Idempotent mutations and the order workflow, end to end over GraphQL against the sandbox
+ * systems. Every test reconciles what Crossdock recorded against what the sandbox ERP and WMS
+ * hold: for each order, exactly one ERP sales order and one live reservation per warehouse
+ * (lost = 0, duplicated = 0).
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { ERP_SANDBOX, WMS_SANDBOX } from '../sandbox/credentials.js';
+import { buildWorld, type SeedWorld } from '../sandbox/seed.js';
+import { startStack, type GqlResponse, type Stack } from './support/stack.js';
+
+let stack: Stack;
+let world: SeedWorld;
+
+before(async () => {
+  world = buildWorld({ catalogSize: 200 });
+  stack = await startStack({
+    world,
+    env: {
+      // Fast retries so the ERP-outage test sees its dead letters drained within the test.
+      DEAD_LETTER_RETRY_BASE_MS: '20',
+      DEAD_LETTER_RETRY_MAX_MS: '200',
+      DEAD_LETTER_POLL_MS: '25',
+      ERP_BREAKER_RESET_MS: '200',
+    },
+  });
+});
+
+after(() => stack.close());
+
+afterEach(() => stack.sandbox.reset());
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const PLACE = `mutation($input: PlaceOrderInput!, $key: String!) {
+  placeOrder(input: $input, idempotencyKey: $key) {
+    order { id number status channel customer { number } lines { sku quantity unitPrice { amount } } total { amount } }
+    userErrors { code field message }
+  } }`;
+
+/** A customer who can order (not blocked, far from its credit limit). */
+function goodCustomer(): string {
+  const c = world.customers.find(
+    (x) =>
+      x.blocked === ' ' &&
+      x.balanceDueCents < x.creditLimitCents / 4 &&
+      x.creditLimitCents >= 5_000_000,
+  );
+  assert.ok(c);
+  return c.number;
+}
+
+/** A SKU with at least `n` available in some owned warehouse. */
+function stockedSku(n: number, skip = 0): string {
+  const rows = world.stock.filter(
+    (s) => s.warehouse !== '3PL-SOUTH' && s.onHand - s.allocated - s.onHold >= n,
+  );
+  const row = rows[skip];
+  assert.ok(row, `a SKU with ${n} available`);
+  return row.sku;
+}
+
+function orderInput(lines: { sku: string; quantity: number }[], customer = goodCustomer()) {
+  return { channel: 'B2B_PORTAL', customerId: customer, lines };
+}
+
+async function place(input: Record<string, unknown>, key: string): Promise<GqlResponse<Json>> {
+  return stack.gql<Json>(PLACE, { input, key });
+}
+
+// --- what the systems hold ---------------------------------------------------------------------
+
+async function erpToken(): Promise<string> {
+  const res = await fetch(`${stack.sandbox.erp.url}/${ERP_SANDBOX.tenant}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: ERP_SANDBOX.clientId,
+      client_secret: ERP_SANDBOX.clientSecret,
+      scope: ERP_SANDBOX.scope,
+    }),
+  });
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+/** ERP sales orders carrying this external document number (Crossdock's order id). */
+async function erpOrdersFor(externalDocumentNumber: string): Promise<Json[]> {
+  const base = `${stack.sandbox.erp.url}/v2.0/${ERP_SANDBOX.tenant}/${ERP_SANDBOX.environment}/api/v2.0/companies(${ERP_SANDBOX.companyId})`;
+  const filter = encodeURIComponent(`externalDocumentNumber eq '${externalDocumentNumber}'`);
+  const res = await fetch(`${base}/salesOrders?$filter=${filter}`, {
+    headers: { authorization: `Bearer ${await erpToken()}` },
+  });
+  return ((await res.json()) as { value: Json[] }).value;
+}
+
+async function wmsToken(system: 'wms' | 'tpl'): Promise<string> {
+  const creds = WMS_SANDBOX[system];
+  const res = await fetch(`${stack.sandbox[system].url}/AuthServer/api/Token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Basic ${Buffer.from(`${creds.clientId}:${creds.clientSecret}`).toString('base64')}`,
+    },
+    body: JSON.stringify({ grant_type: 'client_credentials', user_login: creds.userLogin }),
+  });
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+/** WMS orders (reservations) whose reference starts with the order id, in both warehouse systems. */
+async function reservationsFor(orderId: string): Promise<Json[]> {
+  const found: Json[] = [];
+  for (const system of ['wms', 'tpl'] as const) {
+    const token = await wmsToken(system);
+    const rql = encodeURIComponent(`referenceNum==${orderId}*`);
+    const res = await fetch(
+      `${stack.sandbox[system].url}/orders?rql=${rql}&pgsiz=1000&pgnum=1&detail=All`,
+      { headers: { authorization: `Bearer ${token}` } },
+    );
+    const body = (await res.json()) as { _embedded?: Record<string, Json[]> };
+    for (const list of Object.values(body._embedded ?? {}))
+      found.push(...list.map((o) => ({ ...o, system })));
+  }
+  return found;
+}
+
+const live = (reservations: Json[]) => reservations.filter((r) => r.readOnly?.status !== 2);
+
+/** Decodes the order id (XD-…) out of a global ID. */
+const keyOf = (globalId: string) =>
+  Buffer.from(globalId, 'base64url').toString('utf8').split(':')[1] ?? '';
+
+// --- tests -------------------------------------------------------------------------------------
+
+describe('placeOrder', () => {
+  it('places an order: ERP sales order, WMS reservation, ledger timeline; a retry replays it', async () => {
+    const sku = stockedSku(5);
+    const first = await place(orderInput([{ sku, quantity: 2 }]), 'happy-path-1');
+    assert.deepEqual(first.body.errors, undefined);
+    const payload = first.body.data?.placeOrder;
+    assert.deepEqual(payload.userErrors, []);
+    // Posted to the ERP with a live warehouse order: released to the warehouse.
+    assert.equal(payload.order.status, 'RELEASED_TO_WAREHOUSE');
+    assert.equal((first.body.extensions?.idempotency as Json | undefined)?.replayed, false);
+    const orderId = keyOf(payload.order.id);
+    assert.match(orderId, /^XD-[0-9A-F]{16}$/);
+    assert.match(payload.order.number, /^SO-\d+$/, 'the ERP number once posted');
+
+    const erpOrders = await erpOrdersFor(orderId);
+    assert.equal(erpOrders.length, 1);
+    assert.equal(live(await reservationsFor(orderId)).length, 1);
+
+    stack.resetCounts();
+    const again = await place(orderInput([{ sku, quantity: 2 }]), 'happy-path-1');
+    assert.equal((again.body.extensions?.idempotency as Json | undefined)?.replayed, true);
+    assert.equal(again.body.data?.placeOrder.order.id, payload.order.id);
+    assert.equal((await erpOrdersFor(orderId)).length, 1, 'no second ERP order');
+    const timeline = await stack.gql<Json>(
+      `query($id: ID!) { order(id: $id) { timeline { step status latencyMs caller } } }`,
+      { id: payload.order.id },
+    );
+    const steps = timeline.body.data?.order.timeline.map((t: Json) => t.step);
+    assert.deepEqual(
+      steps.filter((s: string) => !s.startsWith('reserve:')),
+      ['receive succeeded', 'reserve succeeded', 'post:erp succeeded'],
+    );
+    assert.ok(
+      timeline.body.data?.order.timeline.some(
+        (t: Json) => t.step === 'post:erp succeeded' && typeof t.latencyMs === 'number',
+      ),
+    );
+  });
+
+  it('returns domain failures as userErrors and replays them without calling the systems again', async () => {
+    const blocked = world.customers.find((c) => c.blocked === 'Ship');
+    assert.ok(blocked);
+    // The cheapest product, so asking for more than all its stock stays within the credit limit.
+    const cheap = [...world.products]
+      .filter((p) => !p.blocked)
+      .sort((a, b) => a.priceCents - b.priceCents)[0];
+    assert.ok(cheap);
+    const cheapAvailable = world.stock
+      .filter((s) => s.sku === cheap.sku)
+      .reduce((n, s) => n + s.onHand - s.allocated - s.onHold, 0);
+    const cases: [Record<string, unknown>, string, (string | number)[] | null][] = [
+      [
+        orderInput([{ sku: 'SKU-999999', quantity: 1 }]),
+        'UNKNOWN_SKU',
+        ['input', 'lines', '0', 'sku'],
+      ],
+      [
+        orderInput([{ sku: stockedSku(1), quantity: 0 }]),
+        'INVALID_QUANTITY',
+        ['input', 'lines', '0', 'quantity'],
+      ],
+      [
+        orderInput([{ sku: stockedSku(1), quantity: 1 }], blocked.number),
+        'CREDIT_HOLD',
+        ['input', 'customerId'],
+      ],
+      [
+        orderInput([{ sku: stockedSku(1), quantity: 1 }], 'C99999'),
+        'CUSTOMER_NOT_FOUND',
+        ['input', 'customerId'],
+      ],
+      [
+        orderInput([{ sku: cheap.sku, quantity: cheapAvailable + 1 }]),
+        'INSUFFICIENT_STOCK',
+        ['input', 'lines', '0', 'quantity'],
+      ],
+      [
+        orderInput([
+          { sku: stockedSku(1), quantity: 1 },
+          { sku: stockedSku(1), quantity: 1 },
+        ]),
+        'DUPLICATE_SKU',
+        ['input', 'lines', '1', 'sku'],
+      ],
+    ];
+    for (const [input, code, field] of cases) {
+      const key = `domain-${code}`;
+      const res = await place(input, key);
+      assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
+      assert.equal(res.body.data?.placeOrder.order, null);
+      const [error] = res.body.data?.placeOrder.userErrors ?? [];
+      assert.equal(error?.code, code, error?.message);
+      assert.deepEqual(error?.field, field?.map(String));
+      stack.resetCounts();
+      const replay = await place(input, key);
+      assert.equal((replay.body.extensions?.idempotency as Json | undefined)?.replayed, true);
+      assert.deepEqual(
+        replay.body.data?.placeOrder.userErrors,
+        res.body.data?.placeOrder.userErrors,
+      );
+      assert.deepEqual(
+        stack.requests(),
+        { erp: 0, commerce: 0, wms: 0, tpl: 0 },
+        `${code} replay must not call a system`,
+      );
+    }
+  });
+
+  it('refuses the same key with a different input, and malformed keys', async () => {
+    const sku = stockedSku(3, 1);
+    const ok = await place(orderInput([{ sku, quantity: 1 }]), 'reused-key');
+    assert.equal(ok.body.data?.placeOrder.order.status, 'RELEASED_TO_WAREHOUSE');
+    const reused = await place(orderInput([{ sku, quantity: 2 }]), 'reused-key');
+    assert.equal(reused.body.errors?.[0]?.extensions?.code, 'IDEMPOTENCY_KEY_REUSED');
+    assert.equal(
+      reused.body.errors?.[0]?.message,
+      'idempotencyKey "reused-key" was already used for placeOrder with different input; use a new key for a new request',
+    );
+    const bad: [string, string][] = [
+      ['', 'idempotencyKey: expected 1 to 255 printable ASCII characters, got ""'],
+      [
+        'x'.repeat(256),
+        `idempotencyKey: expected 1 to 255 printable ASCII characters, got "${'x'.repeat(40)}… (256 characters)"`,
+      ],
+      [
+        'tab\there',
+        'idempotencyKey: expected 1 to 255 printable ASCII characters, got "tab\\there"',
+      ],
+    ];
+    for (const [key, message] of bad) {
+      const res = await place(orderInput([{ sku, quantity: 1 }]), key);
+      assert.equal(res.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+      assert.equal(res.body.errors?.[0]?.message, message);
+    }
+    const mismatch = await stack.gql(
+      PLACE,
+      { input: orderInput([{ sku, quantity: 1 }]), key: 'body-key' },
+      { headers: { 'idempotency-key': 'header-key' } },
+    );
+    assert.equal(mismatch.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+    assert.equal(
+      mismatch.body.errors?.[0]?.message,
+      'idempotencyKey: expected the same key as the Idempotency-Key header ("header-key"), got "body-key"',
+    );
+  });
+
+  it('runs 50 concurrent requests with one key exactly once', async () => {
+    const sku = stockedSku(10, 2);
+    const input = orderInput([{ sku, quantity: 1 }]);
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => place(input, 'fifty-at-once')),
+    );
+    const orderIds = new Set<string>();
+    let inProgress = 0;
+    for (const res of answers) {
+      const code = res.body.errors?.[0]?.extensions?.code;
+      if (code === 'IDEMPOTENCY_IN_PROGRESS') inProgress++;
+      else {
+        assert.equal(code, undefined, JSON.stringify(res.body.errors));
+        orderIds.add(keyOf(res.body.data?.placeOrder.order.id));
+      }
+    }
+    assert.equal(orderIds.size, 1, 'every answer names the same order');
+    assert.ok(inProgress < 50, 'at least the first request got the order');
+    const [orderId] = [...orderIds];
+    assert.equal((await erpOrdersFor(orderId ?? '')).length, 1);
+    assert.equal(live(await reservationsFor(orderId ?? '')).length, 1);
+  });
+
+  it('survives a retry storm: 200 keys × 5 concurrent retries with client timeouts make exactly 200 orders', async (t) => {
+    const sku = stockedSku(300, 0);
+    const keys = Array.from({ length: 200 }, (_, i) => `storm-${i}`);
+    const started = performance.now();
+    // Each key: five attempts at once; clients give up after 2 s (a timed-out request still runs).
+    await Promise.all(
+      keys.flatMap((key) =>
+        Array.from({ length: 5 }, () =>
+          stack
+            .gql(
+              PLACE,
+              { input: orderInput([{ sku, quantity: 1 }]), key },
+              { signal: AbortSignal.timeout(2_000) },
+            )
+            .catch(() => null),
+        ),
+      ),
+    );
+    // Then each client retries until it gets its answer.
+    const orderIds = new Set<string>();
+    for (const key of keys) {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const res = await place(orderInput([{ sku, quantity: 1 }]), key);
+        if (res.body.errors?.[0]?.extensions?.code === 'IDEMPOTENCY_IN_PROGRESS') continue;
+        assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
+        orderIds.add(keyOf(res.body.data?.placeOrder.order.id));
+        break;
+      }
+    }
+    t.diagnostic(
+      `retry storm: 1000 requests + retries in ${Math.round(performance.now() - started)} ms`,
+    );
+    assert.equal(orderIds.size, 200);
+    let duplicated = 0;
+    let lost = 0;
+    for (const orderId of orderIds) {
+      const n = (await erpOrdersFor(orderId)).length;
+      if (n === 0) lost++;
+      if (n > 1) duplicated += n - 1;
+    }
+    assert.deepEqual({ lost, duplicated }, { lost: 0, duplicated: 0 });
+  });
+});
+
+/** Resolves once every order of `ids` has published `status` on the bus. */
+function statusReached(ids: readonly string[], status: string): Promise<void> {
+  const waiting = new Set(ids);
+  const events = stack.running.bus.subscribe<{ orderId: string; status: string }>('order', {
+    filter: (event) => event.payload.status === status && waiting.has(event.payload.orderId),
+  });
+  return (async () => {
+    for await (const event of events) {
+      waiting.delete(event.payload.orderId);
+      if (waiting.size === 0) break;
+    }
+    await events.return();
+  })();
+}
+
+describe('compensation and dead letters', () => {
+  it('accepts 100 orders as PENDING_ERP while the ERP is down, then posts each exactly once', async (t) => {
+    const sku = stockedSku(200, 3);
+    // One order while the ERP answers: Crossdock now knows the customer, item and price.
+    const warm = await place(orderInput([{ sku, quantity: 1 }]), 'erp-outage-warm');
+    assert.equal(warm.body.data?.placeOrder.order.status, 'RELEASED_TO_WAREHOUSE');
+    stack.sandbox.erp.control.setFaults({ down: true });
+    const keys = Array.from({ length: 100 }, (_, i) => `erp-outage-${i}`);
+    // The payload asks only for what Crossdock itself knows (the customer is ERP-owned).
+    const results = await Promise.all(
+      keys.map((key) =>
+        stack.gql<Json>(
+          `mutation($input: PlaceOrderInput!, $key: String!) { placeOrder(input: $input, idempotencyKey: $key) { order { id status } userErrors { code } } }`,
+          { input: orderInput([{ sku, quantity: 1 }]), key },
+        ),
+      ),
+    );
+    const ids = results.map((res) => {
+      assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
+      assert.equal(res.body.data?.placeOrder.order.status, 'PENDING_ERP');
+      return keyOf(res.body.data?.placeOrder.order.id);
+    });
+    assert.equal(new Set(ids).size, 100);
+    const letters = await stack.gql<Json>(
+      `{ deadLetters(status: PENDING, first: 250) { id step order { id } } }`,
+    );
+    assert.ok((letters.body.data?.deadLetters.length ?? 0) >= 1);
+    // The ERP answers again: the retrier posts every waiting order once.
+    const accepted = statusReached(ids, 'ACCEPTED');
+    const started = performance.now();
+    stack.sandbox.erp.control.setFaults({ down: false });
+    await accepted;
+    t.diagnostic(
+      `100 PENDING_ERP orders posted ${Math.round(performance.now() - started)} ms after the ERP came back`,
+    );
+    let duplicated = 0;
+    let lost = 0;
+    for (const id of ids) {
+      const n = (await erpOrdersFor(id)).length;
+      if (n === 0) lost++;
+      if (n > 1) duplicated += n - 1;
+    }
+    assert.deepEqual({ lost, duplicated }, { lost: 0, duplicated: 0 });
+    const open = await stack.gql<Json>(`{ deadLetters(status: PENDING) { id } }`);
+    assert.deepEqual(open.body.data?.deadLetters, []);
+  });
+
+  it('releases everything reserved when a warehouse system fails during reservation', async () => {
+    // A line only the 3PL and an owned warehouse can cover together: the order is split.
+    const price = (sku: string) =>
+      world.products.find((p) => p.sku === sku)?.priceCents ?? Infinity;
+    // Among such SKUs the cheapest, so the order stays within the customer's credit limit.
+    const row = world.stock
+      .filter(
+        (s) =>
+          s.warehouse === '3PL-SOUTH' &&
+          s.onHand - s.allocated - s.onHold >= 5 &&
+          world.stock.some(
+            (o) =>
+              o.sku === s.sku &&
+              o.warehouse !== '3PL-SOUTH' &&
+              o.onHand - o.allocated - o.onHold >= 5,
+          ),
+      )
+      .sort((a, b) => price(a.sku) - price(b.sku))[0];
+    assert.ok(row);
+    const ownedAvailable = world.stock
+      .filter((s) => s.sku === row.sku && s.warehouse !== '3PL-SOUTH')
+      .reduce((n, s) => n + s.onHand - s.allocated - s.onHold, 0);
+    const quantity = ownedAvailable + 1; // more than the owned warehouses hold: the 3PL must ship one
+    const before = await stack.gql<Json>(
+      `query($s: String!) { product(sku: $s) { availableToPromise } }`,
+      { s: row.sku },
+    );
+    // The 3PL answers reads (stock) but fails its writes: the own WMS reserves, the 3PL does not.
+    stack.sandbox.tpl.control.setFaults({ errorRate: 1, methods: ['POST'] });
+    const res = await place(orderInput([{ sku: row.sku, quantity }]), 'wms-fails-mid-reservation');
+    stack.sandbox.tpl.control.setFaults({ errorRate: 0, methods: null });
+    assert.equal(res.body.errors?.[0]?.extensions?.code, 'SOURCE_UNAVAILABLE');
+    assert.equal(res.body.errors?.[0]?.extensions?.source, 'tpl');
+    const after = await stack.gql<Json>(
+      `query($s: String!) { product(sku: $s) { availableToPromise } }`,
+      { s: row.sku },
+    );
+    assert.equal(
+      after.body.data?.product.availableToPromise,
+      before.body.data?.product.availableToPromise,
+      'nothing stays reserved',
+    );
+    // A retry with the same key starts a new attempt and succeeds now that the 3PL answers.
+    const retry = await place(
+      orderInput([{ sku: row.sku, quantity }]),
+      'wms-fails-mid-reservation',
+    );
+    assert.equal(retry.body.errors, undefined, JSON.stringify(retry.body.errors));
+    assert.equal(retry.body.data?.placeOrder.order.status, 'RELEASED_TO_WAREHOUSE');
+    const id = keyOf(retry.body.data?.placeOrder.order.id);
+    const reservations = await reservationsFor(id);
+    const first = reservations.filter((r) => String(r.referenceNum).endsWith('-1'));
+    assert.ok(first.length >= 1, 'the first attempt reserved in the own WMS');
+    assert.ok(
+      first.every((r) => r.readOnly?.status === 2),
+      'every reservation of the failed attempt was released',
+    );
+    const second = live(reservations);
+    assert.ok(
+      second.every((r) => String(r.referenceNum).endsWith('-2')),
+      'only the new attempt holds stock',
+    );
+    assert.equal(
+      new Set(second.map((r) => r.referenceNum)).size,
+      second.length,
+      'one reservation per warehouse',
+    );
+    assert.ok(
+      second.some((r) => r.system === 'tpl'),
+      'the 3PL ships its part this time',
+    );
+    assert.equal((await erpOrdersFor(id)).length, 1);
+  });
+});
+
+describe('cancelOrder and createReturn', () => {
+  const CANCEL = `mutation($input: CancelOrderInput!, $key: String!) { cancelOrder(input: $input, idempotencyKey: $key) { order { status } userErrors { code message } } }`;
+  const RETURN = `mutation($input: CreateReturnInput!, $key: String!) { createReturn(input: $input, idempotencyKey: $key) { returnReference order { status } userErrors { code message } } }`;
+
+  it('cancels an order: reservations released, ERP order removed; a second cancel is ALREADY_CANCELLED', async () => {
+    const sku = stockedSku(5, 4);
+    const placed = await place(orderInput([{ sku, quantity: 3 }]), 'to-cancel');
+    const id = keyOf(placed.body.data?.placeOrder.order.id);
+    assert.equal(live(await reservationsFor(id)).length, 1);
+    const cancelled = await stack.gql<Json>(CANCEL, {
+      input: { orderId: id, reason: 'customer changed their mind' },
+      key: 'cancel-1',
+    });
+    assert.deepEqual(cancelled.body.data?.cancelOrder, {
+      order: { status: 'CANCELLED' },
+      userErrors: [],
+    });
+    assert.equal(live(await reservationsFor(id)).length, 0);
+    assert.equal((await erpOrdersFor(id)).length, 0, 'the ERP order was deleted');
+    const again = await stack.gql<Json>(CANCEL, {
+      input: { orderId: id, reason: 'again' },
+      key: 'cancel-2',
+    });
+    assert.equal(again.body.data?.cancelOrder.userErrors[0]?.code, 'ALREADY_CANCELLED');
+  });
+
+  it('refuses to cancel a shipped order, and records a return for it in the ERP and the warehouse', async () => {
+    const shipped = world.orders.find((o) => o.stage === 'SHIPPED');
+    assert.ok(shipped);
+    const refused = await stack.gql<Json>(CANCEL, {
+      input: { orderId: shipped.number, reason: 'too late' },
+      key: 'cancel-shipped',
+    });
+    assert.equal(refused.body.data?.cancelOrder.userErrors[0]?.code, 'ALREADY_SHIPPED');
+    const line = shipped.lines[0];
+    assert.ok(line);
+    const returned = await stack.gql<Json>(RETURN, {
+      input: {
+        orderId: shipped.number,
+        lines: [{ sku: line.sku, quantity: 1 }],
+        reason: 'damaged',
+      },
+      key: 'return-1',
+    });
+    assert.equal(returned.body.errors, undefined, JSON.stringify(returned.body.errors));
+    assert.deepEqual(returned.body.data?.createReturn.userErrors, []);
+    assert.equal(returned.body.data?.createReturn.order.status, 'RETURN_REQUESTED');
+    assert.match(returned.body.data?.createReturn.returnReference, /^RMA-[0-9A-F]{16}$/);
+    const tooMany = await stack.gql<Json>(RETURN, {
+      input: {
+        orderId: shipped.number,
+        lines: [{ sku: line.sku, quantity: line.quantity }],
+        reason: 'all of it',
+      },
+      key: 'return-2',
+    });
+    assert.equal(tooMany.body.data?.createReturn.userErrors[0]?.code, 'INVALID_RETURN_QUANTITY');
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * The workflows of one Crossdock process: the idempotency guard, the order workflows, the
+ * dead-letter retrier (due letters every `pollMs`, and at once when the ERP's breaker closes),
+ * and the recovery sweep that finishes orders whose process died mid-placement.
+ */
+import { randomUUID } from 'node:crypto';
+import type { EventBus } from '../subscriptions/bus.js';
+import type { ErpConnector, WmsConnector } from '../sources/contract.js';
+import type { Store } from '../store/contract.js';
+import {
+  createIdempotencyGuard,
+  DEFAULT_LEASE_MS,
+  DEFAULT_RETENTION_MS,
+  IdempotencyError,
+  type IdempotencyGuard,
+} from './idempotency.js';
+import type { OrderData } from './model.js';
+import {
+  createOrderWorkflows,
+  DEFAULT_RETRY,
+  type OrderWorkflows,
+  type PlaceOrderInput,
+  type RetryPolicy,
+} from './orders.js';
+
+/** Options of {@link createWorkflows}. */
+export interface WorkflowOptions {
+  readonly erp: ErpConnector;
+  readonly warehouses: readonly WmsConnector[];
+  readonly store: Store;
+  readonly bus: EventBus;
+  /** @default DEFAULT_LEASE_MS */
+  readonly leaseMs?: number;
+  /** @default DEFAULT_RETENTION_MS */
+  readonly retentionMs?: number;
+  /** @default DEFAULT_RETRY */
+  readonly retry?: RetryPolicy;
+  /**
+   * How often due dead letters and stalled orders are looked for.
+   * @default 1_000
+   */
+  readonly pollMs?: number;
+  /** Clock. @default Date.now */
+  readonly now?: () => number;
+  /** Reports a background failure (the retrier and the sweep never throw). */
+  readonly onError?: (error: unknown, where: string) => void;
+}
+
+/** The running workflows. */
+export interface Workflows {
+  readonly orders: OrderWorkflows;
+  readonly guard: IdempotencyGuard;
+  /** Runs due dead letters and the recovery sweep once; returns how many letters ran. */
+  tick(): Promise<number>;
+  /** Starts the background retrier. Idempotent. */
+  start(): void;
+  /** Stops it and waits for a tick in progress. */
+  close(): Promise<void>;
+}
+
+/** Makes the workflows of this process. */
+export function createWorkflows(options: WorkflowOptions): Workflows {
+  const now = options.now ?? Date.now;
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const owner = `crossdock-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const guard = createIdempotencyGuard({
+    store: options.store.idempotency,
+    leaseMs,
+    retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS,
+    owner,
+    now,
+  });
+  const orders = createOrderWorkflows({
+    erp: options.erp,
+    warehouses: options.warehouses,
+    store: options.store,
+    bus: options.bus,
+    guard,
+    retry: options.retry ?? DEFAULT_RETRY,
+    now,
+  });
+  const onError = options.onError ?? (() => undefined);
+
+  /** Finishes placements whose process died: same key, same input, so the guard decides. */
+  const sweep = async () => {
+    for (const status of ['RECEIVED', 'ALLOCATED'] as const) {
+      const stalled = await options.store.orders.list({ status, limit: 50 });
+      for (const order of stalled) {
+        const request = (order.data as unknown as OrderData).request;
+        if (!request || now() - order.updatedAt < leaseMs) continue;
+        try {
+          await orders.placeOrder(request.input as PlaceOrderInput, request.key, {
+            id: request.scope,
+            correlationId: `recovery:${order.id}`,
+          });
+        } catch (error) {
+          // A live lease means its process is still working on it: nothing to recover.
+          if (!(error instanceof IdempotencyError && error.code === 'IDEMPOTENCY_IN_PROGRESS'))
+            onError(error, `recovery of ${order.id}`);
+        }
+      }
+    }
+  };
+
+  let running: Promise<number> | null = null;
+  const tick = (): Promise<number> =>
+    (running ??= (async () => {
+      let ran = 0;
+      try {
+        for (;;) {
+          const outcome = await orders.retryDeadLetter(owner);
+          if (!outcome) break;
+          ran++;
+          // Stop this round at the first failure: the system is likely still down.
+          if (!outcome.resolved) break;
+        }
+        await sweep();
+      } catch (error) {
+        onError(error, 'dead-letter retry');
+      }
+      return ran;
+    })().finally(() => {
+      running = null;
+    }));
+
+  let timer: NodeJS.Timeout | null = null;
+  let unsubscribe: (() => void) | null = null;
+  return {
+    orders,
+    guard,
+    tick,
+    start() {
+      if (timer) return;
+      timer = setInterval(() => void tick(), options.pollMs ?? 1_000);
+      timer.unref();
+      // The ERP answering again is the moment to post what waited for it.
+      unsubscribe = options.erp.onStateChange((state) => {
+        if (state === 'CLOSED') void tick();
+      });
+    },
+    async close() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      unsubscribe?.();
+      await running;
+    },
+  };
+}
+
+export { IdempotencyError } from './idempotency.js';
+export type {
+  OrderOutcome,
+  UserError,
+  UserErrorCode,
+  WorkflowCaller,
+  PlaceOrderInput,
+} from './orders.js';

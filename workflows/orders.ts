@@ -1,0 +1,1173 @@
+/**
+ * The order workflows: placeOrder, cancelOrder, createReturn, and the retry of a dead-lettered
+ * ERP posting. Each step goes through a connector, is recorded in the ledger, and is idempotent
+ * on a reference of Crossdock's own (the order id for the ERP, a reservation reference for each
+ * WMS), so a resumed or retried workflow finds what an earlier attempt did instead of redoing it.
+ *
+ * Domain failures (unknown SKU, credit hold, insufficient stock...) are returned as `userErrors`;
+ * system failures are thrown as SourceError after whatever was done has been compensated.
+ */
+import { createHash } from 'node:crypto';
+import type { EventBus } from '../subscriptions/bus.js';
+import {
+  isSourceError,
+  type AddressRecord,
+  type ChannelCode,
+  type CustomerRecord,
+  type ErpConnector,
+  type MoneyRecord,
+  type OrderRecord,
+  type WmsConnector,
+} from '../sources/contract.js';
+import type {
+  DeadLetter,
+  LedgerEntry,
+  Store,
+  StoredOrder,
+  StepOutcome,
+} from '../store/contract.js';
+import { allocate, type StockAvailability } from './allocation.js';
+import type { IdempotencyGuard } from './idempotency.js';
+import {
+  canTransition,
+  isOrderStatus,
+  type AllocationState,
+  type OrderData,
+  type OrderStatus,
+  type PricedLine,
+} from './model.js';
+import { addMoney, compareMoney, multiplyMoney, sumMoney } from './money.js';
+
+/** Codes of domain failures (the GraphQL `UserErrorCode` enum). */
+export type UserErrorCode =
+  | 'CUSTOMER_NOT_FOUND'
+  | 'CREDIT_HOLD'
+  | 'CREDIT_LIMIT_EXCEEDED'
+  | 'UNKNOWN_SKU'
+  | 'ITEM_BLOCKED'
+  | 'INVALID_QUANTITY'
+  | 'DUPLICATE_SKU'
+  | 'TOO_MANY_LINES'
+  | 'INSUFFICIENT_STOCK'
+  | 'ERP_REJECTED'
+  | 'ORDER_NOT_FOUND'
+  | 'ALREADY_SHIPPED'
+  | 'ALREADY_CANCELLED'
+  | 'NOT_SHIPPED'
+  | 'INVALID_RETURN_QUANTITY'
+  | 'DEAD_LETTER_NOT_FOUND'
+  | 'DEAD_LETTER_RESOLVED';
+
+/** A domain failure: data, not an exception. */
+export interface UserError {
+  readonly code: UserErrorCode;
+  /** Path of the input field at fault (`["lines", 2, "quantity"]`), or null. */
+  readonly field: readonly (string | number)[] | null;
+  readonly message: string;
+}
+
+/** What a workflow answers (recorded for idempotent replay; JSON only). */
+export interface OrderOutcome {
+  readonly orderId: string | null;
+  readonly status: OrderStatus | null;
+  readonly userErrors: readonly UserError[];
+}
+
+/** Who runs a workflow. */
+export interface WorkflowCaller {
+  /** Key id: the idempotency scope and the ledger's `caller`. */
+  readonly id: string;
+  readonly correlationId: string | null;
+}
+
+/** placeOrder input. */
+export interface PlaceOrderInput {
+  readonly channel: ChannelCode;
+  readonly customerNumber: string;
+  readonly lines: readonly { readonly sku: string; readonly quantity: number }[];
+  readonly shipTo: AddressRecord | null;
+  readonly externalReference: string | null;
+}
+
+/** Retry policy of dead-lettered steps. */
+export interface RetryPolicy {
+  /** First delay; doubles each attempt. @default 1_000 */
+  readonly baseMs: number;
+  /** Largest delay. @default 60_000 */
+  readonly maxMs: number;
+  /** Attempts before a letter is ABANDONED (needs a human). @default 50 */
+  readonly maxAttempts: number;
+}
+
+/** The documented retry defaults. */
+export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
+  baseMs: 1_000,
+  maxMs: 60_000,
+  maxAttempts: 50,
+});
+
+/**
+ * How old last-known ERP master data (customer, item, price) may be to accept an order while the
+ * ERP cannot answer. The ERP validates again when the order is posted.
+ * @default 86_400_000 // 24 hours
+ */
+export const DEFAULT_LAST_KNOWN_MAX_AGE_MS = 86_400_000;
+
+/** Most lines one order may have. */
+export const MAX_ORDER_LINES = 100;
+
+/** Largest quantity of one line. */
+export const MAX_LINE_QUANTITY = 100_000;
+
+/** What the workflows need. */
+export interface OrderWorkflowDeps {
+  readonly erp: ErpConnector;
+  readonly warehouses: readonly WmsConnector[];
+  readonly store: Store;
+  readonly bus: EventBus;
+  readonly guard: IdempotencyGuard;
+  readonly retry: RetryPolicy;
+  readonly now: () => number;
+}
+
+const ue = (
+  code: UserErrorCode,
+  message: string,
+  field: readonly (string | number)[] | null = null,
+): UserError => ({
+  code,
+  field,
+  message,
+});
+
+/** The order id of a (caller, key) pair: deterministic, so a taker-over finds the same order. */
+export function orderIdFor(scope: string, key: string, operation = 'placeOrder'): string {
+  const hash = createHash('sha256').update(`${operation}\u0000${scope}\u0000${key}`).digest('hex');
+  return `XD-${hash.slice(0, 16).toUpperCase()}`;
+}
+
+/** The order workflows. */
+export interface OrderWorkflows {
+  placeOrder(
+    input: PlaceOrderInput,
+    key: string,
+    caller: WorkflowCaller,
+  ): Promise<{ outcome: OrderOutcome; replayed: boolean }>;
+  cancelOrder(
+    orderId: string,
+    reason: string,
+    key: string,
+    caller: WorkflowCaller,
+  ): Promise<{ outcome: OrderOutcome; replayed: boolean }>;
+  createReturn(
+    orderId: string,
+    lines: readonly { readonly sku: string; readonly quantity: number }[] | null,
+    reason: string,
+    key: string,
+    caller: WorkflowCaller,
+  ): Promise<{
+    outcome: OrderOutcome & { readonly returnReference: string | null };
+    replayed: boolean;
+  }>;
+  /** Runs one dead letter now (by id) or the next due one; returns what happened. */
+  retryDeadLetter(
+    owner: string,
+    id?: string,
+  ): Promise<{ letter: DeadLetter; resolved: boolean } | null>;
+}
+
+/** Makes the order workflows. */
+export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
+  const { erp, store, bus, guard, now } = deps;
+  const byName = new Map(deps.warehouses.map((w) => [w.name, w]));
+
+  // Last-known ERP master data of this process: lets orders be accepted (PENDING_ERP) while the
+  // ERP is down, priced and credit-checked as of the last time the ERP answered.
+  const lastKnown = new Map<string, { readonly value: unknown; readonly at: number }>();
+  const readThrough = async <V>(
+    used: { lastKnown: boolean },
+    kind: string,
+    keys: readonly string[],
+    fetch: (keys: readonly string[]) => Promise<(V | null)[]>,
+  ): Promise<(V | null)[]> => {
+    try {
+      const values = await fetch(keys);
+      values.forEach((value, i) => {
+        if (value !== null) lastKnown.set(`${kind}\u0000${keys[i]}`, { value, at: now() });
+      });
+      return values;
+    } catch (error) {
+      if (!isSourceError(error) || error.code === 'SOURCE_BAD_RESPONSE') throw error;
+      const known = keys.map((key) => lastKnown.get(`${kind}\u0000${key}`));
+      if (known.some((entry) => !entry || now() - entry.at > DEFAULT_LAST_KNOWN_MAX_AGE_MS))
+        throw error;
+      used.lastKnown = true;
+      return known.map((entry) => (entry?.value as V | undefined) ?? null);
+    }
+  };
+
+  const record = (
+    orderId: string,
+    caller: WorkflowCaller,
+    step: string,
+    outcome: StepOutcome,
+    status: OrderStatus | null,
+    detail: Record<string, unknown> = {},
+    startedAt?: number,
+  ): Promise<LedgerEntry> =>
+    store.ledger.append({
+      orderId,
+      at: now(),
+      step,
+      outcome,
+      status,
+      correlationId: caller.correlationId,
+      caller: caller.id,
+      durationMs: startedAt === undefined ? null : now() - startedAt,
+      detail,
+    });
+
+  const publish = async (order: StoredOrder, previous: string | null, caller: WorkflowCaller) => {
+    await bus.publish({
+      id: `order:${order.id}:${order.version}`,
+      domain: 'order',
+      subject: `crossdock.order.status.${order.id}`,
+      at: new Date(now()).toISOString(),
+      correlationId: caller.correlationId,
+      payload: {
+        orderId: order.id,
+        erpNumber: order.erpNumber,
+        channel: order.channel,
+        customerNumber: order.customerNumber,
+        status: order.status,
+        previousStatus: previous,
+      },
+    });
+  };
+
+  /** Moves an order to `to` (with a data patch), retrying on a concurrent update. */
+  const transition = async (
+    id: string,
+    to: OrderStatus,
+    caller: WorkflowCaller,
+    patch: (
+      order: StoredOrder,
+      data: OrderData,
+    ) => Partial<OrderData> & { erpNumber?: string | null } = () => ({}),
+  ): Promise<StoredOrder> => {
+    for (let i = 0; i < 10; i++) {
+      const order = await store.orders.get(id);
+      if (!order) throw new Error(`order ${id} vanished from the store`);
+      const from = order.status;
+      if (!isOrderStatus(from) || (from !== to && !canTransition(from, to))) {
+        throw new Error(`order ${id}: transition ${from} → ${to} is not allowed`);
+      }
+      const data = order.data as unknown as OrderData;
+      const { erpNumber, ...dataPatch } = patch(order, data);
+      const updated = await store.orders.update(
+        id,
+        order.version,
+        {
+          status: to,
+          data: { ...data, ...dataPatch } as unknown as Record<string, unknown>,
+          ...(erpNumber === undefined ? {} : { erpNumber }),
+        },
+        now(),
+      );
+      if (updated) {
+        if (from !== to) await publish(updated, from, caller);
+        return updated;
+      }
+    }
+    throw new Error(`order ${id}: too many concurrent updates`);
+  };
+
+  const dataOf = (order: StoredOrder): OrderData => order.data as unknown as OrderData;
+
+  // --- placeOrder -----------------------------------------------------------------------------
+
+  const validateShape = (input: PlaceOrderInput): UserError[] => {
+    const errors: UserError[] = [];
+    if (input.lines.length === 0 || input.lines.length > MAX_ORDER_LINES) {
+      errors.push(
+        ue('TOO_MANY_LINES', `expected 1 to ${MAX_ORDER_LINES} lines, got ${input.lines.length}`, [
+          'lines',
+        ]),
+      );
+    }
+    const seen = new Map<string, number>();
+    input.lines.forEach((line, i) => {
+      if (
+        !Number.isInteger(line.quantity) ||
+        line.quantity < 1 ||
+        line.quantity > MAX_LINE_QUANTITY
+      ) {
+        errors.push(
+          ue(
+            'INVALID_QUANTITY',
+            `expected a whole quantity from 1 to ${MAX_LINE_QUANTITY}, got ${line.quantity}`,
+            ['lines', i, 'quantity'],
+          ),
+        );
+      }
+      const first = seen.get(line.sku);
+      if (first !== undefined) {
+        errors.push(
+          ue(
+            'DUPLICATE_SKU',
+            `SKU ${line.sku} is already on line ${first + 1}; put its whole quantity on one line`,
+            ['lines', i, 'sku'],
+          ),
+        );
+      } else seen.set(line.sku, i);
+    });
+    return errors;
+  };
+
+  /** Validation against the systems: customer, items, prices, credit, stock. */
+  const plan = async (
+    input: PlaceOrderInput,
+  ): Promise<
+    | { errors: UserError[] }
+    | {
+        errors: [];
+        customer: CustomerRecord;
+        lines: PricedLine[];
+        total: MoneyRecord;
+        stock: StockAvailability[];
+        erpData: 'live' | 'last-known';
+      }
+  > => {
+    const used = { lastKnown: false };
+    const [customer] = await readThrough(used, 'customer', [input.customerNumber], (k) =>
+      erp.customersByNumber(k),
+    );
+    if (!customer)
+      return {
+        errors: [
+          ue('CUSTOMER_NOT_FOUND', `No customer with number ${input.customerNumber}`, [
+            'customerId',
+          ]),
+        ],
+      };
+    if (customer.blocked === 'SHIP' || customer.blocked === 'ALL') {
+      return {
+        errors: [
+          ue(
+            'CREDIT_HOLD',
+            `Customer ${customer.number} is on hold in the ERP (blocked: ${customer.blocked}); no new orders can be accepted`,
+            ['customerId'],
+          ),
+        ],
+      };
+    }
+    const skus = input.lines.map((l) => l.sku);
+    const [items, prices] = await Promise.all([
+      readThrough(used, 'item', skus, (k) => erp.itemsBySku(k)),
+      readThrough(used, `price\u0000${customer.number}`, skus, (k) =>
+        erp.customerPrices(customer.number, k),
+      ),
+    ]);
+    const errors: UserError[] = [];
+    const lines: PricedLine[] = [];
+    input.lines.forEach((line, i) => {
+      const item = items[i];
+      if (!item)
+        return void errors.push(
+          ue('UNKNOWN_SKU', `No product with SKU ${line.sku}`, ['lines', i, 'sku']),
+        );
+      if (item.blocked)
+        return void errors.push(
+          ue('ITEM_BLOCKED', `Product ${line.sku} is blocked for sale in the ERP`, [
+            'lines',
+            i,
+            'sku',
+          ]),
+        );
+      const unit = prices[i]?.unitPrice ?? item.listPrice;
+      lines.push({
+        sku: line.sku,
+        quantity: line.quantity,
+        unitPrice: unit.amount,
+        lineAmount: multiplyMoney(unit, line.quantity).amount,
+      });
+    });
+    if (errors.length > 0) return { errors };
+    const currencyCode = customer.currencyCode;
+    const total = sumMoney(
+      lines.map((l) => ({ amount: l.lineAmount, currencyCode })),
+      currencyCode,
+    );
+    if (compareMoney(addMoney(customer.balanceDue, total), customer.creditLimit) > 0) {
+      return {
+        errors: [
+          ue(
+            'CREDIT_LIMIT_EXCEEDED',
+            `Order total ${total.amount} ${currencyCode} plus balance due ${customer.balanceDue.amount} exceeds the credit limit ${customer.creditLimit.amount} of customer ${customer.number}`,
+            ['customerId'],
+          ),
+        ],
+      };
+    }
+    const stock: StockAvailability[] = [];
+    await Promise.all(
+      deps.warehouses.map(async (wms) => {
+        const [positions, warehouses] = await Promise.all([wms.positions(skus), wms.warehouses()]);
+        const kind = new Map(warehouses.map((w) => [w.code, w.kind]));
+        for (const p of positions) {
+          stock.push({
+            sku: p.sku,
+            warehouseCode: p.warehouseCode,
+            source: wms.name,
+            kind: kind.get(p.warehouseCode) ?? 'OWNED',
+            available: p.available,
+          });
+        }
+      }),
+    );
+    return {
+      errors: [],
+      customer,
+      lines,
+      total,
+      stock,
+      erpData: used.lastKnown ? 'last-known' : 'live',
+    };
+  };
+
+  /** Reserves every allocation not yet reserved; compensates all on any failure. */
+  const reserveAll = async (
+    order: StoredOrder,
+    caller: WorkflowCaller,
+  ): Promise<
+    | { ok: true; order: StoredOrder }
+    | { ok: false; order: StoredOrder; short: boolean; error: unknown }
+  > => {
+    const data = dataOf(order);
+    const shipTo = data.shipTo;
+    const results = await Promise.allSettled(
+      data.allocations.map(async (allocation) => {
+        const wms = byName.get(allocation.source);
+        if (!wms) throw new Error(`no warehouse system named ${allocation.source}`);
+        const started = now();
+        const reservation = await wms.reserve({
+          reference: allocation.reference,
+          warehouseCode: allocation.warehouseCode,
+          shipTo: shipTo ?? {
+            name: null,
+            line1: '',
+            line2: null,
+            city: '',
+            region: null,
+            postalCode: '',
+            countryCode: 'US',
+          },
+          lines: allocation.lines,
+        });
+        await record(
+          order.id,
+          caller,
+          `reserve:${allocation.warehouseCode}`,
+          reservation.status === 'RESERVED' ? 'SUCCEEDED' : 'FAILED',
+          null,
+          {
+            reference: allocation.reference,
+            source: allocation.source,
+            nativeId: reservation.nativeId,
+            reservation: reservation.status,
+            lines: reservation.lines,
+          },
+          started,
+        );
+        return reservation;
+      }),
+    );
+    const failed = results.find((r) => r.status === 'rejected');
+    const partial = results.some((r) => r.status === 'fulfilled' && r.value.status !== 'RESERVED');
+    if (!failed && !partial) {
+      const reserved = await transition(order.id, 'ALLOCATED', caller, (_o, d) => ({
+        allocations: d.allocations.map((a, i) => {
+          const r = results[i];
+          return { ...a, nativeId: r?.status === 'fulfilled' ? r.value.nativeId : a.nativeId };
+        }),
+      }));
+      await record(order.id, caller, 'reserve', 'SUCCEEDED', 'ALLOCATED', {
+        warehouses: data.allocations.map((a) => a.warehouseCode),
+      });
+      return { ok: true, order: reserved };
+    }
+    if (failed) {
+      await record(order.id, caller, 'reserve', 'FAILED', null, {
+        error: String((failed as PromiseRejectedResult).reason),
+      });
+    }
+    const released = await compensate(
+      order,
+      caller,
+      partial ? 'stock changed while reserving' : 'a warehouse system failed while reserving',
+    );
+    return {
+      ok: false,
+      order: released,
+      short: partial && !failed,
+      error: failed ? (failed as PromiseRejectedResult).reason : null,
+    };
+  };
+
+  /** Releases every reservation of the order's current attempt (idempotent per reference). */
+  const compensate = async (
+    order: StoredOrder,
+    caller: WorkflowCaller,
+    why: string,
+  ): Promise<StoredOrder> => {
+    const data = dataOf(order);
+    for (const allocation of data.allocations) {
+      if (allocation.released) continue;
+      const wms = byName.get(allocation.source);
+      if (!wms) continue;
+      const started = now();
+      // Release until it holds: a reservation left behind is stock nobody can sell.
+      await wms.release(allocation.reference);
+      await record(
+        order.id,
+        caller,
+        `release:${allocation.warehouseCode}`,
+        'COMPENSATED',
+        null,
+        { reference: allocation.reference, why },
+        started,
+      );
+    }
+    const fresh = await store.orders.get(order.id);
+    if (!fresh) throw new Error(`order ${order.id} vanished from the store`);
+    return fresh;
+  };
+
+  /** Posts the order to the ERP; ERP unavailable → PENDING_ERP and a dead letter. */
+  const postToErp = async (
+    order: StoredOrder,
+    caller: WorkflowCaller,
+  ): Promise<{ order: StoredOrder; userErrors: UserError[] }> => {
+    const data = dataOf(order);
+    const started = now();
+    try {
+      const created = await erp.createSalesOrder({
+        externalDocumentNumber: order.id,
+        customerNumber: data.customerNumber,
+        channel: data.channel,
+        orderDate: new Date(order.createdAt).toISOString().slice(0, 10),
+        shipTo: data.shipTo ?? {
+          name: null,
+          line1: '',
+          line2: null,
+          city: '',
+          region: null,
+          postalCode: '',
+          countryCode: 'US',
+        },
+        currencyCode: data.currencyCode,
+        lines: data.lines.map((l) => ({
+          sku: l.sku,
+          quantity: l.quantity,
+          unitPrice: l.unitPrice,
+        })),
+      });
+      await store.xrefs.put({
+        type: 'Order',
+        key: order.id,
+        source: erp.name,
+        entity: 'salesOrder',
+        nativeId: created.erpId,
+      });
+      const latest = await store.orders.get(order.id);
+      if (latest?.status === 'CANCELLED') {
+        // Cancelled while this post was in flight: take the ERP order back out.
+        await erp.cancelSalesOrder(created.number);
+        await record(
+          order.id,
+          caller,
+          'cancel:erp',
+          'COMPENSATED',
+          null,
+          { erpNumber: created.number, why: 'cancelled while posting' },
+          started,
+        );
+        return { order: latest, userErrors: [] };
+      }
+      const accepted = await transition(order.id, 'ACCEPTED', caller, () => ({
+        erpNumber: created.number,
+      }));
+      await record(
+        order.id,
+        caller,
+        'post:erp',
+        'SUCCEEDED',
+        'ACCEPTED',
+        { erpNumber: created.number, erpId: created.erpId },
+        started,
+      );
+      return { order: accepted, userErrors: [] };
+    } catch (error) {
+      if (
+        isSourceError(error) &&
+        error.code === 'SOURCE_REJECTED' &&
+        error.reason === 'business_rule'
+      ) {
+        await record(
+          order.id,
+          caller,
+          'post:erp',
+          'FAILED',
+          null,
+          { error: error.message },
+          started,
+        );
+        const released = await compensate(order, caller, 'the ERP rejected the order');
+        const cancelled = await transition(released.id, 'CANCELLED', caller, (_o, d) => ({
+          cancelReason: `ERP rejected: ${error.message}`,
+          allocations: d.allocations.map((a) => ({ ...a, released: true })),
+        }));
+        await record(order.id, caller, 'cancel', 'SUCCEEDED', 'CANCELLED', { why: 'erp_rejected' });
+        return { order: cancelled, userErrors: [ue('ERP_REJECTED', error.message)] };
+      }
+      if (!isSourceError(error)) throw error;
+      // The ERP is unavailable: accept the order and post it when the ERP answers again.
+      const pending = await transition(order.id, 'PENDING_ERP', caller);
+      const letter = await store.deadLetters.add({
+        id: `DL-${order.id}-post-erp`,
+        orderId: order.id,
+        step: 'post:erp',
+        payload: { orderId: order.id },
+        lastError: error.message,
+        nextAttemptAt: now() + deps.retry.baseMs,
+        createdAt: now(),
+      });
+      await record(
+        order.id,
+        caller,
+        'post:erp',
+        'FAILED',
+        'PENDING_ERP',
+        { error: error.message, deadLetter: letter.id, code: error.code },
+        started,
+      );
+      return { order: pending, userErrors: [] };
+    }
+  };
+
+  /** Drives an order from wherever it is to the end of placement. */
+  const drive = async (order: StoredOrder, caller: WorkflowCaller): Promise<OrderOutcome> => {
+    let current = order;
+    if (current.status === 'RECEIVED') {
+      const reserved = await reserveAll(current, caller);
+      if (!reserved.ok) {
+        if (reserved.short) {
+          const cancelled = await transition(current.id, 'CANCELLED', caller, (_o, d) => ({
+            cancelReason: 'insufficient stock when reserving',
+            allocations: d.allocations.map((a) => ({ ...a, released: true })),
+          }));
+          return {
+            orderId: cancelled.id,
+            status: 'CANCELLED',
+            userErrors: [
+              ue(
+                'INSUFFICIENT_STOCK',
+                'Stock changed while reserving; nothing was reserved. Check availability and order again.',
+                ['lines'],
+              ),
+            ],
+          };
+        }
+        // A system failed: everything reserved was released; a retry starts a new attempt.
+        await transition(current.id, 'RECEIVED', caller, (_o, d) => ({
+          attempt: d.attempt + 1,
+          allocations: d.allocations.map((a) => ({ ...a, released: true })),
+        }));
+        throw reserved.error;
+      }
+      current = reserved.order;
+    }
+    if (current.status === 'ALLOCATED') {
+      const posted = await postToErp(current, caller);
+      return {
+        orderId: posted.order.id,
+        status: posted.order.status as OrderStatus,
+        userErrors: posted.userErrors,
+      };
+    }
+    return { orderId: current.id, status: current.status as OrderStatus, userErrors: [] };
+  };
+
+  /** A RECEIVED order whose earlier attempt released its reservations gets fresh references. */
+  const renewAttempt = async (order: StoredOrder, caller: WorkflowCaller): Promise<StoredOrder> => {
+    const data = dataOf(order);
+    if (!data.allocations.some((a) => a.released)) return order;
+    const stock = await plan({
+      channel: data.channel,
+      customerNumber: data.customerNumber,
+      lines: data.lines,
+      shipTo: data.shipTo,
+      externalReference: data.externalReference,
+    });
+    if (stock.errors.length > 0 || !('stock' in stock)) return order;
+    const allocation = allocate(data.lines, stock.stock);
+    if (!allocation.ok) return order;
+    return transition(order.id, 'RECEIVED', caller, () => ({
+      allocations: allocation.allocations.map((a) => ({
+        warehouseCode: a.warehouseCode,
+        source: a.source,
+        lines: a.lines,
+        reference: `${order.id}-${a.warehouseCode}-${data.attempt}`,
+        nativeId: null,
+        released: false,
+      })),
+    }));
+  };
+
+  const placeOrder: OrderWorkflows['placeOrder'] = async (input, key, caller) => {
+    const guarded = await guard.run(
+      { scope: caller.id, key, operation: 'placeOrder', input },
+      async (attempt) => {
+        const id = orderIdFor(caller.id, key);
+        const existing = await store.orders.get(id);
+        if (existing) {
+          // Taken over from a crashed attempt (or retried after a system failure): resume.
+          const resumable =
+            existing.status === 'RECEIVED' ? await renewAttempt(existing, caller) : existing;
+          await record(id, caller, 'resume', 'STARTED', null, {
+            from: existing.status,
+            takenOver: attempt.resumedFrom !== null,
+          });
+          return drive(resumable, caller);
+        }
+        const shapeErrors = validateShape(input);
+        if (shapeErrors.length > 0) return { orderId: null, status: null, userErrors: shapeErrors };
+        const planned = await plan(input);
+        if (planned.errors.length > 0 || !('customer' in planned))
+          return { orderId: null, status: null, userErrors: planned.errors };
+        const allocation = allocate(input.lines, planned.stock);
+        if (!allocation.ok) {
+          return {
+            orderId: null,
+            status: null,
+            userErrors: allocation.short.map((s) =>
+              ue(
+                'INSUFFICIENT_STOCK',
+                `SKU ${s.sku}: ${s.requested} requested, ${s.available} available in all warehouses`,
+                ['lines', input.lines.findIndex((l) => l.sku === s.sku), 'quantity'],
+              ),
+            ),
+          };
+        }
+        const data: OrderData = {
+          origin: 'crossdock',
+          channel: input.channel,
+          customerNumber: planned.customer.number,
+          externalReference: input.externalReference,
+          shipTo: input.shipTo ?? planned.customer.address,
+          currencyCode: planned.customer.currencyCode,
+          lines: planned.lines,
+          total: planned.total.amount,
+          attempt: 1,
+          allocations: allocation.allocations.map((a): AllocationState => ({
+            warehouseCode: a.warehouseCode,
+            source: a.source,
+            lines: a.lines,
+            reference: `${id}-${a.warehouseCode}-1`,
+            nativeId: null,
+            released: false,
+          })),
+          returns: [],
+          cancelReason: null,
+          request: { scope: caller.id, key, input },
+        };
+        const created = await store.orders.create({
+          id,
+          channel: input.channel,
+          customerNumber: planned.customer.number,
+          status: 'RECEIVED',
+          erpNumber: null,
+          data: data as unknown as Record<string, unknown>,
+          createdAt: now(),
+        });
+        await attempt.attachResource(id);
+        await record(id, caller, 'receive', 'SUCCEEDED', 'RECEIVED', {
+          rule: allocation.rule,
+          total: planned.total.amount,
+          lines: planned.lines.length,
+          erpData: planned.erpData,
+        });
+        await publish(created, null, caller);
+        return drive(created, caller);
+      },
+    );
+    return { outcome: guarded.result, replayed: guarded.replayed };
+  };
+
+  // --- cancelOrder ----------------------------------------------------------------------------
+
+  /** Crossdock's record of an order: its own, or a shadow of an ERP order it now acts on. */
+  const orderFor = async (
+    orderId: string,
+  ): Promise<{ stored: StoredOrder | null; erpOrder: OrderRecord | null }> => {
+    const stored =
+      (await store.orders.get(orderId)) ?? (await store.orders.getByErpNumber(orderId));
+    if (stored) {
+      const [erpOrder] = stored.erpNumber ? await erp.ordersByNumber([stored.erpNumber]) : [null];
+      return { stored, erpOrder: erpOrder ?? null };
+    }
+    const [erpOrder] = await erp.ordersByNumber([orderId]);
+    return { stored: null, erpOrder: erpOrder ?? null };
+  };
+
+  /** Makes the shadow record of an ERP order so Crossdock can track what it does to it. */
+  const shadowOf = async (
+    erpOrder: OrderRecord,
+    status: OrderStatus,
+    caller: WorkflowCaller,
+  ): Promise<StoredOrder> => {
+    const data: OrderData = {
+      origin: 'erp',
+      channel: erpOrder.channel as ChannelCode,
+      customerNumber: erpOrder.customerNumber,
+      externalReference: erpOrder.externalReference,
+      shipTo: erpOrder.shipTo,
+      currencyCode: erpOrder.currencyCode,
+      lines: erpOrder.lines.map((l) => ({
+        sku: l.sku,
+        quantity: l.quantity,
+        unitPrice: l.unitPrice.amount,
+        lineAmount: l.lineAmount.amount,
+      })),
+      total: erpOrder.totalIncludingTax.amount,
+      attempt: 1,
+      // ERP orders were released to the warehouses under their own number.
+      allocations: [],
+      returns: [],
+      cancelReason: null,
+      request: null,
+    };
+    try {
+      const created = await store.orders.create({
+        id: erpOrder.number,
+        channel: erpOrder.channel,
+        customerNumber: erpOrder.customerNumber,
+        status,
+        erpNumber: erpOrder.number,
+        data: data as unknown as Record<string, unknown>,
+        createdAt: now(),
+      });
+      await record(created.id, caller, 'adopt', 'SUCCEEDED', status, { from: 'erp' });
+      return created;
+    } catch {
+      const existing = await store.orders.get(erpOrder.number);
+      if (!existing) throw new Error(`could not adopt ERP order ${erpOrder.number}`);
+      return existing;
+    }
+  };
+
+  const shippedQuantity = (erpOrder: OrderRecord | null) =>
+    erpOrder?.lines.reduce((n, l) => n + l.shippedQuantity, 0) ?? 0;
+
+  const cancelOrder: OrderWorkflows['cancelOrder'] = async (orderId, reason, key, caller) => {
+    const guarded = await guard.run(
+      { scope: caller.id, key, operation: 'cancelOrder', input: { orderId, reason } },
+      async (): Promise<OrderOutcome> => {
+        const { stored, erpOrder } = await orderFor(orderId);
+        if (!stored && !erpOrder)
+          return {
+            orderId: null,
+            status: null,
+            userErrors: [ue('ORDER_NOT_FOUND', `No order with id ${orderId}`, ['orderId'])],
+          };
+        if (stored?.status === 'CANCELLED') {
+          return {
+            orderId: stored.id,
+            status: 'CANCELLED',
+            userErrors: [
+              ue('ALREADY_CANCELLED', `Order ${stored.id} is already cancelled`, ['orderId']),
+            ],
+          };
+        }
+        const shipped =
+          shippedQuantity(erpOrder) > 0 ||
+          ['PARTIALLY_SHIPPED', 'SHIPPED', 'INVOICED', 'RETURN_REQUESTED'].includes(
+            stored?.status ?? '',
+          );
+        if (shipped) {
+          return {
+            orderId: stored?.id ?? erpOrder?.number ?? orderId,
+            status: (stored?.status as OrderStatus | undefined) ?? 'SHIPPED',
+            userErrors: [
+              ue(
+                'ALREADY_SHIPPED',
+                `Order ${orderId} has shipped and can no longer be cancelled; request a return instead`,
+                ['orderId'],
+              ),
+            ],
+          };
+        }
+        const order = stored ?? (await shadowOf(erpOrder as OrderRecord, 'ACCEPTED', caller));
+        const data = dataOf(order);
+        // Release stock first: a cancelled order must never keep stock reserved.
+        try {
+          if (data.origin === 'crossdock') await compensate(order, caller, `cancelled: ${reason}`);
+          else {
+            for (const wms of deps.warehouses) {
+              const started = now();
+              await wms.release(order.id);
+              await record(
+                order.id,
+                caller,
+                `release:${wms.name}`,
+                'SUCCEEDED',
+                null,
+                { reference: order.id },
+                started,
+              );
+            }
+          }
+        } catch (error) {
+          if (isSourceError(error) && error.reason === 'already_shipped') {
+            return {
+              orderId: order.id,
+              status: order.status as OrderStatus,
+              userErrors: [
+                ue(
+                  'ALREADY_SHIPPED',
+                  `Order ${order.id} has shipped and can no longer be cancelled`,
+                  ['orderId'],
+                ),
+              ],
+            };
+          }
+          throw error;
+        }
+        // A PENDING_ERP order may have been posted by a retry a moment ago: look before leaving it.
+        const erpNumber =
+          order.erpNumber ??
+          (order.status === 'PENDING_ERP'
+            ? ((await erp.findSalesOrderByExternalNumber(order.id))?.number ?? null)
+            : null);
+        if (erpNumber) {
+          const started = now();
+          await erp.cancelSalesOrder(erpNumber);
+          await record(order.id, caller, 'cancel:erp', 'SUCCEEDED', null, { erpNumber }, started);
+        }
+        const cancelled = await transition(order.id, 'CANCELLED', caller, (_o, d) => ({
+          cancelReason: reason,
+          allocations: d.allocations.map((a) => ({ ...a, released: true })),
+        }));
+        await record(order.id, caller, 'cancel', 'SUCCEEDED', 'CANCELLED', { reason });
+        return { orderId: cancelled.id, status: 'CANCELLED', userErrors: [] };
+      },
+    );
+    return { outcome: guarded.result, replayed: guarded.replayed };
+  };
+
+  // --- createReturn ---------------------------------------------------------------------------
+
+  const createReturn: OrderWorkflows['createReturn'] = async (
+    orderId,
+    lines,
+    reason,
+    key,
+    caller,
+  ) => {
+    const guarded = await guard.run(
+      { scope: caller.id, key, operation: 'createReturn', input: { orderId, lines, reason } },
+      async (): Promise<OrderOutcome & { readonly returnReference: string | null }> => {
+        const reference = `RMA-${orderIdFor(caller.id, key, 'createReturn').slice(3)}`;
+        const { stored, erpOrder } = await orderFor(orderId);
+        if (!erpOrder) {
+          return {
+            orderId: stored?.id ?? null,
+            status: (stored?.status as OrderStatus | undefined) ?? null,
+            returnReference: null,
+            userErrors: [
+              ue(
+                stored ? 'NOT_SHIPPED' : 'ORDER_NOT_FOUND',
+                stored ? `Order ${orderId} has not shipped` : `No order with id ${orderId}`,
+                ['orderId'],
+              ),
+            ],
+          };
+        }
+        const shippedBySku = new Map(erpOrder.lines.map((l) => [l.sku, l.shippedQuantity]));
+        const wanted =
+          lines ??
+          erpOrder.lines
+            .filter((l) => l.shippedQuantity > 0)
+            .map((l) => ({ sku: l.sku, quantity: l.shippedQuantity }));
+        if (wanted.length === 0) {
+          return {
+            orderId: stored?.id ?? erpOrder.number,
+            status: null,
+            returnReference: null,
+            userErrors: [
+              ue(
+                'NOT_SHIPPED',
+                `Order ${orderId} has not shipped, so nothing can be returned; cancel it instead`,
+                ['orderId'],
+              ),
+            ],
+          };
+        }
+        const returned = new Map<string, number>();
+        for (const r of stored ? dataOf(stored).returns : [])
+          for (const l of r.lines) returned.set(l.sku, (returned.get(l.sku) ?? 0) + l.quantity);
+        const errors: UserError[] = [];
+        wanted.forEach((line, i) => {
+          const max = (shippedBySku.get(line.sku) ?? 0) - (returned.get(line.sku) ?? 0);
+          if (!Number.isInteger(line.quantity) || line.quantity < 1 || line.quantity > max) {
+            errors.push(
+              ue(
+                'INVALID_RETURN_QUANTITY',
+                `SKU ${line.sku}: expected 1 to ${max} (shipped less already returned), got ${line.quantity}`,
+                ['lines', i, 'quantity'],
+              ),
+            );
+          }
+        });
+        if (errors.length > 0)
+          return {
+            orderId: stored?.id ?? erpOrder.number,
+            status: null,
+            returnReference: null,
+            userErrors: errors,
+          };
+        const derived: OrderStatus = erpOrder.lines.every((l) => l.invoicedQuantity >= l.quantity)
+          ? 'INVOICED'
+          : erpOrder.lines.every((l) => l.shippedQuantity >= l.quantity)
+            ? 'SHIPPED'
+            : 'PARTIALLY_SHIPPED';
+        const order = stored ?? (await shadowOf(erpOrder, derived, caller));
+        const draft = {
+          reference,
+          orderNumber: erpOrder.number,
+          customerNumber: erpOrder.customerNumber,
+          reason,
+          lines: wanted,
+        };
+        const startedErp = now();
+        const erpReturn = await erp.createReturn(draft);
+        await record(
+          order.id,
+          caller,
+          'return:erp',
+          'SUCCEEDED',
+          null,
+          { reference, creditMemo: erpReturn.number },
+          startedErp,
+        );
+        // The return goes back to the warehouse that shipped the order.
+        const shipments = (
+          await Promise.all(
+            deps.warehouses.map(async (w) => ({
+              w,
+              s: (await w.shipmentsByOrder([erpOrder.number]))[0] ?? [],
+            })),
+          )
+        ).find((x) => x.s.length > 0);
+        let wmsReturn = null;
+        if (shipments) {
+          const startedWms = now();
+          wmsReturn = await shipments.w.expectReturn({
+            ...draft,
+            warehouseCode: shipments.s[0]?.warehouseCode ?? '',
+          });
+          await record(
+            order.id,
+            caller,
+            `return:${shipments.w.name}`,
+            'SUCCEEDED',
+            null,
+            { reference, receiver: wmsReturn.nativeId },
+            startedWms,
+          );
+        }
+        const updated = await transition(order.id, 'RETURN_REQUESTED', caller, (_o, d) => ({
+          returns: [
+            ...d.returns,
+            { reference, reason, lines: wanted, erp: erpReturn, wms: wmsReturn, at: now() },
+          ],
+        }));
+        await record(order.id, caller, 'return', 'SUCCEEDED', 'RETURN_REQUESTED', { reference });
+        return {
+          orderId: updated.id,
+          status: 'RETURN_REQUESTED',
+          returnReference: reference,
+          userErrors: [],
+        };
+      },
+    );
+    return { outcome: guarded.result, replayed: guarded.replayed };
+  };
+
+  // --- dead letters ---------------------------------------------------------------------------
+
+  const retryDeadLetter: OrderWorkflows['retryDeadLetter'] = async (owner, id) => {
+    const letter = await store.deadLetters.claim(owner, 60_000, now(), id);
+    if (!letter) return null;
+    const caller: WorkflowCaller = { id: 'system', correlationId: `dead-letter:${letter.id}` };
+    try {
+      switch (letter.step) {
+        case 'post:erp': {
+          const order = await store.orders.get(letter.orderId);
+          if (order?.status === 'PENDING_ERP') {
+            // The order is ALLOCATED in substance; post it exactly like the first attempt did.
+            const posted = await postToErp(order, caller);
+            if (posted.order.status === 'PENDING_ERP') {
+              throw new Error(
+                String(
+                  (await store.deadLetters.get(letter.id))?.lastError ?? 'ERP still unavailable',
+                ),
+              );
+            }
+          }
+          break;
+        }
+        default:
+          throw new Error(`no handler for dead-letter step ${letter.step}`);
+      }
+      const resolved = await store.deadLetters.release(
+        letter.id,
+        owner,
+        { status: 'RESOLVED' },
+        now(),
+      );
+      await record(letter.orderId, caller, `retry:${letter.step}`, 'SUCCEEDED', null, {
+        deadLetter: letter.id,
+        attempts: letter.attempts,
+      });
+      return { letter: resolved ?? letter, resolved: true };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const attempts = letter.attempts;
+      const outcome =
+        attempts >= deps.retry.maxAttempts
+          ? ({ status: 'ABANDONED', lastError: message } as const)
+          : ({
+              status: 'PENDING',
+              lastError: message,
+              // Exponential backoff with jitter, so many pending orders do not retry in lockstep.
+              nextAttemptAt:
+                now() +
+                Math.min(deps.retry.maxMs, deps.retry.baseMs * 2 ** Math.min(attempts, 20)) *
+                  (0.75 + Math.random() / 2),
+            } as const);
+      const released = await store.deadLetters.release(letter.id, owner, outcome, now());
+      await record(letter.orderId, caller, `retry:${letter.step}`, 'FAILED', null, {
+        deadLetter: letter.id,
+        attempts,
+        error: message,
+      });
+      return { letter: released ?? letter, resolved: false };
+    }
+  };
+
+  return { placeOrder, cancelOrder, createReturn, retryDeadLetter };
+}
+
+/** Alias of {@link UserError} for the generated resolver types (the GraphQL type has its name). */
+export type UserErrorRecord = UserError;
