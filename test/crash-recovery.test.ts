@@ -1,0 +1,230 @@
+/**
+ * Crossdock killed (SIGKILL) in the middle of placing an order, then restarted on the same
+ * embedded store: the order is finished exactly once — no second reservation, one ERP order —
+ * and the ledger tells what happened. The sandbox runs in this test process, so it outlives the
+ * killed Crossdock like real systems would.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ERP_SANDBOX, WMS_SANDBOX } from '../sandbox/credentials.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { orderIdFor } from '../workflows/orders.js';
+
+let sandbox: Sandbox;
+const dataDir = mkdtempSync(join(tmpdir(), 'crossdock-crash-'));
+const children: ChildProcess[] = [];
+
+before(async () => {
+  sandbox = await startSandbox({ portBase: 0, catalogSize: 100 });
+});
+
+after(async () => {
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await sandbox.close();
+});
+
+/** Starts Crossdock (SANDBOX=off) on the shared store; resolves with its GraphQL URL. */
+async function startCrossdock(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: new URL('..', import.meta.url),
+    env: {
+      ...process.env,
+      SANDBOX: 'off',
+      PORT: '0',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+      API_KEYS: 'crash-test-key=admin',
+      ERP_URL: sandbox.erp.url,
+      WMS_URL: sandbox.wms.url,
+      TPL_URL: sandbox.tpl.url,
+      COMMERCE_URL: sandbox.commerce.url,
+      IDEMPOTENCY_LEASE_MS: '400',
+      DEAD_LETTER_POLL_MS: '50',
+      ERP_TIMEOUT_MS: '10000',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /Crossdock GraphQL\s+(\S+)/.exec(out);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`Crossdock exited with ${code}: ${out}`)));
+  });
+  return { child, url };
+}
+
+async function token(url: string, init: RequestInit): Promise<string> {
+  return ((await (await fetch(url, init)).json()) as { access_token: string }).access_token;
+}
+
+/** Reservations (WMS orders) whose reference starts with `prefix`, in the own WMS. */
+async function reservations(
+  prefix: string,
+): Promise<{ referenceNum: string; readOnly: { status: number } }[]> {
+  const creds = WMS_SANDBOX.wms;
+  const bearer = await token(`${sandbox.wms.url}/AuthServer/api/Token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Basic ${Buffer.from(`${creds.clientId}:${creds.clientSecret}`).toString('base64')}`,
+    },
+    body: JSON.stringify({ grant_type: 'client_credentials', user_login: creds.userLogin }),
+  });
+  const res = await fetch(
+    `${sandbox.wms.url}/orders?rql=${encodeURIComponent(`referenceNum==${prefix}*`)}&pgsiz=100&pgnum=1`,
+    {
+      headers: { authorization: `Bearer ${bearer}` },
+    },
+  );
+  const body = (await res.json()) as {
+    _embedded?: Record<string, { referenceNum: string; readOnly: { status: number } }[]>;
+  };
+  return Object.values(body._embedded ?? {}).flat();
+}
+
+async function erpOrders(externalDocumentNumber: string): Promise<unknown[]> {
+  const bearer = await token(`${sandbox.erp.url}/${ERP_SANDBOX.tenant}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: ERP_SANDBOX.clientId,
+      client_secret: ERP_SANDBOX.clientSecret,
+      scope: ERP_SANDBOX.scope,
+    }),
+  });
+  const base = `${sandbox.erp.url}/v2.0/${ERP_SANDBOX.tenant}/${ERP_SANDBOX.environment}/api/v2.0/companies(${ERP_SANDBOX.companyId})`;
+  const res = await fetch(
+    `${base}/salesOrders?$filter=${encodeURIComponent(`externalDocumentNumber eq '${externalDocumentNumber}'`)}`,
+    {
+      headers: { authorization: `Bearer ${bearer}` },
+    },
+  );
+  return ((await res.json()) as { value: unknown[] }).value;
+}
+
+describe('crash recovery', () => {
+  it('finishes an order exactly once after Crossdock is killed between reserving and posting', async () => {
+    const customer = sandbox.world.customers.find(
+      (c) => c.blocked === ' ' && c.balanceDueCents < c.creditLimitCents / 4,
+    );
+    const stock = sandbox.world.stock.find(
+      (s) => s.warehouse === 'EAST' && s.onHand - s.allocated - s.onHold >= 3,
+    );
+    assert.ok(customer && stock);
+    const key = 'crash-mid-workflow';
+    const caller = `key:${createHash('sha256').update('crash-test-key').digest('hex').slice(0, 12)}`;
+    const orderId = orderIdFor(caller, key);
+    const mutation = JSON.stringify({
+      query: `mutation($input: PlaceOrderInput!) { placeOrder(input: $input, idempotencyKey: "${key}") { order { id status } userErrors { code } } }`,
+      variables: {
+        input: {
+          channel: 'INSIDE_SALES',
+          customerId: customer.number,
+          lines: [{ sku: stock.sku, quantity: 2 }],
+        },
+      },
+    });
+    const headers = { 'content-type': 'application/json', authorization: 'Bearer crash-test-key' };
+
+    const first = await startCrossdock();
+    // One read first, so the ERP token is fetched before the ERP turns slow.
+    await fetch(first.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ query: `{ product(sku: "${stock.sku}") { listPrice { amount } } }` }),
+    });
+    // The ERP now takes long to create sales orders: the workflow will be inside that call.
+    sandbox.erp.control.setFaults({ latencyMs: 60_000, methods: ['POST'] });
+    void fetch(first.url, { method: 'POST', headers, body: mutation }).catch(() => undefined);
+    // Wait until the reservation exists and the ERP post is in flight, then kill.
+    for (
+      let i = 0;
+      i < 500 &&
+      !(
+        sandbox.erp.control.stats().byRoute[
+          `POST /v2.0/${ERP_SANDBOX.tenant}/${ERP_SANDBOX.environment}/api/v2.0/companies(${ERP_SANDBOX.companyId})/salesOrders`
+        ] ?? 0
+      );
+      i++
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal((await reservations(orderId)).length, 1, 'reserved before the crash');
+    const exited = once(first.child, 'exit');
+    first.child.kill('SIGKILL');
+    await exited;
+    // The ERP is healthy again (the killed process's post died with its socket).
+    sandbox.erp.control.setFaults({ latencyMs: 0, methods: null });
+    assert.equal((await erpOrders(orderId)).length, 0, 'the ERP never got the order');
+
+    // Restart on the same store: the recovery sweep finishes the order by itself.
+    const second = await startCrossdock();
+    let status = '';
+    for (let i = 0; i < 500; i++) {
+      const res = await fetch(second.url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          query: `query($id: ID!) { order(id: $id) { status timeline { step caller } } }`,
+          variables: { id: orderId },
+        }),
+      });
+      const body = (await res.json()) as { data?: { order?: { status: string } } };
+      status = body.data?.order?.status ?? '';
+      if (status === 'RELEASED_TO_WAREHOUSE') break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(
+      status,
+      'RELEASED_TO_WAREHOUSE',
+      'the restarted process finished the order by itself',
+    );
+    const reserved = await reservations(orderId);
+    assert.equal(reserved.length, 1, 'no second reservation');
+    assert.equal(reserved[0]?.readOnly.status, 0, 'the reservation is live');
+    assert.equal((await erpOrders(orderId)).length, 1, 'exactly one ERP order');
+
+    // The client's retry now gets the finished order, and the ledger shows the resume.
+    const retry = (await (
+      await fetch(second.url, { method: 'POST', headers, body: mutation })
+    ).json()) as {
+      data?: { placeOrder?: { order?: { status: string } } };
+    };
+    assert.equal(retry.data?.placeOrder?.order?.status, 'RELEASED_TO_WAREHOUSE');
+    const ledger = (await (
+      await fetch(second.url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          query: `query($id: ID!) { order(id: $id) { timeline { step caller correlationId } } }`,
+          variables: { id: orderId },
+        }),
+      })
+    ).json()) as {
+      data?: { order?: { timeline: { step: string; caller: string; correlationId: string }[] } };
+    };
+    const steps = ledger.data?.order?.timeline.map((t) => t.step) ?? [];
+    assert.equal(steps.filter((s) => s === 'receive succeeded').length, 1);
+    assert.ok(steps.includes('resume started'), steps.join(', '));
+    assert.equal(steps.filter((s) => s === 'post:erp succeeded').length, 1);
+    assert.ok(
+      ledger.data?.order?.timeline.some((t) => t.correlationId === `recovery:${orderId}`),
+      'the sweep did it, not the client',
+    );
+    second.child.kill('SIGTERM');
+    await once(second.child, 'exit');
+  });
+});
