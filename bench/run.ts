@@ -9,56 +9,14 @@
  * commerce query-cost limit is lifted so the figures measure Crossdock, not a Shopify plan; one
  * extra scenario runs at the standard plan's 100 points/s to show that limit).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import autocannon from 'autocannon';
+import { freePortBase, median, start } from './support.js';
 
 const catalogSize = Number(process.env.BENCH_CATALOG_SIZE ?? 100_000);
 const duration = Number(process.env.BENCH_DURATION_S ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const restoreRate = Number(process.env.BENCH_COMMERCE_RESTORE_RATE ?? 1_000_000);
-const root = new URL('..', import.meta.url);
-
-async function freePortBase(): Promise<number> {
-  // Five consecutive free ports: base+1..4 for the sandbox, base+5 for Crossdock.
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ok = await Promise.all([1, 2, 3, 4, 5].map((i) => portFree(base + i)));
-    if (ok.every(Boolean)) return base;
-  }
-  throw new Error('no free port range found');
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-function start(script: string, env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (ready.test(out)) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
-  });
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-};
 
 async function main(): Promise<void> {
   const base = await freePortBase();

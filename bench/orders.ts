@@ -1,0 +1,137 @@
+/**
+ * `npm run bench:orders`: placeOrder throughput. Three processes: the sandbox systems, Crossdock
+ * (embedded SQLite store in a fresh data directory), and autocannon here. Every request places a
+ * new order (a fresh idempotency key) of one unit of a random SKU for one customer; each answer is
+ * classified as placed, domain failure (userErrors, e.g. a SKU out of stock) or error.
+ *
+ * Settings: BENCH_CATALOG_SIZE (default 10000), BENCH_DURATION_S (default 10),
+ * BENCH_CONNECTIONS (default 10).
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { buildWorld } from '../sandbox/seed.js';
+import { freePortBase, start } from './support.js';
+
+const catalogSize = Number(process.env.BENCH_CATALOG_SIZE ?? 10_000);
+const duration = Number(process.env.BENCH_DURATION_S ?? 10);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
+
+async function main(): Promise<void> {
+  const base = await freePortBase();
+  const sandbox = await start(
+    'sandbox/main.ts',
+    {
+      SANDBOX_PORT_BASE: String(base),
+      SANDBOX_CATALOG_SIZE: String(catalogSize),
+      SANDBOX_COMMERCE_RESTORE_RATE: '1000000',
+    },
+    /commerce\s+http/,
+  );
+  const crossdock = await start(
+    'server/main.ts',
+    {
+      SANDBOX: 'off',
+      PORT: String(base + 5),
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'crossdock-bench-')),
+      API_KEYS: 'bench-admin-key=admin',
+      ERP_URL: `http://127.0.0.1:${base + 1}`,
+      WMS_URL: `http://127.0.0.1:${base + 2}`,
+      TPL_URL: `http://127.0.0.1:${base + 3}`,
+      COMMERCE_URL: `http://127.0.0.1:${base + 4}`,
+    },
+    /Crossdock GraphQL/,
+  );
+  // The same seed as the sandbox process: pick a customer who can order, and stocked SKUs.
+  const world = buildWorld({ catalogSize });
+  const customer = world.customers.find(
+    (c) =>
+      c.blocked === ' ' &&
+      c.creditLimitCents >= 10_000_000 &&
+      c.balanceDueCents < c.creditLimitCents / 4,
+  );
+  if (!customer) throw new Error('no customer able to order');
+  const blocked = new Set(world.products.filter((p) => p.blocked).map((p) => p.sku));
+  const skus = [
+    ...new Set(
+      world.stock
+        .filter((s) => s.warehouse !== '3PL-SOUTH' && s.onHand - s.allocated - s.onHold > 20)
+        .map((s) => s.sku)
+        .filter((sku) => !blocked.has(sku)),
+    ),
+  ];
+  const url = `http://127.0.0.1:${base + 5}/graphql`;
+  const query = `mutation($input: PlaceOrderInput!, $key: String!) { placeOrder(input: $input, idempotencyKey: $key) { order { id status } userErrors { code } } }`;
+  let n = 0;
+  const outcome = { placed: 0, userErrors: 0, errors: 0 };
+  const userErrorCodes: Record<string, number> = {};
+  let firstError: string | null = null;
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer bench-admin-key' },
+    connections,
+    duration,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req: Record<string, unknown>) => ({
+          ...req,
+          body: JSON.stringify({
+            query,
+            variables: {
+              key: `bench-${process.pid}-${n++}`,
+              input: {
+                channel: 'EDI',
+                customerId: customer.number,
+                lines: [{ sku: skus[Math.floor(Math.random() * skus.length)], quantity: 1 }],
+              },
+            },
+          }),
+        }),
+        onResponse: (status: number, body: string) => {
+          if (body.includes('"errors":[')) {
+            outcome.errors++;
+            firstError ??= `HTTP ${status} ${body.slice(0, 300)}`;
+          } else if (body.includes('"userErrors":[]')) outcome.placed++;
+          else {
+            outcome.userErrors++;
+            const code = /"userErrors":\[\{"code":"([A-Z_]+)"/.exec(body)?.[1] ?? 'unknown';
+            userErrorCodes[code] = (userErrorCodes[code] ?? 0) + 1;
+          }
+        },
+      },
+    ],
+  } as unknown as autocannon.Options);
+  const results = {
+    catalogSize,
+    duration,
+    connections,
+    node: process.version,
+    at: new Date().toISOString(),
+    placeOrder: {
+      requestsPerSecond: result.requests.average,
+      latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99 },
+      responses: result.requests.total,
+      ...outcome,
+      userErrorCodes,
+      firstError,
+      non2xx: result.non2xx,
+      timeouts: result.timeouts,
+    },
+  };
+  mkdirSync(new URL('results/', import.meta.url), { recursive: true });
+  const file = new URL('results/place-order.json', import.meta.url);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(results, null, 2)}\nwritten to ${file.pathname}\n`);
+  crossdock.kill('SIGTERM');
+  sandbox.kill('SIGTERM');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${String(error)}\n`);
+  process.exit(1);
+});
