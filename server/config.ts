@@ -177,6 +177,11 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: 'Extensiv 3PL GUID (`tpl` in the token request), for credentials that need it.',
   },
   {
+    name: 'WMS_CUSTOMER_ID / TPL_CUSTOMER_ID',
+    default: '1',
+    description: 'Extensiv customer (depositor) id that reservations are created for.',
+  },
+  {
     name: 'WMS_PAGE_SIZE / TPL_PAGE_SIZE',
     default: '1000',
     description:
@@ -258,6 +263,7 @@ export interface WmsConfig extends ResilienceConfig {
   readonly userLogin: string;
   readonly tplGuid: string | null;
   readonly pageSize: number;
+  readonly customerId: number;
 }
 
 /** An API key and what it may do. */
@@ -518,6 +524,7 @@ function wms(
     userLogin: str(raw, `${prefix}_USER_LOGIN`, sandbox.userLogin),
     tplGuid: raw[`${prefix}_TPL_GUID`] || null,
     pageSize: int(raw, `${prefix}_PAGE_SIZE`, 1000, 1, 1000),
+    customerId: int(raw, `${prefix}_CUSTOMER_ID`, 1, 1, 2_147_483_647),
     ...resilience(raw, prefix),
   };
 }

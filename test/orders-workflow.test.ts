@@ -542,3 +542,74 @@ describe('cancelOrder and createReturn', () => {
     assert.equal(tooMany.body.data?.createReturn.userErrors[0]?.code, 'INVALID_RETURN_QUANTITY');
   });
 });
+
+describe('PENDING_ERP orders', () => {
+  const PLACE_MIN = `mutation($input: PlaceOrderInput!, $key: String!) { placeOrder(input: $input, idempotencyKey: $key) { order { id status } userErrors { code } } }`;
+
+  it('cancels a PENDING_ERP order: released, never posted once the ERP is back', async () => {
+    const sku = stockedSku(20, 5);
+    const warm = await place(orderInput([{ sku, quantity: 1 }]), 'pending-cancel-warm');
+    assert.deepEqual(warm.body.data?.placeOrder.userErrors, []);
+    stack.sandbox.erp.control.setFaults({ errorRate: 1, methods: ['POST', 'DELETE'] });
+    const placed = await stack.gql<Json>(PLACE_MIN, {
+      input: orderInput([{ sku, quantity: 1 }]),
+      key: 'pending-cancel',
+    });
+    assert.equal(placed.body.data?.placeOrder.order.status, 'PENDING_ERP');
+    const id = keyOf(placed.body.data?.placeOrder.order.id);
+    const cancelled = await stack.gql<Json>(
+      `mutation($input: CancelOrderInput!, $key: String!) { cancelOrder(input: $input, idempotencyKey: $key) { order { status } userErrors { code } } }`,
+      { input: { orderId: id, reason: 'no longer needed' }, key: 'pending-cancel-1' },
+    );
+    assert.equal(cancelled.body.errors, undefined, JSON.stringify(cancelled.body.errors));
+    assert.deepEqual(cancelled.body.data?.cancelOrder, {
+      order: { status: 'CANCELLED' },
+      userErrors: [],
+    });
+    assert.equal(live(await reservationsFor(id)).length, 0, 'stock released');
+    // The ERP answers again; the waiting dead letter resolves without posting the cancelled order.
+    stack.sandbox.reset();
+    await stack.running.workflows.tick();
+    await stack.running.workflows.tick();
+    assert.equal((await erpOrdersFor(id)).length, 0);
+    const letters = await stack.gql<Json>(`{ deadLetters(first: 250) { status order { id } } }`);
+    const mine = letters.body.data?.deadLetters.filter((l: Json) => keyOf(l.order.id) === id);
+    assert.deepEqual(
+      mine.map((l: Json) => l.status),
+      ['RESOLVED'],
+    );
+  });
+
+  it('replays a dead letter by hand, and refuses unknown or resolved ones', async () => {
+    // Stop the automatic retrier (last test of the file): the replay must be the one that runs.
+    await stack.running.workflows.close();
+    const sku = stockedSku(20, 6);
+    await place(orderInput([{ sku, quantity: 1 }]), 'replay-warm');
+    stack.sandbox.erp.control.setFaults({ errorRate: 1, methods: ['POST'] });
+    const placed = await stack.gql<Json>(PLACE_MIN, {
+      input: orderInput([{ sku, quantity: 1 }]),
+      key: 'replay-me',
+    });
+    const id = keyOf(placed.body.data?.placeOrder.order.id);
+    const letters = await stack.gql<Json>(`{ deadLetters(first: 250) { id status order { id } } }`);
+    const letter = letters.body.data?.deadLetters.find((l: Json) => keyOf(l.order.id) === id);
+    assert.ok(letter, 'a dead letter for the ERP post');
+    const REPLAY = `mutation($id: ID!, $key: String!) { replayDeadLetter(id: $id, idempotencyKey: $key) { deadLetter { status attempts lastError } userErrors { code message } } }`;
+    stack.sandbox.erp.control.setFaults({ errorRate: 0, methods: null });
+    const replayed = await stack.gql<Json>(REPLAY, { id: letter.id, key: 'replay-1' });
+    assert.equal(replayed.body.errors, undefined, JSON.stringify(replayed.body.errors));
+    assert.deepEqual(replayed.body.data?.replayDeadLetter.userErrors, []);
+    assert.equal(replayed.body.data?.replayDeadLetter.deadLetter.status, 'RESOLVED');
+    assert.equal((await erpOrdersFor(id)).length, 1, 'posted exactly once');
+    const again = await stack.gql<Json>(REPLAY, { id: letter.id, key: 'replay-2' });
+    assert.equal(again.body.data?.replayDeadLetter.userErrors[0]?.code, 'DEAD_LETTER_RESOLVED');
+    const unknown = await stack.gql<Json>(REPLAY, { id: 'DL-nope', key: 'replay-3' });
+    assert.equal(unknown.body.data?.replayDeadLetter.userErrors[0]?.code, 'DEAD_LETTER_NOT_FOUND');
+    const partner = await stack.gql<Json>(
+      REPLAY,
+      { id: letter.id, key: 'replay-4' },
+      { key: 'demo-partner-a' },
+    );
+    assert.equal(partner.body.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+  });
+});
