@@ -28,6 +28,7 @@ import type {
   StoredOrder,
 } from './contract.js';
 import { StoreConflictError } from './contract.js';
+import { checkLimit, fromJson, fromJsonObject, toJson, unreachable } from './codec.js';
 
 /** Default of {@link MongoStoreOptions.database}. */
 export const DEFAULT_MONGO_DATABASE = 'crossdock';
@@ -745,24 +746,6 @@ function toCrossReference(doc: XrefDoc): CrossReference {
   };
 }
 
-/** JSON text of a value; `undefined` (which JSON.stringify drops) is stored as null. */
-function toJson(value: unknown): string {
-  return JSON.stringify(value) ?? 'null';
-}
-
-function fromJson(text: string): unknown {
-  return JSON.parse(text);
-}
-
-function fromJsonObject(text: string, what: string): Record<string, unknown> {
-  const value = fromJson(text);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new Error(`store: expected ${what} to be a JSON object, got ${text.slice(0, 80)}`);
-  }
-  // Narrowed to a non-null, non-array object by the check above.
-  return value as Record<string, unknown>;
-}
-
 function isDuplicateKey(error: unknown): boolean {
   return error instanceof MongoServerError && error.code === DUPLICATE_KEY;
 }
@@ -796,16 +779,4 @@ function checkDatabase(name: unknown): string {
     );
   }
   return name;
-}
-
-/** A negative limit means "return one batch and close the cursor" to MongoDB; refuse it. */
-function checkLimit(limit: number): number {
-  if (!Number.isSafeInteger(limit) || limit < 0) {
-    throw new TypeError(`store: expected limit to be a non-negative integer, got ${String(limit)}`);
-  }
-  return limit;
-}
-
-function unreachable(value: never): never {
-  throw new Error(`store: unreachable case ${JSON.stringify(value)}`);
 }

@@ -24,6 +24,7 @@ import type {
   StoredOrder,
 } from './contract.js';
 import { StoreConflictError } from './contract.js';
+import { checkLimit, fromJson, fromJsonObject, toJson, unreachable } from './codec.js';
 
 /**
  * How hard SQLite works to make a commit durable (`PRAGMA synchronous`).
@@ -873,24 +874,6 @@ function toCrossReference(row: XrefRow): CrossReference {
   };
 }
 
-/** JSON text of a value; `undefined` (which JSON.stringify drops) is stored as null. */
-function toJson(value: unknown): string {
-  return JSON.stringify(value) ?? 'null';
-}
-
-function fromJson(text: string): unknown {
-  return JSON.parse(text);
-}
-
-function fromJsonObject(text: string, what: string): Record<string, unknown> {
-  const value = fromJson(text);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new Error(`store: expected ${what} to be a JSON object, got ${text.slice(0, 80)}`);
-  }
-  // Narrowed to a non-null, non-array object by the check above.
-  return value as Record<string, unknown>;
-}
-
 function isConstraint(error: unknown, code: string): boolean {
   return error instanceof Database.SqliteError && error.code === code;
 }
@@ -938,16 +921,4 @@ function checkSynchronous(value: SqliteSynchronous): SqliteSynchronous {
         `sqlite store: expected synchronous to be 'NORMAL' or 'FULL', got ${JSON.stringify(value satisfies never)}`,
       );
   }
-}
-
-/** `LIMIT` must be a non-negative integer: SQLite reads a negative LIMIT as "no limit". */
-function checkLimit(limit: number): number {
-  if (!Number.isSafeInteger(limit) || limit < 0) {
-    throw new TypeError(`store: expected limit to be a non-negative integer, got ${String(limit)}`);
-  }
-  return limit;
-}
-
-function unreachable(value: never): never {
-  throw new Error(`store: unreachable case ${JSON.stringify(value)}`);
 }
