@@ -3,6 +3,7 @@
  * the correlation ID, the connectors and fresh DataLoaders.
  */
 import type { Store } from '../store/contract.js';
+import type { EventBus } from '../subscriptions/bus.js';
 import type { Workflows } from '../workflows/index.js';
 import type { Loaders } from './loaders.js';
 import type { Sources } from './sources.js';
@@ -35,6 +36,7 @@ export interface ResolverContext {
   /** Collected during execution; sent as `extensions.warnings`. */
   readonly warnings: Warning[];
   readonly store: Store;
+  readonly bus: EventBus;
   readonly workflows: Workflows;
   /** The `Idempotency-Key` HTTP header, when sent. */
   readonly idempotencyKeyHeader: string | null;

@@ -13,6 +13,7 @@ import { Product, productQueries } from './product.js';
 import { DateTime, Decimal } from './scalars.js';
 import { Invoice, Shipment, shipmentQueries } from './shipment.js';
 import { DeadLetter, Mutation, PlaceOrderPayload, deadLetterQueries } from './mutation.js';
+import { OrderStatusEvent, Subscription } from './subscription.js';
 
 /** Every resolver of the schema. */
 export const resolvers: Resolvers<ResolverContext> = {
@@ -30,6 +31,8 @@ export const resolvers: Resolvers<ResolverContext> = {
     ...deadLetterQueries,
   },
   Mutation,
+  Subscription,
+  OrderStatusEvent,
   PlaceOrderPayload,
   CancelOrderPayload: PlaceOrderPayload,
   CreateReturnPayload: PlaceOrderPayload,

@@ -88,3 +88,17 @@ export interface ReplayPayloadParent {
   readonly deadLetter: DeadLetter | null;
   readonly userErrors: readonly UserError[];
 }
+
+/** An order status event as the bus delivers it. */
+export interface OrderStatusEventParent {
+  readonly cursor: string;
+  readonly at: string;
+  readonly payload: {
+    readonly orderId: string;
+    readonly erpNumber: string | null;
+    readonly channel: string;
+    readonly customerNumber: string;
+    readonly status: string;
+    readonly previousStatus: string | null;
+  };
+}

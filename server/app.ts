@@ -24,6 +24,9 @@ import { queryLimitsPlugin } from './limits.js';
 import { buildSchema } from './schema.js';
 import type { Store } from '../store/contract.js';
 import type { Workflows } from '../workflows/index.js';
+import type { EventBus } from '../subscriptions/bus.js';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
 
 /** A running Crossdock. */
 export interface Crossdock {
@@ -41,6 +44,7 @@ export interface CrossdockOptions {
   readonly config: Config;
   readonly sources: Sources;
   readonly store: Store;
+  readonly bus: EventBus;
   readonly workflows: Workflows;
   readonly logger: Logger;
 }
@@ -137,15 +141,56 @@ function operationPlugin(logger: Logger): ApolloServerPlugin<Context> {
 
 /** Starts Crossdock's HTTP server on the configured host and port. */
 export async function startCrossdock(options: CrossdockOptions): Promise<Crossdock> {
-  const { config, sources, store, workflows, logger } = options;
+  const { config, sources, store, bus, workflows, logger } = options;
   const app = express();
   app.disable('x-powered-by');
   const httpServer = createServer(app);
   const authenticator = createAuthenticator(config.apiKeys);
   const development = config.env === 'development';
 
+  const schema = buildSchema();
+  // graphql-ws on the same server and path as queries; subscriptions authenticate with
+  // connectionParams.authorization (DESIGN.md).
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  const wsCleanup = useServer<
+    { authorization?: unknown },
+    { caller?: ReturnType<typeof authenticator.authenticate> }
+  >(
+    {
+      schema,
+      onConnect: (ctx) => {
+        try {
+          const authorization = ctx.connectionParams?.authorization;
+          ctx.extra.caller = authenticator.authenticate(
+            typeof authorization === 'string' ? authorization : undefined,
+          );
+          return true;
+        } catch {
+          return false; // graphql-ws closes with 4403 Forbidden
+        }
+      },
+      context: (ctx): Context => {
+        const caller = ctx.extra.caller;
+        if (!caller) throw new Error('unauthenticated socket');
+        return {
+          caller,
+          correlationId: `ws:${Math.random().toString(36).slice(2, 10)}`,
+          sources,
+          loaders: createLoaders(sources, store),
+          warnings: [],
+          store,
+          bus,
+          workflows,
+          idempotencyKeyHeader: null,
+          idempotency: [],
+        };
+      },
+    },
+    wsServer,
+  );
+
   const apollo = new ApolloServer<Context>({
-    schema: buildSchema(),
+    schema,
     introspection: true,
     includeStacktraceInErrorResponses: development,
     persistedQueries: false,
@@ -155,6 +200,16 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     formatError: formatError(development),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      {
+        // Close subscriptions when the server drains (Apollo's documented graphql-ws pattern).
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await wsCleanup.dispose();
+            },
+          };
+        },
+      },
       ApolloServerPluginLandingPageDisabled(),
       operationPlugin(logger),
       queryLimitsPlugin<Context>(config.limits),
@@ -189,6 +244,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
         loaders: createLoaders(sources, store),
         warnings: [],
         store,
+        bus,
         workflows,
         idempotencyKeyHeader:
           typeof req.headers['idempotency-key'] === 'string'
@@ -197,6 +253,28 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
         idempotency: [],
       }),
     }),
+  );
+
+  // A body that is not JSON is the client's error: a GraphQL-shaped 400, not a logged 500.
+  app.use(
+    (error: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+      const type = (error as { type?: unknown } | null)?.type;
+      if (type === 'entity.parse.failed' || type === 'entity.too.large') {
+        res.status(type === 'entity.too.large' ? 413 : 400).json({
+          errors: [
+            {
+              message:
+                type === 'entity.too.large'
+                  ? 'Request body too large: expected at most 1 MB of JSON'
+                  : `Malformed request body: expected JSON, got a body that does not parse (${(error as Error).message})`,
+              extensions: { code: 'BAD_USER_INPUT' },
+            },
+          ],
+        });
+        return;
+      }
+      next(error);
+    },
   );
 
   await new Promise<void>((resolve, reject) => {

@@ -73,7 +73,7 @@ export async function startEmbedded(
       retry: config.workflows.retry,
       onError: (error, where) => logger.error({ err: error, where }, 'background workflow failure'),
     });
-    const crossdock = await startCrossdock({ config, sources, store, workflows, logger });
+    const crossdock = await startCrossdock({ config, sources, store, bus, workflows, logger });
     workflows.start();
     const opened = store;
     let closing: Promise<void> | undefined;

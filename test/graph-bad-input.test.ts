@@ -250,6 +250,11 @@ describe('bad input', () => {
       body: '{"query": ',
     });
     assert.equal(res.status, 400);
+    const body = (await res.json()) as {
+      errors: { message: string; extensions: { code: string } }[];
+    };
+    assert.equal(body.errors[0]?.extensions.code, 'BAD_USER_INPUT');
+    assert.match(body.errors[0]?.message ?? '', /^Malformed request body: expected JSON/);
   });
 });
 
