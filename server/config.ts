@@ -84,6 +84,18 @@ export const SETTINGS: readonly SettingDoc[] = [
       'Use MongoDB (replica set, majority writes) as the store instead of the embedded SQLite.',
   },
   {
+    name: 'NATS_URL',
+    default: '(none)',
+    description:
+      'Event bus on NATS JetStream (comma-separated URLs), shared by every replica; the in-process bus when unset.',
+  },
+  {
+    name: 'NATS_STREAM_PREFIX',
+    default: 'CROSSDOCK',
+    description:
+      'Prefix of the JetStream stream names (one stream per domain: _ORDER, _SHIPMENT, _INVENTORY).',
+  },
+  {
     name: 'IDEMPOTENCY_LEASE_MS',
     default: '30000',
     description:
@@ -281,6 +293,7 @@ export interface Config {
   readonly logLevel: LevelWithSilent;
   readonly limits: { readonly maxCost: number; readonly maxDepth: number };
   readonly store: { readonly dataDir: string; readonly mongodbUri: string | null };
+  readonly bus: { readonly natsUrl: string | null; readonly streamPrefix: string };
   readonly workflows: {
     readonly leaseMs: number;
     readonly retentionMs: number;
@@ -396,6 +409,20 @@ function parseApiKeys(text: string): ApiKey[] {
   });
 }
 
+function natsUrl(raw: Raw): string | null {
+  const text = raw.NATS_URL;
+  if (text === undefined || text === '') return null;
+  for (const part of text.split(',')) {
+    if (
+      !/^(nats|tls|ws|wss):\/\/[^\s/]+$/.test(part.trim()) &&
+      !/^[\w.-]+:\d+$/.test(part.trim())
+    ) {
+      throw new ConfigError('NATS_URL', 'comma-separated nats://host:port URLs', text);
+    }
+  }
+  return text;
+}
+
 function mongoUri(raw: Raw): string | null {
   const text = raw.MONGODB_URI;
   if (text === undefined || text === '') return null;
@@ -451,6 +478,10 @@ export function loadConfig(env: Raw = process.env): Config {
     host: str(raw, 'HOST', '127.0.0.1'),
     env: oneOf(raw, 'NODE_ENV', ['development', 'test', 'production'] as const, 'development'),
     logLevel: oneOf(raw, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    bus: {
+      natsUrl: natsUrl(raw),
+      streamPrefix: str(raw, 'NATS_STREAM_PREFIX', 'CROSSDOCK'),
+    },
     store: {
       dataDir: str(raw, 'DATA_DIR', './data'),
       mongodbUri: mongoUri(raw),

@@ -10,6 +10,7 @@ import type { Store } from '../store/contract.js';
 import { createStore } from '../store/index.js';
 import type { EventBus } from '../subscriptions/bus.js';
 import { createMemoryBus } from '../subscriptions/memory-bus.js';
+import { createNatsBus } from '../subscriptions/nats-bus.js';
 import { createWorkflows, type Workflows } from '../workflows/index.js';
 import { startCrossdock, type Crossdock } from './app.js';
 import type { Config } from './config.js';
@@ -47,6 +48,7 @@ export async function startEmbedded(
     });
   }
   let store: Store | undefined;
+  let bus: EventBus | undefined;
   try {
     store = await createStore({
       mongodbUri: config.store.mongodbUri,
@@ -61,7 +63,9 @@ export async function startEmbedded(
         tpl: sandbox.tpl.url,
       },
     );
-    const bus = createMemoryBus();
+    bus = config.bus.natsUrl
+      ? await createNatsBus({ servers: config.bus.natsUrl, streamPrefix: config.bus.streamPrefix })
+      : createMemoryBus();
     const workflows = createWorkflows({
       erp: sources.erp,
       warehouses: sources.warehouses,
@@ -76,24 +80,26 @@ export async function startEmbedded(
     const crossdock = await startCrossdock({ config, sources, store, bus, workflows, logger });
     workflows.start();
     const opened = store;
+    const openedBus = bus;
     let closing: Promise<void> | undefined;
     return {
       crossdock,
       sandbox,
       store: opened,
-      bus,
+      bus: openedBus,
       workflows,
       close: () =>
         (closing ??= (async () => {
           await crossdock.close();
           await workflows.close();
           await Promise.all(allConnectors(sources).map((connector) => connector.close()));
-          await bus.close();
+          await openedBus.close();
           await opened.close();
           await sandbox?.close();
         })()),
     };
   } catch (error) {
+    await bus?.close();
     await store?.close();
     await sandbox?.close();
     throw error;

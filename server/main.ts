@@ -18,15 +18,6 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  for (const reserved of ['NATS_URL', 'MONGODB_URI']) {
-    if (process.env[reserved]) {
-      logger.warn(
-        { setting: reserved },
-        `${reserved} is set but not used yet: the event bus and the store arrive in later releases`,
-      );
-    }
-  }
-
   const running = await startEmbedded(config, { logger });
   const { crossdock, sandbox } = running;
 
