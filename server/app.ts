@@ -11,7 +11,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { unwrapResolverError } from '@apollo/server/errors';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, parse, validate, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../observability/logger.js';
 import { CORRELATION_HEADER, correlationIdFrom } from '../observability/correlation.js';
 import { createLoaders, type ResolverContext, type Sources } from '../resolvers/index.js';
@@ -20,7 +20,7 @@ import { sourceError } from '../resolvers/errors.js';
 import { allConnectors } from '../resolvers/sources.js';
 import { createAuthenticator } from './auth.js';
 import type { Config } from './config.js';
-import { queryLimitsPlugin } from './limits.js';
+import { limitError, queryLimitsPlugin } from './limits.js';
 import { buildSchema } from './schema.js';
 import type { Store } from '../store/contract.js';
 import type { Workflows } from '../workflows/index.js';
@@ -158,6 +158,48 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   >(
     {
       schema,
+      connectionInitWaitTimeout: config.ws.initTimeoutMs,
+      // The same validation and limits as over HTTP, and the same error catalogue.
+      onSubscribe: (_ctx, _id, payload) => {
+        const refuse = (error: GraphQLError, extensions: Record<string, unknown>) =>
+          new GraphQLError(error.message, { nodes: error.nodes ?? null, extensions });
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          const syntax = error instanceof GraphQLError ? error : new GraphQLError(String(error));
+          return [refuse(syntax, { code: 'BAD_USER_INPUT', reason: 'GRAPHQL_PARSE_FAILED' })];
+        }
+        const invalid = validate(schema, document);
+        if (invalid.length > 0) {
+          return invalid.map((e) =>
+            refuse(e, { code: 'BAD_USER_INPUT', reason: 'GRAPHQL_VALIDATION_FAILED' }),
+          );
+        }
+        const tooComplex = limitError(
+          schema,
+          document,
+          payload.operationName,
+          payload.variables ?? {},
+          config.limits,
+        );
+        if (tooComplex) {
+          // `http` is for the HTTP transport only.
+          const { http: _http, ...extensions } = tooComplex.extensions;
+          return [refuse(tooComplex, extensions)];
+        }
+        return undefined;
+      },
+      onError: (_ctx, _id, _payload, errors) =>
+        errors.map((e) => formatError(development)(e.toJSON(), e)) as never,
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        const r = result as { errors?: readonly GraphQLError[] };
+        if (!r.errors) return undefined;
+        return {
+          ...result,
+          errors: r.errors.map((e) => formatError(development)(e.toJSON(), e)),
+        } as never;
+      },
       onConnect: (ctx) => {
         try {
           const authorization = ctx.connectionParams?.authorization;
@@ -187,6 +229,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
       },
     },
     wsServer,
+    config.ws.keepAliveMs,
   );
 
   const apollo = new ApolloServer<Context>({

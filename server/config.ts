@@ -118,6 +118,12 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: 'How often due dead letters and stalled orders are looked for.',
   },
   {
+    name: 'WS_INIT_TIMEOUT_MS / WS_KEEPALIVE_MS',
+    default: '3000 / 12000',
+    description:
+      'graphql-ws: how long a socket may wait before connection_init (then closed 4408), and the server ping interval.',
+  },
+  {
     name: 'SANDBOX',
     default: 'embedded',
     description:
@@ -292,6 +298,7 @@ export interface Config {
   readonly env: 'development' | 'test' | 'production';
   readonly logLevel: LevelWithSilent;
   readonly limits: { readonly maxCost: number; readonly maxDepth: number };
+  readonly ws: { readonly initTimeoutMs: number; readonly keepAliveMs: number };
   readonly store: { readonly dataDir: string; readonly mongodbUri: string | null };
   readonly bus: { readonly natsUrl: string | null; readonly streamPrefix: string };
   readonly workflows: {
@@ -495,6 +502,10 @@ export function loadConfig(env: Raw = process.env): Config {
         maxMs: int(raw, 'DEAD_LETTER_RETRY_MAX_MS', 60_000, 1, 86_400_000),
         maxAttempts: int(raw, 'DEAD_LETTER_MAX_ATTEMPTS', 50, 1, 100_000),
       },
+    },
+    ws: {
+      initTimeoutMs: int(raw, 'WS_INIT_TIMEOUT_MS', 3_000, 10, 600_000),
+      keepAliveMs: int(raw, 'WS_KEEPALIVE_MS', 12_000, 0, 600_000),
     },
     limits: {
       maxCost: int(raw, 'MAX_QUERY_COST', 50_000, 1, 100_000_000),

@@ -15,7 +15,10 @@ import {
   isListType,
   isObjectType,
   isInterfaceType,
+  type DocumentNode,
   type FragmentDefinitionNode,
+  type GraphQLError,
+  type OperationDefinitionNode,
   type GraphQLNamedType,
   type GraphQLSchema,
   type SelectionSetNode,
@@ -128,6 +131,48 @@ export interface QueryLimits {
   readonly maxDepth: number;
 }
 
+/**
+ * The QUERY_TOO_COMPLEX error for an operation over the limits, or null. Shared by HTTP (the Apollo
+ * plugin below) and WebSocket (graphql-ws onSubscribe), so both transports refuse the same documents.
+ */
+export function limitError(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Readonly<Record<string, unknown>>,
+  limits: QueryLimits,
+): GraphQLError | null {
+  const fragments: Record<string, FragmentDefinitionNode> = {};
+  let operation: OperationDefinitionNode | undefined;
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+    if (
+      definition.kind === Kind.OPERATION_DEFINITION &&
+      (!operationName || definition.name?.value === operationName)
+    ) {
+      operation ??= definition;
+    }
+  }
+  const root = operation && schema.getRootType(operation.operation);
+  if (!operation || !root) return null;
+  const { cost, depth } = complexityOf(schema, root, operation.selectionSet, fragments, variables);
+  const refuse = (message: string, extensions: Record<string, unknown>) =>
+    crossdockError('QUERY_TOO_COMPLEX', message, { ...extensions, http: { status: 400 } });
+  if (depth > limits.maxDepth) {
+    return refuse(`Query depth ${depth} exceeds the limit of ${limits.maxDepth}`, {
+      depth,
+      limit: limits.maxDepth,
+    });
+  }
+  if (cost > limits.maxCost) {
+    return refuse(
+      `Query cost ${cost} exceeds the limit of ${limits.maxCost}: ask for smaller pages (first) or fewer nested lists`,
+      { cost, limit: limits.maxCost },
+    );
+  }
+  return null;
+}
+
 /** Refuses operations over the limits with QUERY_TOO_COMPLEX (HTTP 400). */
 export function queryLimitsPlugin<C extends BaseContext>(
   limits: QueryLimits,
@@ -135,35 +180,15 @@ export function queryLimitsPlugin<C extends BaseContext>(
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ schema, document, operation, request }) {
-          const fragments: Record<string, FragmentDefinitionNode> = {};
-          for (const definition of document.definitions) {
-            if (definition.kind === Kind.FRAGMENT_DEFINITION)
-              fragments[definition.name.value] = definition;
-          }
-          const root = operation && schema.getRootType(operation.operation);
-          if (!operation || !root) return;
-          const { cost, depth } = complexityOf(
+        async didResolveOperation({ schema, document, request }) {
+          const error = limitError(
             schema,
-            root,
-            operation.selectionSet,
-            fragments,
+            document,
+            request.operationName,
             request.variables ?? {},
+            limits,
           );
-          const refuse = (message: string, extensions: Record<string, unknown>) =>
-            crossdockError('QUERY_TOO_COMPLEX', message, { ...extensions, http: { status: 400 } });
-          if (depth > limits.maxDepth) {
-            throw refuse(`Query depth ${depth} exceeds the limit of ${limits.maxDepth}`, {
-              depth,
-              limit: limits.maxDepth,
-            });
-          }
-          if (cost > limits.maxCost) {
-            throw refuse(
-              `Query cost ${cost} exceeds the limit of ${limits.maxCost}: ask for smaller pages (first) or fewer nested lists`,
-              { cost, limit: limits.maxCost },
-            );
-          }
+          if (error) throw error;
         },
       };
     },

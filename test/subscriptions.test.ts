@@ -151,3 +151,72 @@ describe('subscriptions over graphql-ws', () => {
     );
   });
 });
+
+describe('graphql-ws protocol hygiene', () => {
+  let short: Stack;
+  before(async () => {
+    short = await startStack({ catalogSize: 20, env: { WS_INIT_TIMEOUT_MS: '100' } });
+  });
+  after(() => short.close());
+
+  /** A raw socket speaking graphql-transport-ws; resolves with the close code. */
+  function raw(messages: Record<string, unknown>[]): Promise<number> {
+    const socket = new WebSocket(short.crossdock.url.replace('http', 'ws'), 'graphql-transport-ws');
+    socket.on('open', () => {
+      for (const m of messages) socket.send(JSON.stringify(m));
+    });
+    return new Promise((resolve) => socket.on('close', (code) => resolve(code)));
+  }
+
+  it('closes a socket that never sends connection_init with 4408', async () => {
+    assert.equal(await raw([]), 4408);
+  });
+
+  it('closes a subscribe before connection_init with 4401', async () => {
+    assert.equal(
+      await raw([{ id: '1', type: 'subscribe', payload: { query: '{ __typename }' } }]),
+      4401,
+    );
+  });
+
+  it('closes on a message that is not of the protocol with 4400', async () => {
+    assert.equal(
+      await raw([
+        { type: 'connection_init', payload: { authorization: 'Bearer demo-admin' } },
+        { type: 'no-such-type' },
+      ]),
+      4400,
+    );
+  });
+
+  it('applies the same validation and query limits as HTTP', async () => {
+    const c = createClient({
+      url: short.crossdock.url.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: 'Bearer demo-admin' },
+    });
+    clients.push(c);
+    const errorsOf = (query: string) =>
+      new Promise<{ message: string; extensions?: Json }[]>((resolve) => {
+        c.subscribe(
+          { query },
+          {
+            next: () => undefined,
+            error: (e) => resolve(e as { message: string; extensions?: Json }[]),
+            complete: () => resolve([]),
+          },
+        );
+      });
+    const syntax = await errorsOf('subscription { orderStatusChanged { cursor }');
+    assert.equal(syntax[0]?.extensions?.code, 'BAD_USER_INPUT');
+    assert.equal(syntax[0]?.extensions?.reason, 'GRAPHQL_PARSE_FAILED');
+    const unknown = await errorsOf('subscription { orderStatusChanged { colour } }');
+    assert.equal(unknown[0]?.message, 'Cannot query field "colour" on type "OrderStatusEvent".');
+    assert.equal(unknown[0]?.extensions?.code, 'BAD_USER_INPUT');
+    let nested = 'number';
+    for (let i = 0; i < 8; i++) nested = `customer { orders(first: 1) { nodes { ${nested} } } }`;
+    const deep = await errorsOf(`subscription { orderStatusChanged { order { ${nested} } } }`);
+    assert.equal(deep[0]?.extensions?.code, 'QUERY_TOO_COMPLEX');
+  });
+});
