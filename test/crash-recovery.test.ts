@@ -36,6 +36,8 @@ async function startCrossdock(): Promise<{ child: ChildProcess; url: string }> {
     cwd: new URL('..', import.meta.url),
     env: {
       ...process.env,
+      // Not the shared NATS of CI: this process uses the in-process bus.
+      NATS_URL: '',
       SANDBOX: 'off',
       PORT: '0',
       DATA_DIR: dataDir,

@@ -16,6 +16,8 @@ describe('server lifecycle', () => {
       cwd: new URL('..', import.meta.url),
       env: {
         ...process.env,
+        // Not the shared NATS of CI: this process uses the in-process bus.
+        NATS_URL: '',
         DATA_DIR: mkdtempSync(join(tmpdir(), 'crossdock-life-')),
         PORT: '0',
         SANDBOX_PORT_BASE: '0',
