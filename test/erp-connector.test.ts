@@ -23,6 +23,7 @@ import {
   stableGuid,
   type SeedOrder,
 } from '../sandbox/seed.js';
+import { customerOf, productOf, usd } from './support/world.js';
 
 const world = buildWorld({ catalogSize: 300 });
 const C = ERP_SANDBOX;
@@ -96,17 +97,7 @@ after(async () => {
   await erp.close();
 });
 
-const product = (sku: string) => {
-  const p = world.products.find((x) => x.sku === sku);
-  assert.ok(p, sku);
-  return p;
-};
-const customerOf = (number: string) => {
-  const c = world.customers.find((x) => x.number === number);
-  assert.ok(c, number);
-  return c;
-};
-const usd = (cents: number) => ({ amount: centsToDecimal(cents), currencyCode: 'USD' });
+const product = (sku: string) => productOf(world, sku);
 
 describe('catalog', () => {
   it('answers itemsBySku in key order with null for unknown keys, in one request', async () => {
@@ -191,7 +182,7 @@ describe('catalog', () => {
 
 describe('pricing', () => {
   it('prices SKUs for a customer in key order, in one request', async () => {
-    const customer = customerOf('C10001');
+    const customer = customerOf(world, 'C10001');
     const discount = PRICE_GROUPS[customer.priceGroup] ?? 0;
     const prices = await shared.customerPrices('C10001', ['SKU-000002', 'NOPE', 'SKU-000001']);
     assert.deepEqual(
@@ -225,7 +216,7 @@ describe('customers', () => {
     assert.equal(found.length, 5);
     assert.equal(found[1], null);
     assert.equal(found[4], null);
-    const c = customerOf('C10017');
+    const c = customerOf(world, 'C10017');
     assert.deepEqual(found[0], {
       number: 'C10017',
       erpId: stableGuid('customer:C10017'),
@@ -261,7 +252,7 @@ describe('customers', () => {
     for (;;) {
       const page = await shared.listCustomers({ first: 25, after: afterNumber });
       numbers.push(...page.items.map((c) => c.number));
-      assert.ok(page.items.every((c) => c.priceGroup === customerOf(c.number).priceGroup));
+      assert.ok(page.items.every((c) => c.priceGroup === customerOf(world, c.number).priceGroup));
       if (!page.hasNextPage) break;
       afterNumber = page.items.at(-1)?.number;
     }
@@ -277,7 +268,7 @@ describe('customers', () => {
       onHold.items.map((c) => c.number),
       world.customers.filter((c) => c.blocked === 'Ship').map((c) => c.number),
     );
-    const word = customerOf('C10002').name.split(' ')[0] ?? '';
+    const word = customerOf(world, 'C10002').name.split(' ')[0] ?? '';
     const search = await shared.listCustomers({ first: 100 }, { search: word.toLowerCase() });
     assert.deepEqual(
       search.items.map((c) => c.number),
@@ -332,7 +323,7 @@ describe('orders', () => {
     assert.deepEqual(strip(found[0]), expectedOrder(invoiced));
     assert.equal(found[1], null);
     assert.deepEqual(strip(found[2]), expectedOrder(draft));
-    const customer = customerOf(draft.customerNumber);
+    const customer = customerOf(world, draft.customerNumber);
     assert.deepEqual(found[2]?.shipTo, {
       name: customer.name,
       line1: customer.address.line1,

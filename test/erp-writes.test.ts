@@ -14,7 +14,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { ERP_SANDBOX } from '../sandbox/credentials.js';
 import { createErpApp } from '../sandbox/erp.js';
 import { listen, type RunningSystem } from '../sandbox/faults.js';
-import { buildWorld, centsToDecimal, stableGuid } from '../sandbox/seed.js';
+import { buildWorld, stableGuid } from '../sandbox/seed.js';
 import {
   SourceError,
   type ErpConnector,
@@ -22,6 +22,7 @@ import {
   type SalesOrderDraft,
 } from '../sources/contract.js';
 import { createErpConnector, type ErpConnectorOptions } from '../sources/erp/index.js';
+import { customerOf, productOf, usd } from './support/world.js';
 
 const world = buildWorld({ catalogSize: 300 });
 const C = ERP_SANDBOX;
@@ -128,17 +129,8 @@ async function ordersUnder(externalDocumentNumber: string): Promise<Rows> {
   );
 }
 
-const product = (sku: string) => {
-  const p = world.products.find((x) => x.sku === sku);
-  assert.ok(p, sku);
-  return p;
-};
-const customer = (number: string) => {
-  const c = world.customers.find((x) => x.number === number);
-  assert.ok(c, number);
-  return c;
-};
-const usd = (cents: number) => ({ amount: centsToDecimal(cents), currencyCode: 'USD' });
+const product = (sku: string) => productOf(world, sku);
+const customer = (number: string) => customerOf(world, number);
 
 before(async () => {
   const made = createErpApp(world, { now: () => clock });
