@@ -1,10 +1,14 @@
 /**
- * The event-bus port: what workflows publish and subscriptions consume. Implementations (NATS
- * JetStream, in-process) arrive with the live-events issue; this file fixes the vocabulary.
+ * The event-bus port: what workflows and ingestion publish and subscriptions consume, with two
+ * implementations (NATS JetStream in nats-bus.ts, in-process in memory-bus.ts). Payloads and
+ * subjects of each domain: events.ts.
  */
 
 /** Domains with a stream of their own. */
-export type EventDomain = 'order' | 'shipment' | 'inventory';
+export type EventDomain = 'order' | 'shipment' | 'inventory' | 'customer';
+
+/** Every domain, in a fixed order. */
+export const EVENT_DOMAINS: readonly EventDomain[] = ['order', 'shipment', 'inventory', 'customer'];
 
 /** A canonical event as it travels on the bus. */
 export interface BusEvent<T = unknown> {

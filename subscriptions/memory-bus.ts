@@ -2,7 +2,6 @@
  * The in-process event bus: the embedded default of the bus port (subscriptions/bus.ts) for one
  * process. Events get a per-domain sequence; a bounded history lets a subscriber resume after a
  * cursor; a duplicate event id is dropped within the history (de-duplication like JetStream's).
- * The NATS JetStream implementation arrives with the live-events issue.
  */
 import type { BusEvent, DeliveredEvent, EventBus, EventDomain } from './bus.js';
 

@@ -35,11 +35,17 @@ import type {
   StreamConfig,
   StreamInfo,
 } from '@nats-io/jetstream';
-import type { BusEvent, DeliveredEvent, EventBus, EventDomain } from './bus.js';
+import {
+  EVENT_DOMAINS,
+  type BusEvent,
+  type DeliveredEvent,
+  type EventBus,
+  type EventDomain,
+} from './bus.js';
 import { CursorExpiredError } from './memory-bus.js';
 
 /**
- * Prefix of the stream names (`${prefix}_ORDER`, `${prefix}_SHIPMENT`, `${prefix}_INVENTORY`).
+ * Prefix of the stream names (`${prefix}_ORDER`, `_SHIPMENT`, `_INVENTORY`, `_CUSTOMER`).
  * @default 'CROSSDOCK'
  */
 export const DEFAULT_NATS_STREAM_PREFIX = 'CROSSDOCK';
@@ -86,7 +92,7 @@ export interface NatsBusOptions {
 }
 
 /** The domains, each with a stream of its own. */
-const DOMAINS: readonly EventDomain[] = ['order', 'shipment', 'inventory'];
+const DOMAINS = EVENT_DOMAINS;
 
 /** Subject prefix of a domain's events: `crossdock.<domain>.`. */
 export const subjectPrefix = (domain: EventDomain): string => `crossdock.${domain}.`;

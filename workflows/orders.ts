@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { EventBus } from '../subscriptions/bus.js';
+import { orderStatusEvent } from '../subscriptions/events.js';
 import {
   isSourceError,
   type AddressRecord,
@@ -228,21 +229,23 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
     });
 
   const publish = async (order: StoredOrder, previous: string | null, caller: WorkflowCaller) => {
-    await bus.publish({
-      id: `order:${order.id}:${order.version}`,
-      domain: 'order',
-      subject: `crossdock.order.status.${order.id}`,
-      at: new Date(now()).toISOString(),
-      correlationId: caller.correlationId,
-      payload: {
-        orderId: order.id,
-        erpNumber: order.erpNumber,
-        channel: order.channel,
-        customerNumber: order.customerNumber,
-        status: order.status,
-        previousStatus: previous,
-      },
-    });
+    await bus.publish(
+      orderStatusEvent(
+        {
+          id: `order:${order.id}:${order.version}`,
+          at: new Date(now()).toISOString(),
+          correlationId: caller.correlationId,
+        },
+        {
+          orderId: order.id,
+          erpNumber: order.erpNumber,
+          channel: order.channel,
+          customerNumber: order.customerNumber,
+          status: order.status,
+          previousStatus: previous,
+        },
+      ),
+    );
   };
 
   /** Moves an order to `to` (with a data patch), retrying on a concurrent update. */
