@@ -533,6 +533,141 @@ export interface WmsConnector
   readonly kind: 'wms';
 }
 
+// ---------------------------------------------------------------------------------------------
+// Events from the systems: signed webhooks and change feeds (polling), normalized
+// ---------------------------------------------------------------------------------------------
+
+/** What every normalized event from a system carries. */
+interface SourceEventBase {
+  /** Deterministic id of the cause: `<source>:<vendor event id>` or, polled, `<source>:<record>:<stamp>`. */
+  readonly id: string;
+  /** Configured source name. */
+  readonly source: string;
+  /** When it happened in the system (ISO-8601 UTC), not when Crossdock heard of it. */
+  readonly occurredAt: string;
+}
+
+/** A shipment (WMS order) was created, shipped, delivered or cancelled. */
+export interface ShipmentSourceEvent extends SourceEventBase {
+  readonly type: 'shipment';
+  readonly kind: 'CREATED' | 'SHIPPED' | 'DELIVERED' | 'CANCELLED';
+  /** The shipment after the change (its `orderNumber` is the WMS reference). */
+  readonly shipment: ShipmentRecord;
+}
+
+/** Stock of one SKU in one warehouse changed. */
+export interface StockSourceEvent extends SourceEventBase {
+  readonly type: 'stock';
+  readonly sku: string;
+  readonly warehouseCode: string;
+  readonly onHand: number;
+  readonly available: number;
+  readonly allocated: number;
+  /** Change of on-hand when the system reports one (an adjustment), else null. */
+  readonly delta: number | null;
+  readonly reason: string | null;
+}
+
+/** The ERP posted a sales invoice for an order. */
+export interface InvoicePostedSourceEvent extends SourceEventBase {
+  readonly type: 'invoicePosted';
+  readonly invoiceNumber: string;
+  /** The ERP sales order number it invoices. */
+  readonly orderNumber: string;
+  readonly customerNumber: string;
+  readonly externalDocumentNumber: string | null;
+  readonly total: MoneyRecord;
+}
+
+/** The ERP changed a customer's credit status (its blocked option). */
+export interface CreditStatusSourceEvent extends SourceEventBase {
+  readonly type: 'creditStatus';
+  readonly customerNumber: string;
+  readonly blocked: CustomerBlock;
+  readonly previousBlocked: CustomerBlock | null;
+}
+
+/** A storefront (commerce) order was updated or cancelled on the platform. */
+export interface ChannelOrderSourceEvent extends SourceEventBase {
+  readonly type: 'channelOrder';
+  readonly change: 'UPDATED' | 'CANCELLED';
+  /** The platform's order id (a GID) and its display name (`#1001`). */
+  readonly channelOrderId: string;
+  readonly name: string;
+  readonly cancelReason: string | null;
+  readonly note: string | null;
+  readonly tags: readonly string[];
+}
+
+/** One normalized event from a system. */
+export type SourceEvent =
+  | ShipmentSourceEvent
+  | StockSourceEvent
+  | InvoicePostedSourceEvent
+  | CreditStatusSourceEvent
+  | ChannelOrderSourceEvent;
+
+/** A webhook delivery as received: raw bytes, lower-cased header names. */
+export interface WebhookDelivery {
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: Buffer;
+  /** When it arrived (epoch ms): the replay window is measured from it. */
+  readonly receivedAt: number;
+}
+
+/** Why a delivery was refused. */
+export type WebhookRejection =
+  | 'WEBHOOK_SIGNATURE_INVALID'
+  | 'WEBHOOK_TIMESTAMP_STALE'
+  | 'WEBHOOK_MALFORMED'
+  | 'WEBHOOK_UNKNOWN_TYPE';
+
+/** The verdict on a delivery: its verified, normalized events, or why it was refused. */
+export type WebhookVerdict =
+  | {
+      readonly ok: true;
+      /** The vendor's delivery id (stable across its retries): what de-duplication keys on. */
+      readonly deliveryId: string;
+      readonly events: readonly SourceEvent[];
+    }
+  | {
+      readonly ok: false;
+      readonly code: WebhookRejection;
+      /** What was expected and what arrived. */
+      readonly message: string;
+      readonly deliveryId: string | null;
+    };
+
+/** A connector whose system sends signed webhooks: it verifies them in its vendor's scheme. */
+export interface WebhookReceiver {
+  /** Verifies signature and replay window on the raw bytes, then parses and normalizes. */
+  receiveWebhook(
+    delivery: WebhookDelivery,
+    options: { readonly toleranceMs: number },
+  ): Promise<WebhookVerdict>;
+}
+
+/** A connector whose system is polled for changes instead (no webhooks). */
+export interface ChangeFeed {
+  /**
+   * Changes since `checkpoint` (null: from now — the first poll only takes a checkpoint), oldest
+   * first, with the checkpoint to pass next time. Overlaps the previous window a little; the
+   * ids make the repeats harmless.
+   */
+  changesSince(checkpoint: string | null): Promise<{
+    readonly events: readonly SourceEvent[];
+    readonly checkpoint: string;
+  }>;
+}
+
+/** True when the connector verifies webhooks. */
+export const isWebhookReceiver = (c: Connector): c is Connector & WebhookReceiver =>
+  typeof (c as Partial<WebhookReceiver>).receiveWebhook === 'function';
+
+/** True when the connector can be polled for changes. */
+export const isChangeFeed = (c: Connector): c is Connector & ChangeFeed =>
+  typeof (c as Partial<ChangeFeed>).changesSince === 'function';
+
 /** Throws when a batch answer does not line up with its keys (dataloader's contract). */
 export function assertSameLength(
   source: string,
