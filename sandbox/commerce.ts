@@ -8,8 +8,25 @@
  * `node`, `nodes`, `product`, `productVariant`, `order`, `customer`; calculated query cost,
  * MAX_COST_EXCEEDED and a per-token leaky bucket with THROTTLED (sandbox/commerce/cost.ts).
  *
- * Left out (later issues or not needed yet): mutations and `userErrors`, `@idempotent`,
- * `changeFromQuantity`, webhooks, InventoryItem/InventoryLevel/Location and the quantity
+ * Mutations (sandbox/commerce/schema.ts): `orderUpdate(input: {id, note, tags})` →
+ * `{order, userErrors}`; `orderCancel(orderId, reason, refund, restock, notifyCustomer,
+ * staffNote)` → `{job {id done}, orderCancelUserErrors {code field message}, userErrors}`,
+ * done at once (Shopify runs a job). Unknown ids answer NOT_FOUND / "Order does not exist", a
+ * second cancel INVALID. Cancelling voids an authorization, refunds a payment when `refund`,
+ * and with `restock` puts an unfulfilled order's quantities back on its variants.
+ *
+ * Webhooks (sandbox/commerce/webhooks.ts; spec /work/spec/webhooks.md): `orders/updated` from
+ * orderUpdate, `orders/cancelled` from orderCancel, REST-shaped bodies, the X-Shopify-* headers
+ * (Topic, Hmac-Sha256, Shop-Domain, API-Version, Webhook-Id and Triggered-At the same on every
+ * retry, Event-Id) and a base64 HMAC-SHA256 of the raw body keyed with
+ * `COMMERCE_SANDBOX.webhookSecret`. Delivery, retries and faults: sandbox/webhooks.ts.
+ *
+ * Left out (later issues or not needed yet): other mutations, `@idempotent`,
+ * `changeFromQuantity`, webhook subscriptions through the API (`webhookSubscriptionCreate`;
+ * the control plane registers instead), other topics, OrderCancelReason STAFF (outside the
+ * webhook contract's `cancel_reason` set), refusing to cancel fulfilled orders or orders with
+ * pending payments, the `refundMethod` input, OrderInput fields beyond note and tags,
+ * InventoryItem/InventoryLevel/Location and the quantity
  * names, FulfillmentOrder/Fulfillment, bulk operations, the 25,000-reachable-items limit,
  * multiple variants per product, presentment currencies other than the shop's, relevance
  * ranking (RELEVANCE sorts by id), `extensions.search` beyond unknown-field warnings, the
@@ -34,9 +51,11 @@ import {
   type CommerceContext,
   type SearchReport,
 } from './commerce/schema.js';
+import { sendOrderWebhook } from './commerce/webhooks.js';
 import { COMMERCE_SANDBOX } from './credentials.js';
 import { createSystemApp, type SystemControl } from './faults.js';
 import type { SeedWorld } from './seed.js';
+import { createWebhookDispatcher, shopifySigner, type WebhookOptions } from './webhooks.js';
 
 /**
  * Bucket size in cost points (Shopify's `maximumAvailable`).
@@ -84,10 +103,20 @@ export interface CommerceSandboxOptions {
    */
   readonly accessToken?: string;
   /**
-   * Clock of the leaky bucket, in ms (tests pass a fake one).
+   * Clock of the leaky bucket and of order changes, in ms (tests pass a fake one).
    * @default Date.now
    */
   readonly now?: () => number;
+  /**
+   * Outbound webhook delivery (retry schedule, timeout).
+   * @default {} // DEFAULT_RETRY_DELAYS_MS, 5 s timeout (Shopify's)
+   */
+  readonly webhooks?: WebhookOptions;
+  /**
+   * The app secret webhooks are signed with.
+   * @default COMMERCE_SANDBOX.webhookSecret
+   */
+  readonly webhookSecret?: string;
 }
 
 const UNAUTHORIZED = '[API] Invalid API key or access token (unrecognized login or wrong password)';
@@ -103,9 +132,16 @@ export function createCommerceApp(
   const maxQueryCost = options.maxQueryCost ?? DEFAULT_MAX_QUERY_COST;
   const versions = new Set(options.apiVersions ?? [COMMERCE_SANDBOX.apiVersion]);
   const accessToken = options.accessToken ?? COMMERCE_SANDBOX.accessToken;
-  const bucket = createCostBucket({ size: bucketSize, restoreRate, now: options.now ?? Date.now });
+  const now = options.now ?? Date.now;
+  const bucket = createCostBucket({ size: bucketSize, restoreRate, now });
   const data: CommerceData = buildCommerceData(world);
   const schema = createCommerceSchema();
+  const webhooks = createWebhookDispatcher(
+    shopifySigner(options.webhookSecret ?? COMMERCE_SANDBOX.webhookSecret),
+    options.webhooks,
+    now,
+  );
+  const shop = { shopDomain: COMMERCE_SANDBOX.shopDomain, apiVersion: COMMERCE_SANDBOX.apiVersion };
 
   const { app, control } = createSystemApp({
     system: 'commerce',
@@ -117,6 +153,7 @@ export function createCommerceApp(
         data: { productVariants: { nodes: [{ id: 5 }] }, orders: { nodes: [{ id: 5 }] } },
       });
     },
+    webhooks,
   });
 
   app.post('/admin/api/:version/graphql.json', async (req: Request, res: Response) => {
@@ -217,6 +254,9 @@ export function createCommerceApp(
       data,
       shopDomain: COMMERCE_SANDBOX.shopDomain,
       searches: [],
+      now,
+      // Triggered when the change was stamped on the order (its `updatedAt`).
+      notify: (topic, order) => sendOrderWebhook(webhooks, shop, topic, order, order.updatedAtMs),
     };
     const result: ExecutionResult = await execute({
       schema,

@@ -12,6 +12,11 @@ export const ERP_SANDBOX = Object.freeze({
   clientId: 'crossdock-gateway',
   clientSecret: 'erp-sandbox-secret',
   scope: 'https://api.businesscentral.dynamics.com/.default',
+  /**
+   * Standard Webhooks secret of the partner extension's event subscribers: `whsec_` + base64 of
+   * 32 fixed bytes (`crossdock-sandbox-erp-webhooks!!`); the HMAC key is the decoded bytes.
+   */
+  webhookSecret: 'whsec_Y3Jvc3Nkb2NrLXNhbmRib3gtZXJwLXdlYmhvb2tzISE=',
 });
 
 /** Commerce platform (Admin API access token, after Shopify). */
@@ -19,6 +24,8 @@ export const COMMERCE_SANDBOX = Object.freeze({
   apiVersion: '2026-01',
   accessToken: 'shpat_crossdock_sandbox',
   shopDomain: 'crossdock-sandbox.myshopify.com',
+  /** The app's client secret that keys `X-Shopify-Hmac-Sha256` on webhooks. */
+  webhookSecret: 'shpss_crossdock_sandbox_webhooks',
 });
 
 /** WMS instances (client credentials plus user login, after Extensiv 3PL Warehouse Manager). */

@@ -11,18 +11,36 @@
  *   POST   .../companies({id})/salesOrders       deep insert of salesOrderLines → 201 + entity
  *   DELETE .../companies({id})/salesOrders({id}) If-Match required → 204
  *   POST   .../companies({id})/salesCreditMemos  deep insert of salesCreditMemoLines → 201
+ *   POST   .../companies({id})/salesOrders({id})/Microsoft.NAV.shipAndInvoice
+ *          bound action → 204; posts a salesInvoice (`PSI-…`, `orderNumber` = the order's)
+ *   PATCH  .../companies({id})/customers({id})   If-Match required, {"blocked": " "|"Ship"|"Invoice"|"All"}
+ *          → 200 + entity with a new ETag
  *   GET    /v2.0/{tenant}/{environment}/api/crossdock/pricing/v1.0/companies({id})/customerPrices
  *   GET    /v2.0/{tenant}/{environment}/api/crossdock/pricing/v1.0/companies({id})/customerPriceGroups
  *
  * A POST answers 201 with `Location`, `ETag` and the entity, honouring `$select` and `$expand`
  * (`?$expand=salesOrderLines` returns the deep-inserted lines). Numbers come from series that
- * continue after the seed (`SO-100121`, ...; credit memos `SCM-100001`, ...). POST is not
- * idempotent, as in BC. Validation and its errors: `erp/writes.ts`.
+ * continue after the seed (`SO-100121`, ...; credit memos `SCM-100001`, ...; invoices after the
+ * last seeded `PSI-`). POST is not idempotent, as in BC. Validation and its errors:
+ * `erp/writes.ts`. shipAndInvoice on an order with nothing left to invoice, or of a customer
+ * blocked for shipping or invoicing, answers 400 `Application_DialogException`; PATCH without
+ * `If-Match` answers 400 `BadRequest_InvalidToken`, with a stale one 409 `Request_EntityChanged`.
+ *
+ * Webhooks: BC's own (`subscriptions`) carry no data and no signature, so the sandbox models a
+ * partner extension whose event subscribers post Standard Webhooks v1 (`webhook-id: msg_<ulid>`,
+ * `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>` keyed with the decoded
+ * `ERP_SANDBOX.webhookSecret`): `salesInvoice.posted` on shipAndInvoice and
+ * `customer.creditStatusChanged` on a PATCH that changes `blocked` (`erp/webhooks.ts`; delivery,
+ * retries and faults: `webhooks.ts`).
  *
  * Deliberately not reproduced (see the reference's "faithful BC sandbox" list):
- * - PATCH, POST/DELETE on other sets, POST of lines to an existing document, bound actions
- *   (shipAndInvoice, post, release): answered 405 `BadRequest_MethodNotAllowed`;
- * - webhooks (`subscriptions`), `$batch`, `$count`, `$metadata` documents;
+ * - PATCH other than of a customer's `blocked`, POST/DELETE on other sets, POST of lines to an
+ *   existing document, bound actions other than shipAndInvoice (post, release, ...): answered
+ *   405 `BadRequest_MethodNotAllowed`;
+ * - BC's own webhooks (`subscriptions`: handshake, 3-day expiry, 30 s merge, `collection`
+ *   notifications), `$batch`, `$count`, `$metadata` documents;
+ * - shipAndInvoice writes no salesShipments or item ledger entries, always posts every
+ *   remaining quantity (no `shipQuantity`/`invoiceQuantity` partials) and keeps the order;
  * - throttling (429 after 6,000 requests / 5 min, 5 concurrent + 95 queued) and 408/504 limits;
  * - salesInvoiceLines, salesShipments, itemLedgerEntries; tax (every amount is tax-exempt);
  * - `$filter` beyond eq/ne/gt/ge/lt/le/and/or/in/contains/startswith/endswith (no `not`,
@@ -50,12 +68,20 @@ import { ODataError, bcErrorBody, sendODataError } from './erp/errors.js';
 import { encodeSkipToken, parseQueryOptions, runQuery, shapeEntity } from './erp/query.js';
 import { buildErpStore, type ErpStore } from './erp/store.js';
 import type { Entity, EntitySet } from './erp/table.js';
+import { createErpEvents } from './erp/webhooks.js';
 import {
   createSalesCreditMemo,
   createSalesOrder,
   deleteSalesOrder,
+  patchCustomer,
+  shipAndInvoice,
   type WriteContext,
 } from './erp/writes.js';
+import {
+  createWebhookDispatcher,
+  standardWebhooksSigner,
+  type WebhookOptions,
+} from './webhooks.js';
 
 /**
  * Lifetime of an access token.
@@ -86,6 +112,16 @@ export interface ErpSandboxOptions {
    * @default Date.now
    */
   readonly now?: () => number;
+  /**
+   * Outbound webhook delivery (retry schedule, timeout).
+   * @default {} // DEFAULT_RETRY_DELAYS_MS, 15 s timeout (Standard Webhooks)
+   */
+  readonly webhooks?: WebhookOptions;
+  /**
+   * The Standard Webhooks secret (`whsec_` + base64) events are signed with.
+   * @default ERP_SANDBOX.webhookSecret
+   */
+  readonly webhookSecret?: string;
 }
 
 const COMPANY_NAME = 'CRONUS Crossdock Distribution';
@@ -144,8 +180,14 @@ function setsOf(store: ErpStore, group: ApiGroup): Readonly<Record<string, Entit
 const SEGMENT = /^([A-Za-z][A-Za-z0-9]*)(?:\(([^()]*)\))?$/;
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
-/** What the sandbox writes, for the message of a refused method. */
+/**
+ * The document writes of the sandbox, for the message of a refused method. (shipAndInvoice and
+ * PATCH of a customer's `blocked` are left out of the text, which test/erp-sandbox.test.ts pins.)
+ */
 const WRITES = 'POST salesOrders, DELETE salesOrders({id}) and POST salesCreditMemos';
+
+/** The bound action that posts an order (BC's `Microsoft.NAV.shipAndInvoice`). */
+const SHIP_AND_INVOICE = 'Microsoft.NAV.shipAndInvoice';
 
 function methodNotAllowed(method: string, segment: string): ODataError {
   return new ODataError(
@@ -228,6 +270,12 @@ export function createErpApp(
   const creds = ERP_SANDBOX;
   const store = buildErpStore(world, { id: creds.companyId, name: COMPANY_NAME });
   const writes: WriteContext = { store, now, localCurrency: world.currencyCode };
+  const webhooks = createWebhookDispatcher(
+    standardWebhooksSigner(options.webhookSecret ?? creds.webhookSecret),
+    options.webhooks,
+    now,
+  );
+  const events = createErpEvents(webhooks, now);
   const tokens = new Map<string, { readonly tenant: string; readonly expiresAt: number }>();
 
   const { app, control } = createSystemApp({
@@ -245,6 +293,7 @@ export function createErpApp(
     onMalformed: (res) => {
       res.status(200).json({ value: 'not-a-list' });
     },
+    webhooks,
   });
 
   app.post(
@@ -384,7 +433,7 @@ export function createErpApp(
     const [companySegment = '', setSegment, keyedNavigation, ...tooDeep] = rest;
     if (tooDeep.length > 0) throw notFoundSegment(tooDeep.join('/'));
     const method = req.method;
-    if (method !== 'GET' && method !== 'POST' && method !== 'DELETE') {
+    if (method !== 'GET' && method !== 'POST' && method !== 'DELETE' && method !== 'PATCH') {
       throw methodNotAllowed(method, setSegment ?? companySegment);
     }
     const params = new URL(req.originalUrl, origin).searchParams;
@@ -420,9 +469,9 @@ export function createErpApp(
     if (!set) throw notFoundSegment(target.name);
     if (method !== 'GET') {
       const where = keyedNavigation ?? setSegment;
-      if (group !== 'standard' || keyedNavigation !== undefined)
-        throw methodNotAllowed(method, where);
-      const route = `${method} ${set.name}${target.key === undefined ? '' : '({id})'}`;
+      if (group !== 'standard') throw methodNotAllowed(method, where);
+      const keyed = target.key === undefined ? '' : '({id})';
+      const route = `${method} ${set.name}${keyed}${keyedNavigation === undefined ? '' : `/${keyedNavigation}`}`;
       switch (route) {
         case 'POST salesOrders':
           sendCreated(req, res, set, createSalesOrder(writes, req.body), params, scope);
@@ -434,6 +483,20 @@ export function createErpApp(
           deleteSalesOrder(writes, target.key ?? '', req.get('if-match'));
           res.status(204).end();
           return;
+        case `POST salesOrders({id})/${SHIP_AND_INVOICE}`: {
+          const invoice = shipAndInvoice(writes, target.key ?? '');
+          events.invoicePosted(invoice.row);
+          res.status(204).end();
+          return;
+        }
+        case 'PATCH customers({id})': {
+          const patched = patchCustomer(writes, target.key ?? '', req.get('if-match'), req.body);
+          if (patched.entity.row.blocked !== patched.previousBlocked) {
+            events.creditStatusChanged(patched.entity.row, patched.previousBlocked);
+          }
+          sendUpdated(res, set, patched.entity, params, `${scope}${set.name}/$entity`);
+          return;
+        }
         default:
           throw methodNotAllowed(method, where);
       }
@@ -509,6 +572,22 @@ export function createErpApp(
       .setHeader('Location', `${origin}${req.path}(${String(entity.row['id'])})`);
     res.json({
       '@odata.context': `${scope}${set.name}/$entity`,
+      ...shapeEntity(entity, query.select, query.expand, set.navigations),
+    });
+  }
+
+  /** 200 OK after a PATCH: the entity with its new `ETag` (OData 4.0 §11.4.3). */
+  function sendUpdated(
+    res: Response,
+    set: EntitySet,
+    entity: Entity,
+    params: URLSearchParams,
+    context: string,
+  ): void {
+    const query = parseQueryOptions(params, set);
+    res.setHeader('OData-Version', '4.0').setHeader('ETag', entity.etag);
+    res.json({
+      '@odata.context': context,
       ...shapeEntity(entity, query.select, query.expand, set.navigations),
     });
   }

@@ -1,6 +1,7 @@
 /**
- * The control plane every sandbox system shares: fault injection (`/_faults`) and request
- * counting (`/_stats`), plus the start/stop of one system's HTTP server.
+ * The control plane every sandbox system shares: fault injection (`/_faults`), request
+ * counting (`/_stats`) and outbound webhooks (`/_webhooks`, see webhooks.ts), plus the
+ * start/stop of one system's HTTP server.
  *
  *   PUT    /_faults  {"latencyMs": n, "errorRate": 0..1, "down": bool, "malformed": bool,
  *                      "methods": ["POST", ...] | null}
@@ -8,6 +9,7 @@
  *   GET    /_faults  the faults in force
  *   GET    /_stats   {"requests": n, "aborted": n, "byRoute": {"GET /path": n}}
  *   DELETE /_stats   reset the counters
+ *   PUT/GET/DELETE /_webhooks, PUT /_webhooks/faults   (webhooks.ts)
  *
  * `down` destroys every connection as it arrives (the client sees a reset), `errorRate`
  * answers that share of requests with the system's own 503 error body, `latencyMs` delays
@@ -18,6 +20,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
+import {
+  createWebhookDispatcher,
+  mountWebhookControl,
+  UNSIGNED,
+  type WebhookDispatcher,
+  type Webhooks,
+} from './webhooks.js';
 
 /** Faults in force on one system. */
 export interface Faults {
@@ -71,6 +80,8 @@ export interface SystemControl {
   setFaults(faults: Partial<Faults>): void;
   stats(): Stats;
   resetStats(): void;
+  /** The system's outbound webhooks. */
+  readonly webhooks: WebhookDispatcher;
 }
 
 /** Options of {@link createSystemApp}. */
@@ -86,6 +97,16 @@ export interface SystemAppOptions {
    * @default '1mb'
    */
   readonly bodyLimit?: string;
+  /**
+   * The system's webhook engine, exposed on `/_webhooks` and as `RunningSystem.webhooks`.
+   * @default an unsigned engine (a system that emits no events of its own)
+   */
+  readonly webhooks?: WebhookDispatcher;
+  /**
+   * Mounts the system's own control-plane routes (no auth, no faults, not counted), e.g. the
+   * WMS's key rotation and carrier feed. Called after the shared routes.
+   */
+  readonly controlPlane?: (app: Express) => void;
 }
 
 /** Makes an express app with the control plane and fault middleware mounted first. */
@@ -104,6 +125,7 @@ export function createSystemApp(options: SystemAppOptions): {
     resetStats: () => {
       stats = { requests: 0, aborted: 0, byRoute: {} };
     },
+    webhooks: options.webhooks ?? createWebhookDispatcher(UNSIGNED),
   };
 
   const app = express();
@@ -148,6 +170,8 @@ export function createSystemApp(options: SystemAppOptions): {
     control.resetStats();
     res.json(stats);
   });
+  mountWebhookControl(app, control.webhooks);
+  options.controlPlane?.(app);
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     // Faults limited to some methods leave the others healthy (e.g. reads answer, writes fail).
@@ -196,6 +220,9 @@ export interface RunningSystem {
   readonly url: string;
   readonly port: number;
   readonly control: SystemControl;
+  /** The system's outbound webhooks (register, idle, deliveries, faults). */
+  readonly webhooks: Webhooks;
+  /** Stops webhook deliveries and timers, then the HTTP server. */
   close(): Promise<void>;
 }
 
@@ -222,10 +249,13 @@ export async function listen(
     port: address.port,
     url: `http://${host}:${address.port}`,
     control,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    webhooks: control.webhooks,
+    close: async () => {
+      await control.webhooks.close();
+      await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }

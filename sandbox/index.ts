@@ -6,6 +6,7 @@ import { createCommerceApp, type CommerceSandboxOptions } from './commerce.js';
 import { createErpApp } from './erp.js';
 import { NO_FAULTS, listen, type RunningSystem } from './faults.js';
 import { buildWorld, type SeedOptions, type SeedWorld } from './seed.js';
+import { NO_WEBHOOK_FAULTS, type WebhookOptions } from './webhooks.js';
 import { createWmsApp } from './wms.js';
 
 /** Offsets from `SANDBOX_PORT_BASE` of each system (DESIGN.md). */
@@ -30,6 +31,11 @@ export interface SandboxOptions extends SeedOptions {
   readonly world?: SeedWorld;
   /** Options of the commerce platform (its query-cost bucket: a Shopify plan's limits). */
   readonly commerce?: CommerceSandboxOptions;
+  /**
+   * Outbound webhook delivery of every system, e.g. `{ retryDelaysMs: [10, 20] }` in tests.
+   * @default {} // retries after 0.25 s, 1 s, 5 s, 30 s, 2 min; each vendor's timeout
+   */
+  readonly webhooks?: WebhookOptions;
 }
 
 /** The running sandbox. */
@@ -41,7 +47,7 @@ export interface Sandbox {
   readonly commerce: RunningSystem;
   /** Every system, in port order. */
   readonly systems: readonly RunningSystem[];
-  /** Clears faults and request counters on every system. */
+  /** Clears faults, webhook delivery faults and request counters on every system. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -59,20 +65,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       started.push(system);
       return system;
     };
-    const erp = await start('erp', createErpApp(world), SANDBOX_PORT_OFFSETS.erp);
+    const webhooks = options.webhooks ?? {};
+    const erp = await start('erp', createErpApp(world, { webhooks }), SANDBOX_PORT_OFFSETS.erp);
     const wms = await start(
       'wms',
-      createWmsApp(world, { system: 'wms' }),
+      createWmsApp(world, { system: 'wms', webhooks }),
       SANDBOX_PORT_OFFSETS.wms,
     );
     const tpl = await start(
       'tpl',
-      createWmsApp(world, { system: 'tpl' }),
+      createWmsApp(world, { system: 'tpl', webhooks }),
       SANDBOX_PORT_OFFSETS.tpl,
     );
     const commerce = await start(
       'commerce',
-      createCommerceApp(world, options.commerce),
+      createCommerceApp(world, { ...options.commerce, webhooks }),
       SANDBOX_PORT_OFFSETS.commerce,
     );
     return {
@@ -86,6 +93,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         for (const system of started) {
           system.control.setFaults(NO_FAULTS);
           system.control.resetStats();
+          system.webhooks.setFaults(NO_WEBHOOK_FAULTS);
         }
       },
       async close() {

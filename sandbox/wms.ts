@@ -14,6 +14,23 @@
  *   GET  /inventory/receivers           HAL, rel http://api.3plCentral.com/rels/inventory/receiver
  *   GET  /inventory/receivers/{id}      one receiver; 404 when unknown
  *   POST /inventory/receivers           201 + ETag; an expected receipt; duplicate referenceNum → 400 Duplicate
+ *   POST /inventory/adjustments         {facilityId, adjustmentItems[{itemIdentifier{sku}, qty (signed, ≠ 0), reason}]}
+ *                                       → 201; on hand and available move by qty; below zero → 400 Incompatible
+ *   GET  /events/webhook/key            {publicKey (PEM, SPKI), retrievalDateISO}; 304 when
+ *                                       `previousRetrievalDateISO` names the current key
+ *
+ * Control plane (no auth; besides faults.ts's): `POST /_webhooks/rotate-key` (a new RSA key
+ * pair), `POST /_carrier/{orderId}/delivered` (the carrier delivered a shipped order: sets
+ * `readOnly.deliveredDate`; 409 unless the order is closed and not yet delivered).
+ *
+ * Webhooks (Extensiv's event notifications; spec /work/spec/webhooks.md): one event per
+ * delivery, `Signature` = base64 RSA-SHA256 of the raw body with the instance's RSA-2048 key
+ * (made at start, replaced by rotate-key), envelope `tplId`, `wmsEventId` (same on retries),
+ * `eventDateTimeUtc` (7 fractional digits, no offset), `eventType`, `tags`, `resource{rel, href,
+ * body}`, `links`/`data` as escaped JSON strings. OrderCreate (POST /orders), OrderConfirm
+ * (confirmer), OrderCancel (canceler), OrderDelivered (carrier feed) carry the order as
+ * `GET /orders/{id}?detail=All&itemdetail=All` shows it; Adjustment (one per adjusted item)
+ * the stock summary row after the change. Delivery, retries and faults: webhooks.ts.
  *
  * Orders with `detail=All` (or `OrderItems`) carry `orderItems`, each with Extensiv's
  * `readOnly.{orderItemId, fullyAllocated}`; `itemdetail=All` (or `Allocations`) adds
@@ -26,18 +43,27 @@
  * sandbox's choice: Extensiv's answer to a second cancel is UNCONFIRMED), confirming a short
  * one `NotFullyAllocated`. A receiver stays Open (expected): no confirmer, stock unchanged.
  *
+ * `readOnly.deliveredDate` on orders (null until the carrier feed delivers) is a sandbox
+ * addition: Extensiv has no delivery tracking. `/inventory/adjustments` is the sandbox's own
+ * shape for what Extensiv does through its inventory adjustment screens and events.
+ *
  * Deliberately left out (Extensiv has them; Crossdock does not read them yet): `sort=`,
  * `/inventory/stockdetails` (locations, lots, serials), customers and items, the allocator and
- * completer, PUT of orders, receiver confirmers, packages, webhooks with RSA signatures, `=hv=`
- * on nested objects, facility-local times. Orders list in order-id order. Values compare
- * case-sensitively. Injected errors answer 503 plain text (Extensiv's 5xx are text);
- * `malformed` answers 200 with a body that has no `summaries`, no `_embedded` and no
- * `access_token`. A body that is not JSON answers 400 before faults and statistics see it.
+ * completer, PUT of orders, receiver confirmers, packages, `=hv=` on nested objects,
+ * facility-local times; of webhooks: the UI setup per customer and event type, the https-only
+ * rule, Receipt/Assembly/Order Item/Item/Inventory Summary events, adjustments by location or
+ * lot, the 6-hour retry window and dead-letter queue (the sandbox retries on its schedule).
+ *
+ * Orders list in order-id order. Values compare case-sensitively. Injected errors answer 503
+ * plain text (Extensiv's 5xx are text); `malformed` answers 200 with a body that has no
+ * `summaries`, no `_embedded` and no `access_token`. A body that is not JSON answers 400
+ * before faults and statistics see it.
  */
 import type { Express, NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import { WMS_SANDBOX } from './credentials.js';
 import { createSystemApp, type SystemControl } from './faults.js';
+import { createWebhookDispatcher, extensivSigner, type WebhookOptions } from './webhooks.js';
 import type { SeedWarehouse, SeedWorld } from './seed.js';
 import { createTokenServer } from './wms/auth.js';
 import {
@@ -49,7 +75,16 @@ import {
   refuseOperation,
   rejectModel,
 } from './wms/http.js';
-import { cancelOrder, confirmOrder, createOrder, createReceiver } from './wms/operations.js';
+import {
+  adjustmentRefusal,
+  adjustStock,
+  cancelOrder,
+  confirmOrder,
+  createOrder,
+  createReceiver,
+  deliverOrder,
+  stockRow,
+} from './wms/operations.js';
 import type { RqlField, RqlFields } from './wms/rql.js';
 import {
   buildWmsStore,
@@ -62,6 +97,7 @@ import {
   type WmsReceiver,
   type WmsStore,
 } from './wms/store.js';
+import { createWebhookKeyRing, createWmsEvents } from './wms/webhooks.js';
 
 /** Options of {@link createWmsApp}. */
 export interface WmsSandboxOptions {
@@ -77,6 +113,11 @@ export interface WmsSandboxOptions {
    * @default Date.now
    */
   readonly now?: () => number;
+  /**
+   * Outbound webhook delivery (retry schedule, timeout).
+   * @default {} // DEFAULT_RETRY_DELAYS_MS, 3 s timeout (Extensiv's)
+   */
+  readonly webhooks?: WebhookOptions;
 }
 
 /** Default bearer lifetime (Extensiv's tokens last 30–60 minutes). */
@@ -100,6 +141,12 @@ export const FACILITY_REL = 'http://api.3plCentral.com/rels/properties/facility'
 export const ORDER_REL = 'http://api.3plCentral.com/rels/orders/order';
 /** HAL rel of a receiver. */
 export const RECEIVER_REL = 'http://api.3plCentral.com/rels/inventory/receiver';
+
+/** First id of each instance's inventory adjustments. */
+const FIRST_ADJUSTMENT_ID: Readonly<Record<SeedWarehouse['system'], number>> = {
+  wms: 30_001,
+  tpl: 90_001,
+};
 
 /** Largest `pgsiz` of `/inventory/receivers`. */
 export const RECEIVERS_MAX_PAGE_SIZE = 1000;
@@ -138,6 +185,7 @@ const ORDER_FIELDS: RqlFields<WmsOrder> = new Map([
   ['readonly.packdonedate', field<WmsOrder>('date', (o) => o.readOnly.packDoneDate)],
   ['readonly.processdate', field<WmsOrder>('date', (o) => o.readOnly.processDate)],
   ['readonly.lastmodifieddate', field<WmsOrder>('date', (o) => o.readOnly.lastModifiedDate)],
+  ['readonly.delivereddate', field<WmsOrder>('date', (o) => o.readOnly.deliveredDate)],
   ['routinginfo.carrier', field<WmsOrder>('string', (o) => o.routingInfo.carrier)],
   ['routinginfo.trackingnumber', field<WmsOrder>('string', (o) => o.routingInfo.trackingNumber)],
 ]);
@@ -242,6 +290,19 @@ const CreateReceiverBody = z.object({
   receiveItems: z.array(Line).min(1),
 });
 
+const AdjustmentBody = z.object({
+  facilityId: z.number().int(),
+  adjustmentItems: z
+    .array(
+      z.object({
+        itemIdentifier: z.object({ sku: z.string().min(1) }),
+        qty: z.number().int(),
+        reason: z.string().min(1),
+      }),
+    )
+    .min(1),
+});
+
 const CancelBody = z.object({ reason: z.string().min(1) });
 const ConfirmBody = z.object({ trackingNumber: text, confirmDate: text, billOfLading: text });
 
@@ -275,7 +336,16 @@ export function createWmsApp(
     throw new RangeError(`tokenTtlSeconds: expected an integer >= 0, got ${ttl}`);
   }
   const store: WmsStore = buildWmsStore(world, options.system);
-  const tokens = createTokenServer(WMS_SANDBOX[options.system], ttl, now);
+  const credentials = WMS_SANDBOX[options.system];
+  const tokens = createTokenServer(credentials, ttl, now);
+  const keys = createWebhookKeyRing(now);
+  const webhooks = createWebhookDispatcher(
+    extensivSigner(() => keys.current().privateKey),
+    options.webhooks,
+    now,
+  );
+  const events = createWmsEvents(webhooks, credentials.tplGuid, now);
+  let adjustmentIds = FIRST_ADJUSTMENT_ID[options.system];
   const facilityViews: FacilityView[] = store.facilities.map((f) => ({
     id: f.facilityId,
     name: f.name,
@@ -291,6 +361,39 @@ export function createWmsApp(
     onMalformed: (res) => {
       res.status(200).json({ totalResults: 1, _links: {} });
     },
+    webhooks,
+    controlPlane: (control) => {
+      control.post('/_webhooks/rotate-key', (_req, res) => {
+        const key = keys.rotate();
+        res.json({ publicKey: key.publicKeyPem, retrievalDateISO: key.retrievalDateISO });
+      });
+      // The carrier feed Extensiv does not have (a sandbox addition): the parcel arrived.
+      control.post('/_carrier/:orderId/delivered', (req, res) => {
+        const raw = String(req.params['orderId']);
+        const order = store.ordersById.get(/^\d{1,12}$/.test(raw) ? Number(raw) : NaN);
+        if (!order) {
+          res.status(404).json({ error: `no order with id ${JSON.stringify(raw)}` });
+          return;
+        }
+        const id = order.readOnly.orderId;
+        if (order.readOnly.status !== 1) {
+          res.status(409).json({
+            error: `order ${id} is ${order.readOnly.status === 2 ? 'canceled' : 'open (not shipped)'}; expected a closed (shipped) order`,
+          });
+          return;
+        }
+        if (order.readOnly.deliveredDate !== null) {
+          res.status(409).json({
+            error: `order ${id} was already delivered at ${order.readOnly.deliveredDate}`,
+          });
+          return;
+        }
+        deliverOrder(store, order, wmsDate(now()));
+        const body = orderView(order, true, true);
+        events.order('OrderDelivered', order, body);
+        res.json(body);
+      });
+    },
   });
 
   app.post('/AuthServer/api/Token', (req, res) => tokens.token(req, res));
@@ -305,6 +408,17 @@ export function createWmsApp(
       .status(401)
       .set('www-authenticate', 'Bearer')
       .json({ Message: 'Authorization has been denied for this request.' });
+  });
+
+  app.get('/events/webhook/key', (req, res) => {
+    const key = keys.current();
+    if (queryParam(req, 'previousretrievaldateiso') === key.retrievalDateISO) {
+      res.status(304).end();
+      return;
+    }
+    res
+      .type('application/json')
+      .json({ publicKey: key.publicKeyPem, retrievalDateISO: key.retrievalDateISO });
   });
 
   app.get('/properties/facilities', (req, res) => {
@@ -332,6 +446,74 @@ export function createWmsApp(
     if (!page) return;
     // Extensiv's stock summaries are the one listing without a HAL envelope.
     res.type('application/json').json({ totalResults: page.totalResults, summaries: page.items });
+  });
+
+  app.post('/inventory/adjustments', (req, res) => {
+    const body = parseBody(req, res, AdjustmentBody);
+    if (!body) return;
+    const facilityId = body.facilityId;
+    if (!store.facilitiesById.has(facilityId)) {
+      rejectModel(
+        res,
+        'facilityId',
+        'DoesNotExist',
+        `this warehouse runs facilities ${store.facilities.map((f) => f.facilityId).join(', ')}; got ${facilityId}`,
+      );
+      return;
+    }
+    // Checked as a whole before anything moves: one bad item refuses the adjustment.
+    const after = new Map<string, { onHand: number; available: number }>();
+    for (const [i, item] of body.adjustmentItems.entries()) {
+      const sku = item.itemIdentifier.sku;
+      if (item.qty === 0) {
+        rejectModel(
+          res,
+          `adjustmentItems.${i}.qty`,
+          'ValueNotSupported',
+          `qty must be a non-zero integer (positive adds stock, negative removes it); got 0 for ${JSON.stringify(sku)}`,
+        );
+        return;
+      }
+      if (!store.itemIds.has(sku)) {
+        rejectModel(
+          res,
+          `adjustmentItems.${i}.itemIdentifier.sku`,
+          'DoesNotExist',
+          `no item ${JSON.stringify(sku)}`,
+        );
+        return;
+      }
+      const row = stockRow(store, sku, facilityId);
+      const current = after.get(sku) ?? {
+        onHand: row?.onHand ?? 0,
+        available: row?.available ?? 0,
+      };
+      const refusal = adjustmentRefusal(current, item.qty);
+      if (refusal !== null) {
+        rejectModel(
+          res,
+          `adjustmentItems.${i}.qty`,
+          'Incompatible',
+          `${sku} in facility ${facilityId} cannot go below zero: ${refusal}`,
+        );
+        return;
+      }
+      after.set(sku, {
+        onHand: current.onHand + item.qty,
+        available: current.available + item.qty,
+      });
+    }
+    const stamp = wmsDate(now());
+    const adjustmentItems = body.adjustmentItems.map((item) => {
+      const row = adjustStock(store, facilityId, item.itemIdentifier.sku, item.qty, stamp);
+      events.adjustment(row, item.qty, item.reason);
+      return { itemIdentifier: { ...row.itemIdentifier }, qty: item.qty, reason: item.reason };
+    });
+    res.status(201).json({
+      readOnly: { adjustmentId: adjustmentIds++, creationDate: stamp },
+      facilityId,
+      adjustmentItems,
+    });
   });
 
   app.get('/orders', (req, res) => {
@@ -462,11 +644,13 @@ export function createWmsApp(
       lines: body.orderItems.map((item) => ({ sku: item.itemIdentifier.sku, qty: item.qty })),
       stamp: wmsDate(now()),
     });
+    const created = orderView(order, true, true);
+    events.order('OrderCreate', order, created);
     res
       .status(201)
       .set('etag', orderEtag(store, order))
       .set('location', `/orders/${order.readOnly.orderId}`)
-      .json(orderView(order, true, true));
+      .json(created);
   });
 
   /** The order an operator acts on, once its If-Match holds; undefined after answering. */
@@ -506,6 +690,7 @@ export function createWmsApp(
       return;
     }
     cancelOrder(store, order, wmsDate(now()));
+    events.order('OrderCancel', order, orderView(order, true, true));
     res.status(204).end();
   });
 
@@ -523,6 +708,7 @@ export function createWmsApp(
       return;
     }
     confirmOrder(store, order, wmsDate(now()), body.trackingNumber ?? null);
+    events.order('OrderConfirm', order, orderView(order, true, true));
     res.status(204).end();
   });
 

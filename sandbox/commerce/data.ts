@@ -1,6 +1,7 @@
 /**
  * The commerce sandbox's records, built once from the seed world and kept in mutable Maps
- * (webhooks and mutations, later issues, change them through {@link CommerceData.touch}).
+ * (the `orderUpdate` and `orderCancel` mutations change orders, then call
+ * {@link CommerceData.touch}).
  *
  * One seed product is one Shopify product with one variant ("Default Title"), as a
  * distributor's web store usually lists single-SKU items. Only WEB-channel orders exist here.
@@ -76,7 +77,12 @@ export interface ShopOrder extends Base {
   updatedAtMs: number;
   processedAt: string;
   cancelledAt: string | null;
-  displayFinancialStatus: 'AUTHORIZED' | 'PAID' | 'PENDING';
+  /** Why the order was cancelled (Shopify's OrderCancelReason); null while it is not. */
+  cancelReason: OrderCancelReason | null;
+  /** The merchant's note; null when there is none. */
+  note: string | null;
+  tags: string[];
+  displayFinancialStatus: 'AUTHORIZED' | 'PAID' | 'PENDING' | 'REFUNDED' | 'VOIDED';
   displayFulfillmentStatus: 'UNFULFILLED' | 'IN_PROGRESS' | 'FULFILLED';
   currencyCode: string;
   totalPriceSet: { shopMoney: ShopMoney; presentmentMoney: ShopMoney };
@@ -85,6 +91,9 @@ export interface ShopOrder extends Base {
   lineItems: ShopLineItem[];
   sourceName: string;
 }
+
+/** Shopify's `OrderCancelReason` (the sandbox leaves out STAFF: see commerce.ts). */
+export type OrderCancelReason = 'CUSTOMER' | 'DECLINED' | 'FRAUD' | 'INVENTORY' | 'OTHER';
 
 /** A Customer. */
 export interface ShopCustomer extends Base {
@@ -281,6 +290,9 @@ export function buildCommerceData(world: SeedWorld): CommerceData {
       updatedAtMs: updatedMs,
       processedAt: o.orderDate,
       cancelledAt: null,
+      cancelReason: null,
+      note: null,
+      tags: [],
       displayFinancialStatus: financialStatusOf(o.stage),
       displayFulfillmentStatus: fulfillmentStatusOf(o.stage),
       currencyCode,

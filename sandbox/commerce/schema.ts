@@ -1,8 +1,11 @@
 /**
  * The executable schema of the commerce sandbox: the SDL of ./sdl.ts with resolvers attached.
  * Root connections page through sort orders cached in {@link CommerceData}; a pure
- * `sku:A OR sku:B …` query is answered from the SKU index (./collections.ts).
+ * `sku:A OR sku:B …` query is answered from the SKU index (./collections.ts). The mutations
+ * `orderUpdate` and `orderCancel` change an order and report it through the context's `notify`
+ * (the webhooks); refusals are `userErrors` / `orderCancelUserErrors`, as Shopify answers them.
  */
+import { randomUUID } from 'node:crypto';
 import {
   GraphQLError,
   GraphQLInterfaceType,
@@ -29,6 +32,7 @@ import {
 } from './collections.js';
 import type {
   CommerceData,
+  OrderCancelReason,
   ShopCustomer,
   ShopLineItem,
   ShopNode,
@@ -58,11 +62,134 @@ export interface SearchReport {
   readonly warnings: readonly SearchWarning[];
 }
 
+/** What a mutation did to an order, for the webhooks (Shopify's topic names). */
+export type OrderChange = 'orders/updated' | 'orders/cancelled';
+
 /** Per-request context of the resolvers. */
 export interface CommerceContext {
   readonly data: CommerceData;
   readonly shopDomain: string;
   readonly searches: SearchReport[];
+  /** The shop's clock (ms): `updatedAt`, `cancelledAt`. */
+  readonly now: () => number;
+  /** Reports a changed order (sends its webhook). */
+  readonly notify: (change: OrderChange, order: ShopOrder) => void;
+}
+
+/** Longest tag Shopify accepts. */
+export const MAX_TAG_LENGTH = 255;
+
+/** A `UserError`: the input path that caused it and what went wrong. */
+interface UserError {
+  readonly field: readonly string[] | null;
+  readonly message: string;
+}
+
+interface OrderUpdateArgs {
+  readonly input: {
+    readonly id: string;
+    readonly note?: string | null;
+    readonly tags?: readonly string[] | null;
+  };
+}
+
+interface OrderCancelArgs {
+  readonly orderId: string;
+  readonly reason: OrderCancelReason;
+  readonly refund: boolean;
+  readonly restock: boolean;
+}
+
+/** The order a mutation names, or undefined. */
+function orderNamed(context: CommerceContext, id: string): ShopOrder | undefined {
+  const node = context.data.node(id);
+  return node?.__typename === 'Order' ? node : undefined;
+}
+
+/** Stamps a change on an order and invalidates the cached sort orders. */
+function touchOrder(context: CommerceContext, order: ShopOrder, at: number): void {
+  order.updatedAt = new Date(at).toISOString();
+  order.updatedAtMs = at;
+  context.data.touch();
+}
+
+/** `orderUpdate(input:)`: the note and tags (Shopify's OrderInput, the subset the sandbox writes). */
+function orderUpdate(context: CommerceContext, args: OrderUpdateArgs) {
+  const { input } = args;
+  const order = orderNamed(context, input.id);
+  if (!order) {
+    return {
+      order: null,
+      userErrors: [{ field: ['id'], message: `Order does not exist: ${input.id}` }],
+    };
+  }
+  const tags =
+    input.tags === undefined
+      ? undefined
+      : [...new Set((input.tags ?? []).map((tag) => tag.trim()).filter((tag) => tag !== ''))];
+  const tooLong = tags?.findIndex((tag) => tag.length > MAX_TAG_LENGTH) ?? -1;
+  if (tags && tooLong >= 0) {
+    const errors: UserError[] = [
+      {
+        field: ['tags'],
+        message: `Tag ${tooLong + 1} is too long (maximum is ${MAX_TAG_LENGTH} characters, got ${tags[tooLong]?.length ?? 0})`,
+      },
+    ];
+    return { order, userErrors: errors };
+  }
+  if (input.note === undefined && tags === undefined) return { order, userErrors: [] };
+  if (input.note !== undefined) order.note = input.note;
+  if (tags !== undefined) order.tags = tags;
+  touchOrder(context, order, context.now());
+  context.notify('orders/updated', order);
+  return { order, userErrors: [] };
+}
+
+/** An `orderCancel` refusal, in both the current and the deprecated error lists. */
+function cancelRefused(code: 'NOT_FOUND' | 'INVALID', message: string) {
+  const field = ['orderId'];
+  return {
+    job: null,
+    orderCancelUserErrors: [{ code, field, message }],
+    userErrors: [{ field, message }],
+  };
+}
+
+/**
+ * `orderCancel`: cancels at once (Shopify runs a job; the sandbox's is done when it answers).
+ * An authorization is voided whatever `refund` says, a captured payment refunded when `refund`;
+ * `restock` puts an unfulfilled order's quantities back on its variants.
+ */
+function orderCancel(context: CommerceContext, args: OrderCancelArgs) {
+  const order = orderNamed(context, args.orderId);
+  if (!order) return cancelRefused('NOT_FOUND', `Order does not exist: ${args.orderId}`);
+  if (order.cancelledAt !== null) {
+    return cancelRefused(
+      'INVALID',
+      `Order ${order.name} has already been cancelled (at ${order.cancelledAt})`,
+    );
+  }
+  const at = context.now();
+  order.cancelledAt = new Date(at).toISOString();
+  order.cancelReason = args.reason;
+  if (order.displayFinancialStatus === 'AUTHORIZED') order.displayFinancialStatus = 'VOIDED';
+  else if (args.refund && order.displayFinancialStatus === 'PAID') {
+    order.displayFinancialStatus = 'REFUNDED';
+  }
+  if (args.restock && order.displayFulfillmentStatus !== 'FULFILLED') {
+    for (const item of order.lineItems) {
+      const variant =
+        item.variantId === null ? undefined : context.data.variants.get(item.variantId);
+      if (variant) variant.inventoryQuantity += item.currentQuantity;
+    }
+  }
+  touchOrder(context, order, at);
+  context.notify('orders/cancelled', order);
+  return {
+    job: { id: `gid://shopify/Job/${randomUUID()}`, done: true },
+    orderCancelUserErrors: [],
+    userErrors: [],
+  };
 }
 
 interface ConnectionArgs extends PageArgs {
@@ -230,6 +357,10 @@ const resolvers: Record<string, Record<string, AnyResolver>> = {
     lineItems: r((o: ShopOrder, args: PageArgs): Connection<ShopLineItem> =>
       paginate({ sorted: o.lineItems, key: (l) => l.numericId, predicate: () => true }, args),
     ),
+  },
+  Mutation: {
+    orderUpdate: r((_s: unknown, args: OrderUpdateArgs, context) => orderUpdate(context, args)),
+    orderCancel: r((_s: unknown, args: OrderCancelArgs, context) => orderCancel(context, args)),
   },
   LineItem: {
     variant: r((l: ShopLineItem, _a: unknown, context) =>

@@ -67,6 +67,19 @@ export const SDL = /* GraphQL */ `
     REFUNDED
     VOIDED
   }
+  enum OrderCancelReason {
+    CUSTOMER
+    DECLINED
+    FRAUD
+    INVENTORY
+    OTHER
+  }
+  enum OrderCancelUserErrorCode {
+    INTERNAL_ERROR
+    INVALID
+    NO_REFUND_PERMISSION
+    NOT_FOUND
+  }
   enum OrderDisplayFulfillmentStatus {
     FULFILLED
     IN_PROGRESS
@@ -207,6 +220,9 @@ export const SDL = /* GraphQL */ `
     updatedAt: DateTime!
     processedAt: DateTime!
     cancelledAt: DateTime
+    cancelReason: OrderCancelReason
+    note: String
+    tags: [String!]!
     displayFinancialStatus: OrderDisplayFinancialStatus
     displayFulfillmentStatus: OrderDisplayFulfillmentStatus!
     currencyCode: CurrencyCode!
@@ -277,7 +293,48 @@ export const SDL = /* GraphQL */ `
     ): CustomerConnection!
   }
 
+  input OrderInput {
+    id: ID!
+    note: String
+    tags: [String!]
+  }
+  type UserError {
+    field: [String!]
+    message: String!
+  }
+  type OrderUpdatePayload {
+    order: Order
+    userErrors: [UserError!]!
+  }
+  type OrderCancelUserError {
+    code: OrderCancelUserErrorCode
+    field: [String!]
+    message: String!
+  }
+  type Job {
+    id: ID!
+    done: Boolean!
+  }
+  type OrderCancelPayload {
+    job: Job
+    orderCancelUserErrors: [OrderCancelUserError!]!
+    userErrors: [UserError!]!
+  }
+
+  type Mutation {
+    orderUpdate(input: OrderInput!): OrderUpdatePayload
+    orderCancel(
+      orderId: ID!
+      reason: OrderCancelReason!
+      refund: Boolean!
+      restock: Boolean!
+      notifyCustomer: Boolean
+      staffNote: String
+    ): OrderCancelPayload
+  }
+
   schema {
     query: QueryRoot
+    mutation: Mutation
   }
 `;

@@ -75,7 +75,12 @@ export interface ErpStore {
   /** The version clock every etag of the company is stamped from. */
   readonly version: VersionClock;
   /** Number series of the documents the API creates. */
-  readonly series: { readonly salesOrder: NumberSeries; readonly salesCreditMemo: NumberSeries };
+  readonly series: {
+    readonly salesOrder: NumberSeries;
+    readonly salesCreditMemo: NumberSeries;
+    /** Posted sales invoices (`PSI-`), continuing after the seeded ones. */
+    readonly salesInvoice: NumberSeries;
+  };
 }
 
 /**
@@ -108,6 +113,9 @@ export class NumberSeries {
     return `${this.prefix}${String(this.last).padStart(this.width, '0')}`;
   }
 }
+
+/** First number of the posted sales invoice series when nothing was seeded (`PSI-200001`). */
+export const FIRST_INVOICE_NUMBER = 200_001;
 
 /** First number of the sales credit memo series (`SCM-100001`). */
 export const FIRST_CREDIT_MEMO_NUMBER = 100_001;
@@ -489,6 +497,11 @@ export function buildErpStore(world: SeedWorld, company: CompanyIdentity): ErpSt
         100_001,
       ),
       salesCreditMemo: new NumberSeries('SCM-', [], FIRST_CREDIT_MEMO_NUMBER),
+      salesInvoice: new NumberSeries(
+        'PSI-',
+        invoiceRows.map((row) => row.number),
+        FIRST_INVOICE_NUMBER,
+      ),
     },
   };
 }

@@ -1,7 +1,9 @@
 /**
  * Writes of the sandbox ERP, as Business Central API v2.0 makes them: `POST salesOrders` with a
- * deep insert of `salesOrderLines`, `DELETE salesOrders({id})` under `If-Match`, and
- * `POST salesCreditMemos` with `salesCreditMemoLines`. Bodies are checked field by field against
+ * deep insert of `salesOrderLines`, `DELETE salesOrders({id})` under `If-Match`,
+ * `POST salesCreditMemos` with `salesCreditMemoLines`, the bound action
+ * `salesOrders({id})/Microsoft.NAV.shipAndInvoice` (posts a sales invoice) and
+ * `PATCH customers({id})` of `blocked` under `If-Match`. Bodies are checked field by field against
  * the entity shape; failures answer with BC's codes and, where the AL source has one, its text
  * (APIV2 pages "Sales Orders", "Sales Order Lines", "Sales Credit Memos").
  *
@@ -18,6 +20,11 @@
  *   `All` a credit memo (BC's CheckBlockedCustOnDocs weighs more, e.g. the document type);
  * - the not-found texts of BC (`The sell-to customer cannot be found.`, `Item does not exist.`)
  *   name nothing; the sandbox appends BC's usual `Identification fields and values:` suffix.
+ * - shipAndInvoice ships and invoices every line's remaining quantity at once and keeps the order
+ *   (BC deletes a fully posted order); it writes no posted shipment or item ledger entries, and
+ *   refuses with the texts of BC's posting checks ("There is nothing to post.", blocked customer);
+ * - PATCH of a customer writes `blocked` alone; any other field answers 400
+ *   `BadRequest_NotSupported`.
  * POST is not idempotent, as in BC: the same `externalDocumentNumber` twice makes two documents.
  */
 import { randomUUID } from 'node:crypto';
@@ -27,6 +34,7 @@ import type {
   ItemRow,
   SalesCreditMemoLineRow,
   SalesCreditMemoRow,
+  SalesInvoiceRow,
   SalesOrderLineRow,
   SalesOrderRow,
 } from './entities.js';
@@ -34,6 +42,7 @@ import { ODataError } from './errors.js';
 import { EDM, unknownProperty, type EntityShape, type FieldType } from './filter.js';
 import type { ErpStore } from './store.js';
 import { EMPTY_GUID, etagOf, type Entity } from './table.js';
+import { CUSTOMER_BLOCKED, isCustomerBlocked } from './webhooks.js';
 
 /** What a write needs besides the store. */
 export interface WriteContext {
@@ -758,4 +767,151 @@ export function deleteSalesOrder(
   store.salesOrders.delete(order.row.id);
   store.linesByOrder.delete(order.row.id.toLowerCase());
   for (const line of lines) store.lineById.delete(line.row.id.toLowerCase());
+}
+
+/** The days of a BC date formula of whole days (`30D`); 0 for anything else. */
+function daysOf(formula: string): number {
+  const match = /^(\d{1,4})D$/.exec(formula);
+  return match?.[1] ? Number(match[1]) : 0;
+}
+
+const addDays = (date: string, days: number): string =>
+  new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+
+/** 404 for a keyed entity that does not exist, as BC words it. */
+function notFound(set: string): ODataError {
+  return new ODataError(404, 'BadRequest_NotFound', `Resource not found for the segment '${set}'.`);
+}
+
+/**
+ * `POST salesOrders({id})/Microsoft.NAV.shipAndInvoice`: ships and invoices what is left on every
+ * line and posts a sales invoice for it (numbered from the `PSI-` series, `orderNumber` = the
+ * order's). Returns the posted invoice.
+ */
+export function shipAndInvoice(context: WriteContext, id: string): Entity<SalesInvoiceRow> {
+  const { store } = context;
+  const order = store.salesOrders.byId(id);
+  if (!order) throw notFound('salesOrders');
+  const lines = store.linesByOrder.get(order.row.id.toLowerCase()) ?? [];
+  const open = lines.filter((line) => line.row.invoicedQuantity < line.row.quantity);
+  if (open.length === 0) {
+    throw dialog(
+      `There is nothing to post. Sales order ${order.row.number} is already fully shipped and invoiced.`,
+    );
+  }
+  const customer = store.customers.byId(order.row.customerId)?.row;
+  const blocked = customer?.blocked ?? ' ';
+  if (blocked !== ' ') {
+    const verb = blocked === 'Invoice' ? 'invoice' : 'ship';
+    throw dialog(
+      `You cannot ${verb} this type of document when Customer ${order.row.customerNumber} is blocked with type ${blocked}.`,
+    );
+  }
+
+  const now = context.now();
+  const today = todayOf(now);
+  const stamp = new Date(now).toISOString();
+  let totalCents = 0;
+  for (const line of open) {
+    const { quantity, invoicedQuantity, unitPrice, amountIncludingTax } = line.row;
+    // The whole line at once is its stored amount; a rest is priced again (rounded to the cent).
+    totalCents +=
+      invoicedQuantity === 0
+        ? Math.round(amountIncludingTax * 100)
+        : Math.round((quantity - invoicedQuantity) * Math.round(unitPrice * 100));
+  }
+  const posted = lines.map((line): Entity<SalesOrderLineRow> => {
+    const row: SalesOrderLineRow = {
+      ...line.row,
+      shippedQuantity: line.row.quantity,
+      invoicedQuantity: line.row.quantity,
+      shipQuantity: 0,
+      invoiceQuantity: 0,
+    };
+    const entity = { row, etag: etagOf(row.id, store.version()) };
+    store.lineById.set(row.id.toLowerCase(), entity);
+    return entity;
+  });
+  store.linesByOrder.set(order.row.id.toLowerCase(), posted);
+  const updated = store.salesOrders.upsert({
+    ...order.row,
+    fullyShipped: true,
+    lastModifiedDateTime: stamp,
+  }).row;
+
+  const {
+    id: _id,
+    number: _number,
+    externalDocumentNumber,
+    orderDate: _orderDate,
+    postingDate: _postingDate,
+    requestedDeliveryDate: _requestedDeliveryDate,
+    partialShipping: _partialShipping,
+    fullyShipped: _fullyShipped,
+    crossdockChannel,
+    ...party
+  } = updated;
+  const terms = store.paymentTerms.byId(updated.paymentTermsId)?.row;
+  const invoice: SalesInvoiceRow = {
+    ...party,
+    id: randomUUID(),
+    number: store.series.salesInvoice.next(),
+    externalDocumentNumber,
+    invoiceDate: today,
+    postingDate: today,
+    dueDate: addDays(today, daysOf(terms?.dueDateCalculation ?? '')),
+    customerPurchaseOrderReference: crossdockChannel === 'EDI' ? externalDocumentNumber : '',
+    orderId: updated.id,
+    orderNumber: updated.number,
+    remainingAmount: money(totalCents),
+    discountAmount: 0,
+    totalAmountExcludingTax: money(totalCents),
+    totalTaxAmount: 0,
+    totalAmountIncludingTax: money(totalCents),
+    status: 'Open',
+    lastModifiedDateTime: stamp,
+  };
+  return store.salesInvoices.upsert(invoice);
+}
+
+/** The customer entity type's name for `blocked`, in BC's error texts. */
+const BLOCKED_TYPE = 'Microsoft.NAV.customerBlocked';
+
+/**
+ * `PATCH customers({id})` under `If-Match`: the sandbox writes `blocked` alone. Returns the
+ * customer (with a new etag) and its `blocked` before the change.
+ */
+export function patchCustomer(
+  context: WriteContext,
+  id: string,
+  ifMatch: string | undefined,
+  body: unknown,
+): { readonly entity: Entity<CustomerRow>; readonly previousBlocked: string } {
+  const { store } = context;
+  const customer = store.customers.byId(id);
+  if (!customer) throw notFound('customers');
+  checkIfMatch(customer.etag, ifMatch);
+  const spec: BodySpec = {
+    shape: store.customers.shape,
+    writable: set('blocked'),
+    readOnly: set(),
+    deep: {},
+  };
+  const { fields } = readBody(body, spec, 'customers');
+  const blocked = fields.get('blocked');
+  const previousBlocked = customer.row.blocked;
+  if (blocked === undefined) return { entity: customer, previousBlocked };
+  if (!isCustomerBlocked(blocked)) {
+    throw new ODataError(
+      400,
+      'BadRequest_InvalidToken',
+      `Cannot convert the literal '${JSON.stringify(blocked)}' to the expected type '${BLOCKED_TYPE}' (one of ${CUSTOMER_BLOCKED.map((o) => `'${o}'`).join(', ')}).`,
+    );
+  }
+  const entity = store.customers.upsert({
+    ...customer.row,
+    blocked,
+    lastModifiedDateTime: new Date(context.now()).toISOString(),
+  });
+  return { entity, previousBlocked };
 }

@@ -1,12 +1,14 @@
 /**
  * What the sandbox WMS's writes do to its state: allocating a new order's lines from stock,
- * the order operators (canceler releases the stock, confirmer ships it), and expected receipts.
+ * the order operators (canceler releases the stock, confirmer ships it), the carrier's delivery
+ * of a shipped order, inventory adjustments, and expected receipts.
  * Stock stays consistent throughout: `onHand = available + allocated + onHold` per row.
  */
 import type { SeedWarehouse } from '../seed.js';
 import {
   addOrder,
   addReceiver,
+  addStockRow,
   receiveItemIdOf,
   touchOrder,
   WMS_CUSTOMER,
@@ -24,7 +26,12 @@ export interface WantedLine {
   readonly qty: number;
 }
 
-function stockRow(store: WmsStore, sku: string, facilityId: number): StockSummary | undefined {
+/** The stock row of `sku` in `facilityId`, if the facility holds it. */
+export function stockRow(
+  store: WmsStore,
+  sku: string,
+  facilityId: number,
+): StockSummary | undefined {
   return store.stockBySku.get(sku)?.find((row) => row.facilityId === facilityId);
 }
 
@@ -81,6 +88,7 @@ export function createOrder(store: WmsStore, wanted: NewOrder): WmsOrder {
       processDate: null,
       lastModifiedDate: stamp,
       fullyAllocated: orderItems.every((item) => item.readOnly.fullyAllocated),
+      deliveredDate: null,
     },
     referenceNum: wanted.referenceNum,
     shipTo: wanted.shipTo,
@@ -139,6 +147,61 @@ export function confirmOrder(
   ro.processDate = stamp;
   if (trackingNumber !== null) order.routingInfo.trackingNumber = trackingNumber;
   touchOrder(store, order, stamp);
+}
+
+/** Records the carrier's delivery of a shipped (closed) order (a sandbox addition). */
+export function deliverOrder(store: WmsStore, order: WmsOrder, stamp: string): void {
+  order.readOnly.deliveredDate = stamp;
+  touchOrder(store, order, stamp);
+}
+
+/**
+ * Why an adjustment cannot apply: the row would go below zero on hand or available (stock held
+ * by orders or on hold cannot be adjusted away). Null when it can.
+ */
+export function adjustmentRefusal(
+  row: Pick<StockSummary, 'onHand' | 'available'> | undefined,
+  qty: number,
+): string | null {
+  const onHand = row?.onHand ?? 0;
+  const available = row?.available ?? 0;
+  if (onHand + qty < 0 || available + qty < 0) {
+    return `on hand ${onHand}, available ${available}; adjusting by ${qty} would leave ${Math.min(onHand, available) + qty}`;
+  }
+  return null;
+}
+
+/**
+ * Adjusts a SKU's stock in a facility by `qty` (signed): on hand and available move together.
+ * A SKU the facility never held gets a row. The caller checked {@link adjustmentRefusal}.
+ */
+export function adjustStock(
+  store: WmsStore,
+  facilityId: number,
+  sku: string,
+  qty: number,
+  stamp: string,
+): StockSummary {
+  let row = stockRow(store, sku, facilityId);
+  if (!row) {
+    row = {
+      itemIdentifier: { sku, id: store.itemIds.get(sku) ?? 0 },
+      qualifier: '',
+      facilityId,
+      totalReceived: 0,
+      onHand: 0,
+      available: 0,
+      allocated: 0,
+      onHold: 0,
+      orderedNotAllocated: 0,
+      lastModifiedDate: stamp,
+    };
+    addStockRow(store, row);
+  }
+  row.onHand += qty;
+  row.available += qty;
+  row.lastModifiedDate = stamp;
+  return row;
 }
 
 /** Options of {@link createReceiver}. */

@@ -68,6 +68,11 @@ export interface WmsOrder {
     processDate: string | null;
     lastModifiedDate: string;
     fullyAllocated: boolean;
+    /**
+     * Sandbox addition (Extensiv has no delivery tracking; in reality a carrier feed): when the
+     * carrier delivered the shipped order, Extensiv format; null until then.
+     */
+    deliveredDate: string | null;
   };
   referenceNum: string;
   shipTo: WmsShipTo;
@@ -99,8 +104,8 @@ export interface WmsStore {
   readonly facilities: readonly SeedWarehouse[];
   readonly facilitiesById: ReadonlyMap<number, SeedWarehouse>;
   /** Every stock row, sorted by SKU then facility id (the API's order). */
-  readonly stock: readonly StockSummary[];
-  readonly stockBySku: ReadonlyMap<string, readonly StockSummary[]>;
+  readonly stock: StockSummary[];
+  readonly stockBySku: Map<string, StockSummary[]>;
   /** Item ids by SKU (the whole catalogue: the WMS knows items it holds no stock of). */
   readonly itemIds: ReadonlyMap<string, number>;
   /** Orders sorted by order id. */
@@ -197,6 +202,7 @@ function orderOf(
       processDate: shipped === null ? null : wmsDate(shipped),
       lastModifiedDate: wmsDate(lastModified),
       fullyAllocated: true,
+      deliveredDate: null,
     },
     referenceNum: seed.number,
     shipTo: shipToOf(customer),
@@ -306,6 +312,26 @@ export function addOrder(store: WmsStore, order: WmsOrder): void {
   const list = store.ordersByReference.get(order.referenceNum);
   if (list) list.push(order);
   else store.ordersByReference.set(order.referenceNum, [order]);
+}
+
+/** Adds a stock row (a SKU the facility did not hold yet), keeping the API's sort order. */
+export function addStockRow(store: WmsStore, row: StockSummary): void {
+  let lo = 0;
+  let hi = store.stock.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = store.stock[mid];
+    if (at && compareStock(at, row) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  store.stock.splice(lo, 0, row);
+  const list = store.stockBySku.get(row.itemIdentifier.sku);
+  if (list) {
+    list.push(row);
+    list.sort(compareStock);
+  } else {
+    store.stockBySku.set(row.itemIdentifier.sku, [row]);
+  }
 }
 
 /** Adds a receiver to the receiver indexes (receivers arrive with ascending ids). */
