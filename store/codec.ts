@@ -35,3 +35,27 @@ export function checkLimit(limit: number): number {
 export function unreachable(value: never): never {
   throw new Error(`store: unreachable case ${JSON.stringify(value)}`);
 }
+
+/** Checks a checkpoint name: a non-empty string. */
+export function checkCheckpointName(name: unknown): string {
+  if (typeof name !== 'string' || name === '') {
+    throw new TypeError(
+      `store: expected checkpoint name to be a non-empty string, got ${JSON.stringify(name)}`,
+    );
+  }
+  return name;
+}
+
+/** Checks the arguments of a checkpoint advance: `expected` a string or null, `value` a string. */
+export function checkCheckpointValues(expected: unknown, value: unknown): void {
+  if (expected !== null && typeof expected !== 'string') {
+    throw new TypeError(
+      `store: expected the expected checkpoint value to be a string or null, got ${JSON.stringify(expected) ?? String(expected)}`,
+    );
+  }
+  if (typeof value !== 'string') {
+    throw new TypeError(
+      `store: expected the new checkpoint value to be a string, got ${JSON.stringify(value) ?? String(value)}`,
+    );
+  }
+}

@@ -1,7 +1,7 @@
 /**
  * The store port: what Crossdock itself must remember, whatever backs it (embedded SQLite by
  * default, MongoDB when MONGODB_URI is set). Idempotency records, Crossdock's own order state,
- * the order ledger, dead letters and cross-references.
+ * the order ledger, dead letters, cross-references and checkpoints.
  *
  * Every method is atomic on its own; no caller ever reads then writes to decide something
  * another process could decide at the same time (the implementations use unique indexes,
@@ -263,6 +263,33 @@ export interface CrossReferenceStore {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Checkpoints: how far a background reader (a change-feed poller) has got, shared by replicas
+// ---------------------------------------------------------------------------------------------
+
+/** A named checkpoint: an opaque value its owner knows how to resume from. */
+export interface Checkpoint {
+  /** What it is the checkpoint of, e.g. `poll:tpl`. */
+  readonly name: string;
+  /** Opaque to the store (a watermark, a cursor). */
+  readonly value: string;
+  /** When it was last advanced (the `now` of that call). */
+  readonly updatedAt: number;
+}
+
+/** Checkpoints, advanced only by compare-and-set so replicas never both move one. */
+export interface CheckpointStore {
+  /** The checkpoint, or null when it was never set. */
+  get(name: string): Promise<Checkpoint | null>;
+  /**
+   * Sets the checkpoint to `value` if it is `expected` right now (`null`: if it does not exist
+   * yet), in one atomic step. True when it was `expected` and is now `value`; false when it was
+   * something else (another process advanced it first) — then nothing changed. Of several
+   * callers advancing from the same `expected`, exactly one gets true.
+   */
+  advance(name: string, expected: string | null, value: string, now: number): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The store
 // ---------------------------------------------------------------------------------------------
 
@@ -283,6 +310,7 @@ export interface Store {
   readonly ledger: Ledger;
   readonly deadLetters: DeadLetterStore;
   readonly xrefs: CrossReferenceStore;
+  readonly checkpoints: CheckpointStore;
   /** Releases connections and file handles. Idempotent. */
   close(): Promise<void>;
 }

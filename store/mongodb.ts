@@ -17,6 +17,7 @@ import type { Collection, CollectionOptions, Db, Filter, UpdateFilter } from 'mo
 import type {
   BeginOutcome,
   BeginRequest,
+  Checkpoint,
   CrossReference,
   DeadLetter,
   DeadLetterStatus,
@@ -28,7 +29,15 @@ import type {
   StoredOrder,
 } from './contract.js';
 import { StoreConflictError } from './contract.js';
-import { checkLimit, fromJson, fromJsonObject, toJson, unreachable } from './codec.js';
+import {
+  checkCheckpointName,
+  checkCheckpointValues,
+  checkLimit,
+  fromJson,
+  fromJsonObject,
+  toJson,
+  unreachable,
+} from './codec.js';
 
 /** Default of {@link MongoStoreOptions.database}. */
 export const DEFAULT_MONGO_DATABASE = 'crossdock';
@@ -58,6 +67,7 @@ const COLLECTIONS = {
   counters: 'counters',
   deadLetters: 'deadLetters',
   xrefs: 'xrefs',
+  checkpoints: 'checkpoints',
 } as const;
 
 /**
@@ -160,6 +170,13 @@ interface XrefDoc {
   nativeId: string;
 }
 
+interface CheckpointDoc {
+  /** The checkpoint's name: `_id`'s unique index is what makes the first advance atomic. */
+  _id: string;
+  value: string;
+  updatedAt: number;
+}
+
 /** Connects (unless given a client), creates the indexes and returns the MongoDB store. */
 export async function createMongoStore(options: MongoStoreOptions): Promise<Store> {
   const databaseName = checkDatabase(options.database ?? DEFAULT_MONGO_DATABASE);
@@ -192,6 +209,7 @@ async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
   const counters = db.collection<CounterDoc>(COLLECTIONS.counters, DECISION_CONCERNS);
   const deadLetters = db.collection<DeadLetterDoc>(COLLECTIONS.deadLetters, DECISION_CONCERNS);
   const xrefs = db.collection<XrefDoc>(COLLECTIONS.xrefs, DECISION_CONCERNS);
+  const checkpoints = db.collection<CheckpointDoc>(COLLECTIONS.checkpoints, DECISION_CONCERNS);
 
   // createIndexes is idempotent for identical specs, so every replica runs it at start.
   await Promise.all([
@@ -656,6 +674,34 @@ async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
         return doc?.key ?? null;
       },
     },
+
+    checkpoints: {
+      async get(name) {
+        const doc = await checkpoints.findOne({ _id: checkCheckpointName(name) });
+        return doc === null ? null : toCheckpoint(doc);
+      },
+      async advance(name, expected, value, now) {
+        checkCheckpointName(name);
+        checkCheckpointValues(expected, value);
+        if (expected === null) {
+          // From "absent": a plain insert; the unique `_id` lets exactly one of several win,
+          // and a duplicate key means the checkpoint exists (someone advanced it first).
+          try {
+            await checkpoints.insertOne({ _id: name, value, updatedAt: now });
+            return true;
+          } catch (error) {
+            if (isDuplicateKey(error)) return false;
+            throw error;
+          }
+        }
+        // From a value: one conditional update; no upsert, so a missing checkpoint stays missing.
+        const result = await checkpoints.updateOne(
+          { _id: name, value: expected },
+          { $set: { value, updatedAt: now } },
+        );
+        return result.matchedCount === 1;
+      },
+    },
   };
 }
 
@@ -744,6 +790,10 @@ function toCrossReference(doc: XrefDoc): CrossReference {
     entity: doc.entity,
     nativeId: doc.nativeId,
   };
+}
+
+function toCheckpoint(doc: CheckpointDoc): Checkpoint {
+  return { name: doc._id, value: doc.value, updatedAt: doc.updatedAt };
 }
 
 function isDuplicateKey(error: unknown): boolean {

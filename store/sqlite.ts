@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import type {
   BeginOutcome,
   BeginRequest,
+  Checkpoint,
   CrossReference,
   DeadLetter,
   DeadLetterStatus,
@@ -24,7 +25,15 @@ import type {
   StoredOrder,
 } from './contract.js';
 import { StoreConflictError } from './contract.js';
-import { checkLimit, fromJson, fromJsonObject, toJson, unreachable } from './codec.js';
+import {
+  checkCheckpointName,
+  checkCheckpointValues,
+  checkLimit,
+  fromJson,
+  fromJsonObject,
+  toJson,
+  unreachable,
+} from './codec.js';
 
 /**
  * How hard SQLite works to make a commit durable (`PRAGMA synchronous`).
@@ -148,6 +157,15 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX xrefs_native ON xrefs (type, source, entity, native_id);
   `,
+  // 2: checkpoints of background readers (issue #4, polling). The primary key is what makes
+  // advancing from "absent" a compare-and-set: of two inserts of one name, one fails.
+  `
+  CREATE TABLE checkpoints (
+    name       TEXT    PRIMARY KEY,
+    value      TEXT    NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 interface IdempotencyRow {
@@ -214,6 +232,12 @@ interface XrefRow {
   source: string;
   entity: string;
   native_id: string;
+}
+
+interface CheckpointRow {
+  name: string;
+  value: string;
+  updated_at: number;
 }
 
 /** Opens (creating and migrating if needed) the embedded store at `options.path`. */
@@ -567,6 +591,25 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     SELECT key FROM xrefs WHERE type = ? AND source = ? AND entity = ? AND native_id = ?
      ORDER BY key LIMIT 1`);
 
+  // --- checkpoints -----------------------------------------------------------------------
+
+  const selectCheckpoint = db.prepare<[string], CheckpointRow>(
+    'SELECT * FROM checkpoints WHERE name = ?',
+  );
+  // Compare-and-set in one statement each: from "absent" the primary key lets one insert win;
+  // from a value the WHERE clause does. changes() is 1 exactly for the caller who moved it.
+  const insertCheckpoint = db.prepare<{ name: string; value: string; now: number }>(`
+    INSERT INTO checkpoints (name, value, updated_at) VALUES (@name, @value, @now)
+    ON CONFLICT (name) DO NOTHING`);
+  const moveCheckpoint = db.prepare<{
+    name: string;
+    expected: string;
+    value: string;
+    now: number;
+  }>(`
+    UPDATE checkpoints SET value = @value, updated_at = @now
+     WHERE name = @name AND value = @expected`);
+
   return {
     kind: 'sqlite',
 
@@ -760,6 +803,22 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       },
     },
 
+    checkpoints: {
+      async get(name) {
+        const row = selectCheckpoint.get(checkCheckpointName(name));
+        return row === undefined ? null : toCheckpoint(row);
+      },
+      async advance(name, expected, value, now) {
+        checkCheckpointName(name);
+        checkCheckpointValues(expected, value);
+        const result =
+          expected === null
+            ? insertCheckpoint.run({ name, value, now })
+            : moveCheckpoint.run({ name, expected, value, now });
+        return result.changes === 1;
+      },
+    },
+
     async close() {
       if (db.open) db.close();
     },
@@ -872,6 +931,10 @@ function toCrossReference(row: XrefRow): CrossReference {
     entity: row.entity,
     nativeId: row.native_id,
   };
+}
+
+function toCheckpoint(row: CheckpointRow): Checkpoint {
+  return { name: row.name, value: row.value, updatedAt: row.updated_at };
 }
 
 function isConstraint(error: unknown, code: string): boolean {

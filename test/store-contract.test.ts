@@ -22,7 +22,12 @@ import { createMongoStore } from '../store/mongodb.js';
 import { createSqliteStore } from '../store/sqlite.js';
 import type { SqliteStoreOptions } from '../store/sqlite.js';
 import type { FreshStore, WorkerResult } from './support/store.js';
-import { spawnStoreWorker, storeImplementations, tempDir } from './support/store.js';
+import {
+  CHECKPOINT_STEPS,
+  spawnStoreWorker,
+  storeImplementations,
+  tempDir,
+} from './support/store.js';
 
 const T0 = 1_700_000_000_000;
 const LEASE = 30_000;
@@ -838,6 +843,125 @@ for (const implementation of storeImplementations()) {
       });
     });
 
+    describe('checkpoints', () => {
+      const NAME = 'poll:tpl';
+
+      it('get returns null for a checkpoint never set', async () => {
+        assert.equal(await store.checkpoints.get(NAME), null);
+      });
+
+      it('advance from null creates it; get returns name, value and time', async () => {
+        assert.equal(await store.checkpoints.advance(NAME, null, 'w-1', T0), true);
+        assert.deepEqual(await store.checkpoints.get(NAME), {
+          name: NAME,
+          value: 'w-1',
+          updatedAt: T0,
+        });
+      });
+
+      it('advance from the current value moves it and its time', async () => {
+        await store.checkpoints.advance(NAME, null, 'w-1', T0);
+        assert.equal(await store.checkpoints.advance(NAME, 'w-1', 'w-2', T0 + 5), true);
+        assert.deepEqual(await store.checkpoints.get(NAME), {
+          name: NAME,
+          value: 'w-2',
+          updatedAt: T0 + 5,
+        });
+        // Advancing to the value it already holds is a successful no-op move (time only).
+        assert.equal(await store.checkpoints.advance(NAME, 'w-2', 'w-2', T0 + 6), true);
+        assert.equal((await store.checkpoints.get(NAME))?.updatedAt, T0 + 6);
+      });
+
+      it('advance from a stale value is refused and changes nothing', async () => {
+        await store.checkpoints.advance(NAME, null, 'w-1', T0);
+        await store.checkpoints.advance(NAME, 'w-1', 'w-2', T0 + 1);
+        assert.equal(await store.checkpoints.advance(NAME, 'w-1', 'w-3', T0 + 2), false);
+        assert.deepEqual(await store.checkpoints.get(NAME), {
+          name: NAME,
+          value: 'w-2',
+          updatedAt: T0 + 1,
+        });
+      });
+
+      it('advance from null when it exists is refused and changes nothing', async () => {
+        await store.checkpoints.advance(NAME, null, 'w-1', T0);
+        assert.equal(await store.checkpoints.advance(NAME, null, 'w-other', T0 + 1), false);
+        assert.deepEqual(await store.checkpoints.get(NAME), {
+          name: NAME,
+          value: 'w-1',
+          updatedAt: T0,
+        });
+      });
+
+      it('advance from a value when it does not exist is refused and creates nothing', async () => {
+        assert.equal(await store.checkpoints.advance(NAME, 'w-1', 'w-2', T0), false);
+        assert.equal(await store.checkpoints.get(NAME), null);
+      });
+
+      it('checkpoints of different names are independent; values are opaque text', async () => {
+        const opaque = '{"at":"2026-11-27T10:00:00.1230000","ids":["a;b","c\\d"]} ünïcode';
+        assert.equal(await store.checkpoints.advance('poll:wms', null, opaque, T0), true);
+        assert.equal(await store.checkpoints.advance('poll:tpl', null, '', T0 + 1), true);
+        assert.equal((await store.checkpoints.get('poll:wms'))?.value, opaque);
+        assert.equal((await store.checkpoints.get('poll:tpl'))?.value, '');
+        assert.equal(await store.checkpoints.advance('poll:tpl', '', 'x', T0 + 2), true);
+        assert.equal((await store.checkpoints.get('poll:wms'))?.value, opaque);
+      });
+
+      it('20 concurrent first advances: exactly one creates it', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, index) =>
+            store.checkpoints.advance(NAME, null, `replica-${index}`, T0),
+          ),
+        );
+        assert.equal(results.filter(Boolean).length, 1);
+        const winner = results.indexOf(true);
+        assert.equal((await store.checkpoints.get(NAME))?.value, `replica-${winner}`);
+      });
+
+      it('20 concurrent advances from one value (replicas polling one window): exactly one wins', async () => {
+        await store.checkpoints.advance(NAME, null, 'w-1', T0);
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, index) =>
+            store.checkpoints.advance(NAME, 'w-1', `w-2-${index}`, T0 + 1),
+          ),
+        );
+        assert.equal(results.filter(Boolean).length, 1);
+        const winner = results.indexOf(true);
+        assert.equal((await store.checkpoints.get(NAME))?.value, `w-2-${winner}`);
+      });
+
+      const badArguments: readonly [string, () => Promise<unknown>, string][] = [
+        [
+          'get with an empty name',
+          () => store.checkpoints.get(''),
+          'store: expected checkpoint name to be a non-empty string, got ""',
+        ],
+        [
+          'advance with an empty name',
+          () => store.checkpoints.advance('', null, 'v', T0),
+          'store: expected checkpoint name to be a non-empty string, got ""',
+        ],
+        [
+          'advance from undefined (neither null nor a string)',
+          // Reached from JavaScript, or from a value read without checking.
+          () => store.checkpoints.advance(NAME, undefined as unknown as null, 'v', T0),
+          'store: expected the expected checkpoint value to be a string or null, got undefined',
+        ],
+        [
+          'advance to a number',
+          () => store.checkpoints.advance(NAME, null, 42 as unknown as string, T0),
+          'store: expected the new checkpoint value to be a string, got 42',
+        ],
+      ];
+      for (const [what, call, message] of badArguments) {
+        it(`refuses ${what}`, async () => {
+          await assert.rejects(call(), { name: 'TypeError', message });
+          assert.equal(await store.checkpoints.get(NAME), null);
+        });
+      }
+    });
+
     describe('lifecycle', () => {
       it('everything survives closing the store and opening it again', async () => {
         await store.idempotency.begin(beginRequest());
@@ -852,6 +976,7 @@ for (const implementation of storeImplementations()) {
           entity: 'salesOrder',
           nativeId: 'SO-1',
         });
+        await store.checkpoints.advance('poll:tpl', null, 'w-1', T0);
         await store.close();
 
         const reopened = await fresh.reopen();
@@ -864,6 +989,12 @@ for (const implementation of storeImplementations()) {
         assert.ok(next.seq > entry.seq);
         assert.equal((await reopened.deadLetters.get('DL-1'))?.status, 'PENDING');
         assert.equal(await reopened.xrefs.findKey('Order', 'erp', 'salesOrder', 'SO-1'), 'XD-1');
+        assert.deepEqual(await reopened.checkpoints.get('poll:tpl'), {
+          name: 'poll:tpl',
+          value: 'w-1',
+          updatedAt: T0,
+        });
+        assert.equal(await reopened.checkpoints.advance('poll:tpl', 'w-1', 'w-2', T0 + 1), true);
       });
 
       it('close is idempotent', async () => {
@@ -954,10 +1085,36 @@ describe('sqlite store only', () => {
     assert.ok(existsSync(file));
     const raw = new Database(file, { readonly: true });
     assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-    assert.deepEqual(raw.prepare('SELECT version FROM schema_version').all(), [{ version: 1 }]);
+    assert.deepEqual(raw.prepare('SELECT version FROM schema_version ORDER BY version').all(), [
+      { version: 1 },
+      { version: 2 },
+    ]);
     raw.close();
     await store.close();
     assert.equal(DEFAULT_DATA_DIR, './data');
+  });
+
+  it('a file of schema version 1 (before checkpoints) is migrated at open, its data kept', async () => {
+    const file = join(newDir(), 'v1.sqlite');
+    const first = createSqliteStore({ path: file });
+    await first.orders.create(newOrder('XD-1'));
+    await first.close();
+    // Turn the file back into what the release before checkpoints left on disk.
+    const raw = new Database(file);
+    raw.exec('DROP TABLE checkpoints; DELETE FROM schema_version WHERE version = 2;');
+    raw.close();
+
+    const upgraded = createSqliteStore({ path: file });
+    assert.equal((await upgraded.orders.get('XD-1'))?.id, 'XD-1');
+    assert.equal(await upgraded.checkpoints.advance('poll:tpl', null, 'w-1', T0), true);
+    assert.equal((await upgraded.checkpoints.get('poll:tpl'))?.value, 'w-1');
+    await upgraded.close();
+    const check = new Database(file, { readonly: true });
+    assert.deepEqual(check.prepare('SELECT version FROM schema_version ORDER BY version').all(), [
+      { version: 1 },
+      { version: 2 },
+    ]);
+    check.close();
   });
 
   it('synchronous FULL is accepted', async () => {
@@ -993,7 +1150,10 @@ describe('sqlite store only', () => {
 
     it('migrated the schema exactly once', () => {
       const raw = new Database(file, { readonly: true });
-      assert.deepEqual(raw.prepare('SELECT version FROM schema_version').all(), [{ version: 1 }]);
+      assert.deepEqual(raw.prepare('SELECT version FROM schema_version ORDER BY version').all(), [
+        { version: 1 },
+        { version: 2 },
+      ]);
       raw.close();
     });
 
@@ -1029,6 +1189,24 @@ describe('sqlite store only', () => {
       const claimed = results.flatMap((result) => result.claimed).sort();
       const expected = Array.from({ length: LETTERS }, (_, index) => `DL-${index}`).sort();
       assert.deepEqual(claimed, expected);
+    });
+
+    it('advanced the shared checkpoint from each value exactly once, with no step lost', async () => {
+      // Each worker read the checkpoint and advanced it by one, many times, racing the other.
+      const from = results.flatMap((result) => result.advancedFrom);
+      assert.equal(new Set(from).size, from.length, 'two processes advanced from one value');
+      const reader = createSqliteStore({ path: file });
+      const final = await reader.checkpoints.get('race');
+      await reader.close();
+      assert.equal(final?.value, String(from.length - 1));
+      const order = (value: string): number => (value === 'null' ? -1 : Number(value));
+      assert.deepEqual(
+        [...from].sort((x, y) => order(x) - order(y)),
+        ['null', ...Array.from({ length: from.length - 1 }, (_, index) => String(index))],
+      );
+      assert.equal(from.length, CHECKPOINT_STEPS + 1);
+      // Both took part: the race was real.
+      for (const result of results) assert.ok(result.advancedFrom.length > 0, result.name);
     });
   });
 });

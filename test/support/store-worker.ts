@@ -2,14 +2,15 @@
  * One Crossdock process of the SQLite multi-process test (run with `node --import tsx`, two at
  * a time, by test/support/store.ts). Opens the store file (migrating it if it is new, possibly at
  * the same moment as the other worker), prints `ready`, waits for `go` on stdin so both workers
- * start together, then races the other: `begin` on the same keys, ledger appends, and claiming
- * dead letters until none is due. Prints one `result <json>` line and exits.
+ * start together, then races the other: `begin` on the same keys, ledger appends, claiming
+ * dead letters until none is due, and advancing one checkpoint step by step. Prints one
+ * `result <json>` line and exits.
  *
  * Usage: store-worker.ts <sqlite file> <worker name> <keys> <appends>
  */
 import { createInterface } from 'node:readline';
 import { createSqliteStore } from '../../store/sqlite.js';
-import type { WorkerResult } from './store.js';
+import { CHECKPOINT_STEPS, type WorkerResult } from './store.js';
 
 async function main(): Promise<void> {
   const [path, name, keyCount, appendCount] = process.argv.slice(2);
@@ -68,6 +69,18 @@ async function main(): Promise<void> {
     if (letter === null) break;
     claimed.push(letter.id);
   }
+  // Replicas polling one source: read the checkpoint, advance it one step by compare-and-set.
+  const advancedFrom: string[] = [];
+  for (;;) {
+    await jitter(5);
+    const current = await store.checkpoints.get('race');
+    const next = current === null ? 0 : Number(current.value) + 1;
+    if (next > CHECKPOINT_STEPS) break;
+    const expected = current?.value ?? null;
+    if (await store.checkpoints.advance('race', expected, String(next), Date.now())) {
+      advancedFrom.push(expected ?? 'null');
+    }
+  }
   await store.close();
 
   const result: WorkerResult = {
@@ -75,6 +88,7 @@ async function main(): Promise<void> {
     outcomes,
     seqs,
     claimed,
+    advancedFrom,
   };
   process.stdout.write(`result ${JSON.stringify(result)}\n`);
 }

@@ -137,7 +137,16 @@ export interface WorkerResult {
   readonly seqs: readonly number[];
   /** Ids of the dead letters this worker claimed. */
   readonly claimed: readonly string[];
+  /**
+   * The values this worker advanced the shared `race` checkpoint from (`'null'` for its
+   * creation), racing the other worker to move it one step at a time up to
+   * {@link CHECKPOINT_STEPS}.
+   */
+  readonly advancedFrom: readonly string[];
 }
+
+/** The last value (`String(n)`) the workers advance the shared `race` checkpoint to. */
+export const CHECKPOINT_STEPS = 100;
 
 /** A worker process, started and waiting for `go`. */
 export interface StoreWorker {
