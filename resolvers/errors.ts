@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'IDEMPOTENCY_IN_PROGRESS'
   | 'RATE_LIMITED'
   | 'QUERY_TOO_COMPLEX'
+  | 'SLOW_CONSUMER'
+  | 'STREAM_INTERRUPTED'
   | 'INTERNAL_SERVER_ERROR';
 
 /** A GraphQL error with a catalogue code and extra extensions. */

@@ -13,7 +13,7 @@ import { Product, productQueries } from './product.js';
 import { DateTime, Decimal } from './scalars.js';
 import { Invoice, Shipment, shipmentQueries } from './shipment.js';
 import { DeadLetter, Mutation, PlaceOrderPayload, deadLetterQueries } from './mutation.js';
-import { OrderStatusEvent, Subscription } from './subscription.js';
+import { InventoryEvent, OrderStatusEvent, ShipmentEvent, Subscription } from './subscription.js';
 
 /** Every resolver of the schema. */
 export const resolvers: Resolvers<ResolverContext> = {
@@ -33,6 +33,8 @@ export const resolvers: Resolvers<ResolverContext> = {
   Mutation,
   Subscription,
   OrderStatusEvent,
+  ShipmentEvent,
+  InventoryEvent,
   PlaceOrderPayload,
   CancelOrderPayload: PlaceOrderPayload,
   CreateReturnPayload: PlaceOrderPayload,

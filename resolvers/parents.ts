@@ -5,6 +5,12 @@
 import type { OrderStatus } from '../generated/resolvers-types.js';
 import type { DeadLetter } from '../store/contract.js';
 import type { UserError } from '../workflows/orders.js';
+import type { DeliveredEvent } from '../subscriptions/bus.js';
+import type {
+  InventoryEventPayload,
+  OrderStatusPayload,
+  ShipmentEventPayload,
+} from '../subscriptions/events.js';
 import type { CustomerRecord, OrderRecord, WarehouseRecord } from '../sources/contract.js';
 
 /** A product is its SKU; every field is loaded (batched) by SKU from its owning system. */
@@ -90,15 +96,10 @@ export interface ReplayPayloadParent {
 }
 
 /** An order status event as the bus delivers it. */
-export interface OrderStatusEventParent {
-  readonly cursor: string;
-  readonly at: string;
-  readonly payload: {
-    readonly orderId: string;
-    readonly erpNumber: string | null;
-    readonly channel: string;
-    readonly customerNumber: string;
-    readonly status: string;
-    readonly previousStatus: string | null;
-  };
-}
+export type OrderStatusEventParent = DeliveredEvent<OrderStatusPayload>;
+
+/** A shipment event as the bus delivers it. */
+export type ShipmentEventParent = DeliveredEvent<ShipmentEventPayload>;
+
+/** An inventory event as the bus delivers it. */
+export type InventoryEventParent = DeliveredEvent<InventoryEventPayload>;

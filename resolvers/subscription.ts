@@ -1,23 +1,106 @@
 /**
- * Subscriptions: events from the bus port, filtered by the subscriber's arguments and by what
- * its key may see, resumable by cursor.
+ * Subscriptions: events from the bus port (through the process's fan-out), filtered by the
+ * subscriber's arguments and by what its key may see, resumable by cursor. Every bus failure is
+ * translated into the error catalogue, whether it happens at subscribe time or mid-stream.
  */
+import { GraphQLError } from 'graphql';
 import type {
+  InventoryEventResolvers,
   OrderStatus,
   OrderStatusEventResolvers,
+  ShipmentEventKind,
+  ShipmentEventResolvers,
+  ShipmentStatus,
   SubscriptionResolvers,
 } from '../generated/resolvers-types.js';
+import type { BusEvent, DeliveredEvent, EventDomain } from '../subscriptions/bus.js';
+import type {
+  InventoryEventPayload,
+  OrderStatusPayload,
+  ShipmentEventPayload,
+} from '../subscriptions/events.js';
+import { SlowConsumerError, StreamInterruptedError } from '../subscriptions/fanout.js';
 import { CursorExpiredError } from '../subscriptions/memory-bus.js';
 import { isOrderStatus } from '../workflows/model.js';
 import type { ResolverContext } from './context.js';
 import { CUSTOMER_NUMBER } from './customer.js';
-import { crossdockError } from './errors.js';
+import { badInput, crossdockError } from './errors.js';
 import { keyFromIdArgument } from './ids.js';
-import { ORDER_NUMBER, loadOrder } from './order.js';
-import type { OrderStatusEventParent } from './parents.js';
 import { createLoaders } from './loaders.js';
+import { ORDER_NUMBER, crossdockIdOf, loadOrder } from './order.js';
+import type {
+  InventoryEventParent,
+  OrderStatusEventParent,
+  ShipmentEventParent,
+} from './parents.js';
+import { checkSku } from './product.js';
+import { loadShipment } from './shipment.js';
 
-type Payload = OrderStatusEventParent['payload'];
+/** Most SKUs or warehouses one inventoryChanged subscription may name. */
+export const MAX_SUBSCRIPTION_KEYS = 250;
+
+/** A bus error as the error catalogue names it. */
+function translate(error: unknown): unknown {
+  if (error instanceof CursorExpiredError)
+    return crossdockError('BAD_USER_INPUT', `after: ${error.message}`, {
+      argument: 'after',
+      reason: 'CURSOR_EXPIRED',
+    });
+  if (error instanceof SlowConsumerError)
+    return crossdockError('SLOW_CONSUMER', error.message, { limit: error.limit });
+  if (error instanceof StreamInterruptedError)
+    return crossdockError('STREAM_INTERRUPTED', error.message);
+  if (error instanceof GraphQLError) return error;
+  // Anything else from the bus (a broker timeout, a lost connection) ends this stream only: the
+  // client resumes from its last cursor.
+  return crossdockError(
+    'STREAM_INTERRUPTED',
+    `the event stream failed (${error instanceof Error ? error.message : String(error)}); resubscribe with after: <last cursor received>`,
+  );
+}
+
+/**
+ * Subscribes to a domain under the field's name, translating bus errors (thrown at once, as the
+ * in-process bus does, or from the first `next()`, as JetStream does) into catalogue errors.
+ */
+function subscribe<T>(
+  ctx: ResolverContext,
+  domain: EventDomain,
+  after: string | null | undefined,
+  filter: (event: BusEvent<T>) => boolean,
+): AsyncIterable<DeliveredEvent<T>> {
+  let source: AsyncIterator<DeliveredEvent<T>> & { return?(): Promise<unknown> };
+  try {
+    source = ctx.bus
+      .subscribe<T>(domain, { ...(after == null ? {} : { after }), filter })
+      [Symbol.asyncIterator]();
+  } catch (error) {
+    throw translate(error);
+  }
+  const iterator: AsyncIterableIterator<DeliveredEvent<T>> = {
+    [Symbol.asyncIterator]: () => iterator,
+    async next() {
+      try {
+        const result = await source.next();
+        if (result.done) return { done: true, value: undefined };
+        return { done: false, value: result.value };
+      } catch (error) {
+        throw translate(error);
+      }
+    },
+    async return() {
+      await source.return?.();
+      return { done: true, value: undefined };
+    },
+  };
+  return iterator;
+}
+
+/** Each event is resolved with fresh loaders: the objects reflect the moment of delivery. */
+function fresh<P>(event: P, _args: unknown, ctx: ResolverContext): P {
+  (ctx as { loaders: ResolverContext['loaders'] }).loaders = createLoaders(ctx.sources, ctx.store);
+  return event;
+}
 
 /** Subscription resolvers. */
 export const Subscription: SubscriptionResolvers<ResolverContext> = {
@@ -27,33 +110,75 @@ export const Subscription: SubscriptionResolvers<ResolverContext> = {
       const customer =
         customerId == null ? null : keyFromIdArgument(customerId, 'Customer', CUSTOMER_NUMBER);
       const scope = ctx.caller.channel;
-      try {
-        return ctx.bus.subscribe<Payload>('order', {
-          ...(after == null ? {} : { after }),
-          filter: ({ payload: p }) =>
-            (order === null || p.orderId === order || p.erpNumber === order) &&
-            (customer === null || p.customerNumber === customer) &&
-            (channel == null || p.channel === channel) &&
-            (scope === null || p.channel === scope),
-        }) as unknown as AsyncIterable<{ orderStatusChanged: OrderStatusEventParent }>;
-      } catch (error) {
-        if (error instanceof CursorExpiredError) {
-          throw crossdockError('BAD_USER_INPUT', `after: ${error.message}`, {
-            argument: 'after',
-            reason: 'CURSOR_EXPIRED',
-          });
-        }
-        throw error;
-      }
-    },
-    // Each event is resolved with fresh loaders: an order's fields reflect the moment of delivery.
-    resolve: (event: OrderStatusEventParent, _args: unknown, ctx: ResolverContext) => {
-      (ctx as { loaders: ResolverContext['loaders'] }).loaders = createLoaders(
-        ctx.sources,
-        ctx.store,
+      return subscribe<OrderStatusPayload>(
+        ctx,
+        'order',
+        after,
+        ({ payload: p }) =>
+          (order === null || p.orderId === order || p.erpNumber === order) &&
+          (customer === null || p.customerNumber === customer) &&
+          (channel == null || p.channel === channel) &&
+          (scope === null || p.channel === scope),
       );
-      return event;
     },
+    resolve: (event: OrderStatusEventParent, args: unknown, ctx: ResolverContext) =>
+      fresh(event, args, ctx),
+  },
+
+  shipmentUpdated: {
+    subscribe: (_root, { orderId, after }, ctx) => {
+      const order = orderId == null ? null : keyFromIdArgument(orderId, 'Order', ORDER_NUMBER);
+      const scope = ctx.caller.channel;
+      return subscribe<ShipmentEventPayload>(
+        ctx,
+        'shipment',
+        after,
+        ({ payload: p }) =>
+          (order === null ||
+            p.orderId === order ||
+            p.orderNumber === order ||
+            crossdockIdOf(p.orderNumber) === order) &&
+          // A channel-scoped key sees shipments of its channel's orders only.
+          (scope === null || p.channel === scope),
+      );
+    },
+    resolve: (event: ShipmentEventParent, args: unknown, ctx: ResolverContext) =>
+      fresh(event, args, ctx),
+  },
+
+  inventoryChanged: {
+    subscribe: (_root, { skus, warehouses, after }, ctx) => {
+      const keys = (name: 'skus' | 'warehouses', values: readonly string[] | null | undefined) => {
+        if (values == null) return null;
+        if (values.length === 0 || values.length > MAX_SUBSCRIPTION_KEYS)
+          throw badInput(
+            name,
+            `1 to ${MAX_SUBSCRIPTION_KEYS} values, or none at all`,
+            `${values.length} values`,
+          );
+        return new Set(
+          name === 'skus'
+            ? values.map((sku, i) => checkSku(sku, `skus[${i}]`))
+            : values.map((code, i) => {
+                if (!/^[A-Za-z0-9_-]{1,40}$/.test(code))
+                  throw badInput(`warehouses[${i}]`, 'a warehouse code such as EAST', code);
+                return code;
+              }),
+        );
+      };
+      const wantedSkus = keys('skus', skus);
+      const wantedWarehouses = keys('warehouses', warehouses);
+      return subscribe<InventoryEventPayload>(
+        ctx,
+        'inventory',
+        after,
+        ({ payload: p }) =>
+          (wantedSkus === null || wantedSkus.has(p.sku)) &&
+          (wantedWarehouses === null || wantedWarehouses.has(p.warehouseCode)),
+      );
+    },
+    resolve: (event: InventoryEventParent, args: unknown, ctx: ResolverContext) =>
+      fresh(event, args, ctx),
   },
 };
 
@@ -69,4 +194,34 @@ export const OrderStatusEvent: OrderStatusEventResolvers<ResolverContext> = {
   },
   previousStatus: (e) => status(e.payload.previousStatus),
   order: (e, _args, ctx) => loadOrder(ctx, e.payload.orderId).catch(() => null),
+};
+
+/** Resolvers of ShipmentEvent. */
+export const ShipmentEvent: ShipmentEventResolvers<ResolverContext> = {
+  kind: (e) => e.payload.kind as ShipmentEventKind,
+  status: (e) => e.payload.status as ShipmentStatus,
+  occurredAt: (e) => e.payload.occurredAt,
+  carrier: (e) => e.payload.carrier,
+  trackingNumber: (e) => e.payload.trackingNumber,
+  warehouse: (e) => ({ code: e.payload.warehouseCode, source: e.payload.source }),
+  lines: (e) => e.payload.lines,
+  shipment: (e, _args, ctx) => loadShipment(ctx, e.payload.shipmentId).catch(() => null),
+  order: (e, _args, ctx) =>
+    loadOrder(
+      ctx,
+      e.payload.orderId ?? crossdockIdOf(e.payload.orderNumber) ?? e.payload.orderNumber,
+    ).catch(() => null),
+};
+
+/** Resolvers of InventoryEvent. */
+export const InventoryEvent: InventoryEventResolvers<ResolverContext> = {
+  sku: (e) => e.payload.sku,
+  warehouse: (e) => ({ code: e.payload.warehouseCode, source: e.payload.source }),
+  onHand: (e) => e.payload.onHand,
+  available: (e) => e.payload.available,
+  allocated: (e) => e.payload.allocated,
+  delta: (e) => e.payload.delta,
+  reason: (e) => e.payload.reason,
+  occurredAt: (e) => e.payload.occurredAt,
+  source: (e) => e.payload.source,
 };

@@ -10,7 +10,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { expressMiddleware } from '@as-integrations/express5';
-import express from 'express';
+import express, { type Router } from 'express';
 import { GraphQLError, parse, validate, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../observability/logger.js';
 import { CORRELATION_HEADER, correlationIdFrom } from '../observability/correlation.js';
@@ -25,6 +25,7 @@ import { buildSchema } from './schema.js';
 import type { Store } from '../store/contract.js';
 import type { Workflows } from '../workflows/index.js';
 import type { EventBus } from '../subscriptions/bus.js';
+import { SlowConsumerError, createFanout, type FanoutStats } from '../subscriptions/fanout.js';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 
@@ -35,6 +36,8 @@ export interface Crossdock {
   readonly port: number;
   readonly httpServer: Server;
   readonly sources: Sources;
+  /** The subscription fan-out (subscribers, bus subscriptions, slow consumers). */
+  readonly subscriptions: { stats(): FanoutStats };
   /** Stops accepting requests and drains those in flight. Idempotent. */
   close(): Promise<void>;
 }
@@ -47,6 +50,8 @@ export interface CrossdockOptions {
   readonly bus: EventBus;
   readonly workflows: Workflows;
   readonly logger: Logger;
+  /** `POST /webhooks/:system` (server/webhooks.ts); mounted before any JSON body parser. */
+  readonly webhooks?: Router;
 }
 
 type Context = ResolverContext & BaseContext;
@@ -149,6 +154,8 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   const development = config.env === 'development';
 
   const schema = buildSchema();
+  // Subscribers share one bus subscription per domain, each with a bounded queue.
+  const fanout = createFanout(bus, { bufferSize: config.ws.subscriberBuffer });
   // graphql-ws on the same server and path as queries; subscriptions authenticate with
   // connectionParams.authorization (DESIGN.md).
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
@@ -190,8 +197,27 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
         }
         return undefined;
       },
-      onError: (_ctx, _id, _payload, errors) =>
-        errors.map((e) => formatError(development)(e.toJSON(), e)) as never,
+      onError: (ctx, id, _payload, errors) => {
+        const slow = errors.find(
+          (e) =>
+            e.extensions?.code === 'SLOW_CONSUMER' ||
+            unwrapResolverError(e) instanceof SlowConsumerError,
+        );
+        if (slow) {
+          // The error goes out first (graphql-ws sends it after this hook); then the socket is
+          // closed so a client that does not read stops costing memory. ws sends the close frame
+          // after the data already queued. The client resumes with `after`.
+          logger.warn({ subscription: id, reason: slow.message }, 'slow consumer closed');
+          setImmediate(() =>
+            ctx.extra.socket.close(1008, 'Slow consumer: resubscribe with after: <last cursor>'),
+          );
+        }
+        // graphql-ws wraps an error thrown mid-stream in a GraphQLError without a path, which
+        // formatError would pass through unmasked: format its original instead.
+        const inner = (e: GraphQLError) =>
+          e.path === undefined && e.originalError ? e.originalError : e;
+        return errors.map((e) => formatError(development)(e.toJSON(), inner(e))) as never;
+      },
       onNext: (_ctx, _id, _payload, _args, result) => {
         const r = result as { errors?: readonly GraphQLError[] };
         if (!r.errors) return undefined;
@@ -221,7 +247,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
           loaders: createLoaders(sources, store),
           warnings: [],
           store,
-          bus,
+          bus: fanout,
           workflows,
           idempotencyKeyHeader: null,
           idempotency: [],
@@ -276,6 +302,8 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
       sources: allConnectors(sources).map((c) => ({ name: c.name, state: c.health().state })),
     });
   });
+  // Webhooks read their raw body (signatures cover the exact bytes): no parser may run first.
+  if (options.webhooks) app.use(options.webhooks);
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
@@ -336,8 +364,10 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     port,
     httpServer,
     sources,
+    subscriptions: { stats: () => fanout.stats() },
     close: () =>
-      // Apollo's drain plugin closes the http server and waits for requests in flight.
-      (closing ??= apollo.stop()),
+      // Apollo's drain plugin closes the http server and waits for requests in flight (and
+      // the sockets); then the shared bus subscriptions end.
+      (closing ??= apollo.stop().then(() => fanout.close())),
   };
 }

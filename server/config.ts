@@ -9,6 +9,7 @@ import type { LevelWithSilent } from 'pino';
 import { ERP_SANDBOX, COMMERCE_SANDBOX, WMS_SANDBOX } from '../sandbox/credentials.js';
 import { LOG_LEVELS } from '../observability/logger.js';
 import { isChannel } from '../sources/contract.js';
+import { standardWebhookKey } from '../sources/erp/webhooks.js';
 
 /** A configuration error: one line, naming the setting. */
 export class ConfigError extends Error {
@@ -123,6 +124,43 @@ export const SETTINGS: readonly SettingDoc[] = [
     description:
       'graphql-ws: how long a socket may wait before connection_init (then closed 4408), and the server ping interval.',
   },
+  {
+    name: 'WS_SUBSCRIBER_BUFFER',
+    default: '1000',
+    description:
+      'Events one subscription may have waiting to be sent; beyond it the socket is closed 1008 (slow consumer) and the client resumes with `after`.',
+  },
+
+  {
+    name: 'WEBHOOK_TOLERANCE_MS',
+    default: '300000',
+    description:
+      'Replay window of signed webhooks: a delivery stamped further than this from its arrival is refused (400 WEBHOOK_TIMESTAMP_STALE).',
+  },
+  {
+    name: 'WEBHOOK_SECRET_ERP / WEBHOOK_SECRET_COMMERCE',
+    default: 'sandbox secrets (embedded sandbox only)',
+    description:
+      'Secrets of the ERP extension (Standard Webhooks, whsec_…) and of the commerce app (HMAC key); a system without one receives no webhooks (404).',
+  },
+  {
+    name: 'WEBHOOK_MAX_BYTES',
+    default: '1048576',
+    description: 'Largest webhook body accepted (1 MiB); above it 413.',
+  },
+  {
+    name: 'POLL_SOURCES',
+    default: 'tpl',
+    description:
+      'Comma-separated warehouse sources (wms, tpl) polled for changes instead of sending webhooks; none polls nothing.',
+  },
+  {
+    name: 'POLL_INTERVAL_MS',
+    default: '5000',
+    description:
+      'Time between the end of one poll of the polled sources and the start of the next.',
+  },
+
   {
     name: 'SANDBOX',
     default: 'embedded',
@@ -242,6 +280,12 @@ export const SETTINGS: readonly SettingDoc[] = [
 /** The four sources of the embedded topology. */
 export type SourceName = 'erp' | 'commerce' | 'wms' | 'tpl';
 
+/** Sources that can be polled for changes (the warehouse systems' change feeds). */
+export const POLLABLE_SOURCES = ['wms', 'tpl'] as const;
+
+/** A source that can be polled. */
+export type PollableSource = (typeof POLLABLE_SOURCES)[number];
+
 /** Breaker and timeout settings of one source. */
 export interface ResilienceConfig {
   readonly timeoutMs: number;
@@ -298,7 +342,12 @@ export interface Config {
   readonly env: 'development' | 'test' | 'production';
   readonly logLevel: LevelWithSilent;
   readonly limits: { readonly maxCost: number; readonly maxDepth: number };
-  readonly ws: { readonly initTimeoutMs: number; readonly keepAliveMs: number };
+  readonly ws: {
+    readonly initTimeoutMs: number;
+    readonly keepAliveMs: number;
+    /** Events a subscriber may have waiting before it is closed as a slow consumer. */
+    readonly subscriberBuffer: number;
+  };
   readonly store: { readonly dataDir: string; readonly mongodbUri: string | null };
   readonly bus: { readonly natsUrl: string | null; readonly streamPrefix: string };
   readonly workflows: {
@@ -318,6 +367,18 @@ export interface Config {
     readonly commerceRestoreRate: number;
   };
   readonly apiKeys: readonly ApiKey[];
+  /** Signed webhooks from the systems (server/webhooks.ts). */
+  readonly webhooks: {
+    readonly toleranceMs: number;
+    readonly maxBytes: number;
+    /** Per system; null: that system's webhooks are not received. */
+    readonly secrets: { readonly erp: string | null; readonly commerce: string | null };
+  };
+  /** Sources polled for changes instead of sending webhooks (workflows/poller.ts). */
+  readonly polling: {
+    readonly intervalMs: number;
+    readonly sources: readonly PollableSource[];
+  };
   readonly sources: {
     readonly erp: ErpConfig;
     readonly commerce: CommerceConfig;
@@ -416,6 +477,48 @@ function parseApiKeys(text: string): ApiKey[] {
   });
 }
 
+/** A secret's value, shown in errors only by its length. */
+function secret(raw: Raw, name: string, fallback: string | null): string | null {
+  const text = raw[name];
+  return text === undefined || text === '' ? fallback : text;
+}
+
+function erpWebhookSecret(raw: Raw, fallback: string | null): string | null {
+  const value = secret(raw, 'WEBHOOK_SECRET_ERP', fallback);
+  if (value === null) return null;
+  try {
+    standardWebhookKey(value);
+  } catch {
+    throw new ConfigError(
+      'WEBHOOK_SECRET_ERP',
+      'whsec_ followed by base64 of at least 16 bytes',
+      `a secret of ${value.length} characters that is not`,
+    );
+  }
+  return value;
+}
+
+function pollSources(raw: Raw): PollableSource[] {
+  const text = raw.POLL_SOURCES;
+  if (text === undefined || text === '') return ['tpl'];
+  if (text.trim() === 'none') return [];
+  const names = text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  if (
+    names.length === 0 ||
+    !names.every((n) => (POLLABLE_SOURCES as readonly string[]).includes(n))
+  ) {
+    throw new ConfigError(
+      'POLL_SOURCES',
+      `comma-separated sources from ${POLLABLE_SOURCES.join(', ')}, or none`,
+      text,
+    );
+  }
+  return [...new Set(names)] as PollableSource[];
+}
+
 function natsUrl(raw: Raw): string | null {
   const text = raw.NATS_URL;
   if (text === undefined || text === '') return null;
@@ -506,6 +609,7 @@ export function loadConfig(env: Raw = process.env): Config {
     ws: {
       initTimeoutMs: int(raw, 'WS_INIT_TIMEOUT_MS', 3_000, 10, 600_000),
       keepAliveMs: int(raw, 'WS_KEEPALIVE_MS', 12_000, 0, 600_000),
+      subscriberBuffer: int(raw, 'WS_SUBSCRIBER_BUFFER', 1_000, 1, 1_000_000),
     },
     limits: {
       maxCost: int(raw, 'MAX_QUERY_COST', 50_000, 1, 100_000_000),
@@ -518,6 +622,22 @@ export function loadConfig(env: Raw = process.env): Config {
       commerceRestoreRate: int(raw, 'SANDBOX_COMMERCE_RESTORE_RATE', 100, 1, 1_000_000),
     },
     apiKeys: apiKeysText ? parseApiKeys(apiKeysText) : DEMO_API_KEYS,
+    webhooks: {
+      toleranceMs: int(raw, 'WEBHOOK_TOLERANCE_MS', 300_000, 1_000, 86_400_000),
+      maxBytes: int(raw, 'WEBHOOK_MAX_BYTES', 1_048_576, 1_024, 104_857_600),
+      secrets: {
+        erp: erpWebhookSecret(raw, mode === 'embedded' ? ERP_SANDBOX.webhookSecret : null),
+        commerce: secret(
+          raw,
+          'WEBHOOK_SECRET_COMMERCE',
+          mode === 'embedded' ? COMMERCE_SANDBOX.webhookSecret : null,
+        ),
+      },
+    },
+    polling: {
+      intervalMs: int(raw, 'POLL_INTERVAL_MS', 5_000, 10, 3_600_000),
+      sources: pollSources(raw),
+    },
     sources: {
       erp: {
         url: url(raw, 'ERP_URL'),

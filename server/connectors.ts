@@ -1,11 +1,14 @@
 /**
  * Makes the connectors from configuration. Pointing a connector at a real system is a matter of
- * settings (URL, credentials), never code.
+ * settings (URL, credentials), never code. A connector receives webhooks when its system sends
+ * them: the ERP and commerce when their webhook secret is configured, a WMS unless it is polled
+ * (POLL_SOURCES).
  */
 import { createCommerceConnector } from '../sources/commerce/index.js';
 import { withContentCache } from '../sources/content-cache.js';
 import { createErpConnector } from '../sources/erp/index.js';
 import { createWmsConnector } from '../sources/wms/index.js';
+import { isWebhookReceiver, type Connector, type WebhookReceiver } from '../sources/contract.js';
 import type { Sources } from '../resolvers/sources.js';
 import type { Config } from './config.js';
 
@@ -23,9 +26,32 @@ function required(url: string | null, fallback: string | undefined, name: string
   return value;
 }
 
+/** `decorated` (a wrapper of `inner` that knows only reads) plus `inner`'s webhook receiver. */
+function withWebhooks<C extends Connector>(
+  decorated: C,
+  inner: WebhookReceiver,
+): C & WebhookReceiver {
+  return {
+    ...decorated,
+    receiveWebhook: (delivery, options) => inner.receiveWebhook(delivery, options),
+  };
+}
+
 /** Makes every connector. `sandbox` fills in URLs the configuration leaves open. */
 export function createSources(config: Config, sandbox?: SourceUrls): Sources {
   const { erp, commerce, wms, tpl } = config.sources;
+  const { secrets } = config.webhooks;
+  const polled = new Set<string>(config.polling.sources);
+  const shop = createCommerceConnector({
+    name: 'commerce',
+    baseUrl: required(commerce.url, sandbox?.commerce, 'COMMERCE_URL'),
+    apiVersion: commerce.apiVersion,
+    accessToken: commerce.accessToken,
+    timeoutMs: commerce.timeoutMs,
+    breaker: commerce.breaker,
+    ...(secrets.commerce === null ? {} : { webhookSecret: secrets.commerce }),
+  });
+  const cached = withContentCache(shop, commerce.contentCache);
   return {
     erp: createErpConnector({
       name: 'erp',
@@ -39,18 +65,10 @@ export function createSources(config: Config, sandbox?: SourceUrls): Sources {
       ...(erp.tokenUrl ? { tokenUrl: erp.tokenUrl } : {}),
       timeoutMs: erp.timeoutMs,
       breaker: erp.breaker,
+      ...(secrets.erp === null ? {} : { webhookSecret: secrets.erp }),
     }),
-    commerce: withContentCache(
-      createCommerceConnector({
-        name: 'commerce',
-        baseUrl: required(commerce.url, sandbox?.commerce, 'COMMERCE_URL'),
-        apiVersion: commerce.apiVersion,
-        accessToken: commerce.accessToken,
-        timeoutMs: commerce.timeoutMs,
-        breaker: commerce.breaker,
-      }),
-      commerce.contentCache,
-    ),
+    // The content cache wraps reads only; webhooks go to the platform connector itself.
+    commerce: isWebhookReceiver(shop) ? withWebhooks(cached, shop) : cached,
     warehouses: [
       createWmsConnector({
         name: 'wms',
@@ -64,6 +82,7 @@ export function createSources(config: Config, sandbox?: SourceUrls): Sources {
         warehouseKind: 'OWNED',
         timeoutMs: wms.timeoutMs,
         breaker: wms.breaker,
+        receiveWebhooks: !polled.has('wms'),
       }),
       createWmsConnector({
         name: 'tpl',
@@ -77,6 +96,7 @@ export function createSources(config: Config, sandbox?: SourceUrls): Sources {
         warehouseKind: 'THIRD_PARTY',
         timeoutMs: tpl.timeoutMs,
         breaker: tpl.breaker,
+        receiveWebhooks: !polled.has('tpl'),
       }),
     ],
   };

@@ -1,6 +1,8 @@
 /**
  * Crossdock with its sandbox systems in one process: what `npm start` runs on the embedded
- * default, and what tests and benchmarks start on ephemeral ports.
+ * default, and what tests and benchmarks start on ephemeral ports. Events from the systems
+ * (issue #4): the systems that send webhooks are told Crossdock's `/webhooks/<system>` URL once
+ * it listens; the others (POLL_SOURCES) are polled; both feed one ingestion.
  */
 import { createLogger, type Logger } from '../observability/logger.js';
 import { allConnectors } from '../resolvers/sources.js';
@@ -11,10 +13,18 @@ import { createStore } from '../store/index.js';
 import type { EventBus } from '../subscriptions/bus.js';
 import { createMemoryBus } from '../subscriptions/memory-bus.js';
 import { createNatsBus } from '../subscriptions/nats-bus.js';
-import { createWorkflows, type Workflows } from '../workflows/index.js';
+import {
+  isChangeFeed,
+  isWebhookReceiver,
+  type ChangeFeed,
+  type WmsConnector,
+} from '../sources/contract.js';
+import { createIngest, createWorkflows, type Ingest, type Workflows } from '../workflows/index.js';
+import { createPoller, type Poller } from '../workflows/poller.js';
 import { startCrossdock, type Crossdock } from './app.js';
 import type { Config } from './config.js';
 import { createSources } from './connectors.js';
+import { createWebhookRouter } from './webhooks.js';
 
 /** A running Crossdock, with the sandbox when the configuration embeds it. */
 export interface Embedded {
@@ -23,9 +33,16 @@ export interface Embedded {
   readonly store: Store;
   readonly bus: EventBus;
   readonly workflows: Workflows;
+  /** Applies the systems' events (webhooks and polling). */
+  readonly ingest: Ingest;
+  /** Polls the sources of POLL_SOURCES (started; `pollOnce()` runs a tick now). */
+  readonly poller: Poller;
+  /** `<crossdock origin>/webhooks/<system>` of each system that sends webhooks. */
+  readonly webhookUrls: Readonly<Record<string, string>>;
   /**
-   * Closes in dependency order: drain HTTP, stop the workflows' background work, close the
-   * connectors, the bus, the store, then the sandbox. Idempotent.
+   * Closes in dependency order: stop the sandbox sending webhooks, stop polling, drain HTTP
+   * (webhooks in flight finish), stop the workflows' background work, close the connectors,
+   * the bus, the store, then the sandbox. Idempotent.
    */
   close(): Promise<void>;
 }
@@ -77,8 +94,55 @@ export async function startEmbedded(
       retry: config.workflows.retry,
       onError: (error, where) => logger.error({ err: error, where }, 'background workflow failure'),
     });
-    const crossdock = await startCrossdock({ config, sources, store, bus, workflows, logger });
+    const ingest = createIngest({
+      store,
+      bus,
+      erp: sources.erp,
+      orders: workflows.orders,
+      onError: (error, where) => logger.warn({ err: error, where }, 'ingestion look-up failed'),
+    });
+    const polled = new Set<string>(config.polling.sources);
+    const receivers = allConnectors(sources)
+      .filter(isWebhookReceiver)
+      .filter((c) => !polled.has(c.name));
+    const webhooks = createWebhookRouter({
+      receivers,
+      ingest,
+      idempotency: store.idempotency,
+      logger,
+      toleranceMs: config.webhooks.toleranceMs,
+      maxBytes: config.webhooks.maxBytes,
+      leaseMs: config.workflows.leaseMs,
+      retentionMs: config.workflows.retentionMs,
+    });
+    const crossdock = await startCrossdock({
+      config,
+      sources,
+      store,
+      bus,
+      workflows,
+      logger,
+      webhooks,
+    });
     workflows.start();
+    // Tell the sandbox systems where to send their events, now that Crossdock answers there.
+    const origin = new URL(crossdock.url).origin;
+    const webhookUrls: Record<string, string> = {};
+    for (const receiver of receivers) {
+      const url = `${origin}/webhooks/${encodeURIComponent(receiver.name)}`;
+      webhookUrls[receiver.name] = url;
+      sandbox?.systems.find((system) => system.name === receiver.name)?.webhooks.register(url);
+    }
+    const poller = createPoller({
+      feeds: sources.warehouses.filter(
+        (c): c is WmsConnector & ChangeFeed => polled.has(c.name) && isChangeFeed(c),
+      ),
+      store,
+      apply: (events, context) => ingest.apply(events, context),
+      intervalMs: config.polling.intervalMs,
+      onError: (error, source) => logger.warn({ err: error, source }, 'poll failed'),
+    });
+    poller.start();
     const opened = store;
     const openedBus = bus;
     let closing: Promise<void> | undefined;
@@ -88,8 +152,13 @@ export async function startEmbedded(
       store: opened,
       bus: openedBus,
       workflows,
+      ingest,
+      poller,
+      webhookUrls,
       close: () =>
         (closing ??= (async () => {
+          for (const system of sandbox?.systems ?? []) system.webhooks.unregister();
+          await poller.close();
           await crossdock.close();
           await workflows.close();
           await Promise.all(allConnectors(sources).map((connector) => connector.close()));

@@ -21,7 +21,12 @@ async function main(): Promise<void> {
   const running = await startEmbedded(config, { logger });
   const { crossdock, sandbox } = running;
 
-  const lines = [`Crossdock GraphQL  ${crossdock.url}`];
+  const lines = [
+    `Crossdock GraphQL  ${crossdock.url}  (graphql-ws subscriptions on ${crossdock.url.replace('http', 'ws')})`,
+    ...Object.entries(running.webhookUrls).map(
+      ([system, url]) => `Webhooks ${system.padEnd(10)}${url}`,
+    ),
+  ];
   if (sandbox) {
     lines.push(
       `Sandbox ERP        ${sandbox.erp.url}`,

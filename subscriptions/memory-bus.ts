@@ -98,6 +98,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus & {
           for (;;) {
             if (done || closed) return { done: true, value: undefined };
             const first = s.events[0] ? Number(s.events[0].cursor.split(':')[1]) : s.sequence + 1;
+            // Fell behind the history kept: its next event is gone, never skip it silently.
+            if (next < first) throw new CursorExpiredError(cursorOf(domain, next - 1), first);
             const index = next - first;
             const event = index >= 0 ? s.events[index] : undefined;
             if (event) {

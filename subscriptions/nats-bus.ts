@@ -258,7 +258,10 @@ export async function createNatsBus(
           opt_start_seq: start,
         });
         if (done) return null;
-        messages = await consumer.consume();
+        // Pull requests expire every 2 s: after a broker restart the recreated ordered consumer
+        // of @nats-io/jetstream 3.4 can be left with a stale count of pending messages and ask
+        // for nothing until two heartbeats are missed (~40 s); a short expiry bounds that stall.
+        messages = await consumer.consume({ max_messages: 100, expires: 2_000 });
         if (done) {
           messages.stop();
           return null;

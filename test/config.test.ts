@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { COMMERCE_SANDBOX, ERP_SANDBOX } from '../sandbox/credentials.js';
 import { ConfigError, DEMO_API_KEYS, SETTINGS, loadConfig } from '../server/config.js';
 
 describe('configuration', () => {
@@ -39,6 +40,36 @@ describe('configuration', () => {
     assert.equal(config.sources.commerce.timeoutMs, 900);
     assert.equal(config.sources.wms.breaker.resetTimeoutMs, 500);
     assert.equal(config.sources.tpl.breaker.resetTimeoutMs, 700);
+  });
+
+  it('receives webhooks with the sandbox secrets and polls the 3PL by default', () => {
+    const config = loadConfig({});
+    assert.deepEqual(config.webhooks, {
+      toleranceMs: 300_000,
+      maxBytes: 1_048_576,
+      secrets: { erp: ERP_SANDBOX.webhookSecret, commerce: COMMERCE_SANDBOX.webhookSecret },
+    });
+    assert.deepEqual(config.polling, { intervalMs: 5_000, sources: ['tpl'] });
+  });
+
+  it('receives no webhooks from a real system without its secret', () => {
+    const off = {
+      SANDBOX: 'off',
+      API_KEYS: 'ops-key-123=admin',
+      ERP_URL: 'https://erp.example',
+      COMMERCE_URL: 'https://shop.example',
+      WMS_URL: 'https://wms.example',
+      TPL_URL: 'https://tpl.example',
+    };
+    assert.deepEqual(loadConfig(off).webhooks.secrets, { erp: null, commerce: null });
+    const secret = `whsec_${Buffer.from('a-real-secret-of-32-bytes-long!!').toString('base64')}`;
+    assert.deepEqual(
+      loadConfig({ ...off, WEBHOOK_SECRET_ERP: secret, WEBHOOK_SECRET_COMMERCE: 'shpss_x' })
+        .webhooks.secrets,
+      { erp: secret, commerce: 'shpss_x' },
+    );
+    assert.deepEqual(loadConfig({ POLL_SOURCES: 'none' }).polling.sources, []);
+    assert.deepEqual(loadConfig({ POLL_SOURCES: 'wms, tpl,wms' }).polling.sources, ['wms', 'tpl']);
   });
 
   it('parses API keys with roles and channels', () => {
@@ -107,6 +138,21 @@ describe('configuration', () => {
       'sandbox off without URLs',
       { SANDBOX: 'off', API_KEYS: 'ops-key-123=admin' },
       'Invalid configuration: ERP_URL: expected a URL when SANDBOX=off, got ""',
+    ],
+    [
+      'ERP webhook secret not whsec_',
+      { WEBHOOK_SECRET_ERP: 'hunter2' },
+      'Invalid configuration: WEBHOOK_SECRET_ERP: expected whsec_ followed by base64 of at least 16 bytes, got "a secret of 7 characters that is not"',
+    ],
+    [
+      'a source that cannot be polled',
+      { POLL_SOURCES: 'tpl,erp' },
+      'Invalid configuration: POLL_SOURCES: expected comma-separated sources from wms, tpl, or none, got "tpl,erp"',
+    ],
+    [
+      'webhook tolerance under a second',
+      { WEBHOOK_TOLERANCE_MS: '10' },
+      'Invalid configuration: WEBHOOK_TOLERANCE_MS: expected an integer from 1000 to 86400000, got "10"',
     ],
     [
       'config file missing',

@@ -148,6 +148,8 @@ export function createWorkflows(options: WorkflowOptions): Workflows {
 }
 
 export { IdempotencyError } from './idempotency.js';
+export { createIngest, STOREFRONT_CHANNEL } from './ingest.js';
+export type { Ingest, IngestContext, IngestDeps } from './ingest.js';
 export type {
   OrderOutcome,
   UserError,

@@ -24,8 +24,8 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 /**
  * Allowed transitions. RECEIVED → RECEIVED is a new attempt after a failure was compensated.
- * Shipping and invoicing are reported by the systems (events, a later issue); the workflows of
- * this release move orders through the first half and to CANCELLED / RETURN_REQUESTED.
+ * Shipping and invoicing are reported by the systems (webhooks and polling, workflows/ingest.ts);
+ * the placement workflows move orders through the first half and to CANCELLED / RETURN_REQUESTED.
  */
 export const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   RECEIVED: ['RECEIVED', 'CREDIT_HOLD', 'ALLOCATED', 'CANCELLED'],
@@ -81,6 +81,39 @@ export interface ReturnState {
   readonly at: number;
 }
 
+/** How far one shipment has come, as its warehouse system reported it (webhooks, polling). */
+export type ShipmentProgress = 'CREATED' | 'CANCELLED' | 'SHIPPED' | 'DELIVERED';
+
+/** Order of {@link ShipmentProgress}: facts only move forward, whatever order they arrive in. */
+export const SHIPMENT_PROGRESS_RANK: Readonly<Record<ShipmentProgress, number>> = {
+  CREATED: 0,
+  CANCELLED: 1,
+  SHIPPED: 2,
+  DELIVERED: 3,
+};
+
+/**
+ * What the systems reported about an order's fulfilment (issue #4), merged monotonically: the
+ * order's status is derived from it, so events arriving out of order end in the same state.
+ */
+export interface FulfilmentState {
+  /** Furthest progress per shipment: keyed by allocation reference, else by shipment id. */
+  readonly shipments: Readonly<Record<string, ShipmentProgress>>;
+  /** Numbers of the invoices the ERP posted for the order. */
+  readonly invoices: readonly string[];
+}
+
+/**
+ * A status change stored but perhaps not yet on the bus (the publish failed, or the process
+ * died): published again by the next event that follows the order, then cleared.
+ */
+export interface UnpublishedStatus {
+  /** The order version the change produced: the event id is `order:<id>:<version>`. */
+  readonly version: number;
+  readonly status: OrderStatus;
+  readonly previous: OrderStatus;
+}
+
 /** What the order workflows keep in StoredOrder.data. */
 export interface OrderData {
   /** How the order came in (orders placed through Crossdock) or `erp` (an ERP order Crossdock acted on). */
@@ -107,4 +140,8 @@ export interface OrderData {
     readonly key: string;
     readonly input: unknown;
   } | null;
+  /** What the systems reported (webhooks, polling); absent until the first report. */
+  readonly fulfilment?: FulfilmentState;
+  /** A status change the ingestion stored but has not confirmed published; see the type. */
+  readonly unpublished?: UnpublishedStatus | null;
 }

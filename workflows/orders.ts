@@ -1,8 +1,10 @@
 /**
- * The order workflows: placeOrder, cancelOrder, createReturn, and the retry of a dead-lettered
- * ERP posting. Each step goes through a connector, is recorded in the ledger, and is idempotent
- * on a reference of Crossdock's own (the order id for the ERP, a reservation reference for each
- * WMS), so a resumed or retried workflow finds what an earlier attempt did instead of redoing it.
+ * The order workflows: placeOrder, cancelOrder, createReturn, the retry of a dead-lettered ERP
+ * posting, and recordSystemEvent — an order following what the systems report (shipped,
+ * delivered, invoiced; workflows/ingest.ts), through the same transitions and status events.
+ * Each step goes through a connector, is recorded in the ledger, and is idempotent on a reference
+ * of Crossdock's own (the order id for the ERP, a reservation reference for each WMS), so a
+ * resumed or retried workflow finds what an earlier attempt did instead of redoing it.
  *
  * Domain failures (unknown SKU, credit hold, insufficient stock...) are returned as `userErrors`;
  * system failures are thrown as SourceError after whatever was done has been compensated.
@@ -30,12 +32,16 @@ import type {
 import { allocate, type StockAvailability } from './allocation.js';
 import type { IdempotencyGuard } from './idempotency.js';
 import {
+  SHIPMENT_PROGRESS_RANK,
   canTransition,
   isOrderStatus,
   type AllocationState,
+  type FulfilmentState,
   type OrderData,
   type OrderStatus,
   type PricedLine,
+  type ShipmentProgress,
+  type UnpublishedStatus,
 } from './model.js';
 import { addMoney, compareMoney, multiplyMoney, sumMoney } from './money.js';
 
@@ -141,6 +147,46 @@ const ue = (
   message,
 });
 
+/** A fulfilment fact a system reported about an order. */
+export type FulfilmentFact =
+  | {
+      readonly type: 'shipment';
+      /** The WMS reference of the shipment: an allocation's reference, or the ERP order number. */
+      readonly reference: string;
+      readonly shipmentId: string;
+      readonly progress: ShipmentProgress;
+    }
+  | { readonly type: 'invoice'; readonly invoiceNumber: string };
+
+/** What a system reported about an order, for {@link OrderWorkflows.recordSystemEvent}. */
+export interface SystemEvent {
+  /** The SourceEvent id: the ledger records each id once, however often it arrives. */
+  readonly eventId: string;
+  /** The ledger step, e.g. `event:shipment:SHIPPED`. */
+  readonly step: string;
+  readonly outcome: StepOutcome;
+  readonly detail: Readonly<Record<string, unknown>>;
+  /** The fact the status follows; null for an event the ledger only records. */
+  readonly fact: FulfilmentFact | null;
+}
+
+/** What {@link OrderWorkflows.recordSystemEvent} did. */
+export interface SystemEventOutcome {
+  /** The order afterwards. */
+  readonly order: StoredOrder;
+  /** Status changes made, each published on the bus. */
+  readonly transitions: number;
+  /** False when no ledger entry was added: a repeat of the event, or Crossdock's own write echoed. */
+  readonly recorded: boolean;
+}
+
+const RESERVATION_REFERENCE = /^(XD-[0-9A-F]{16})-.+-\d+$/;
+
+/** The Crossdock order id of a reservation reference (`<XD-id>-<warehouse>-<attempt>`), or null. */
+export function orderIdOfReference(reference: string): string | null {
+  return RESERVATION_REFERENCE.exec(reference)?.[1] ?? null;
+}
+
 /** The order id of a (caller, key) pair: deterministic, so a taker-over finds the same order. */
 export function orderIdFor(scope: string, key: string, operation = 'placeOrder'): string {
   const hash = createHash('sha256').update(`${operation}\u0000${scope}\u0000${key}`).digest('hex');
@@ -175,6 +221,18 @@ export interface OrderWorkflows {
     owner: string,
     id?: string,
   ): Promise<{ letter: DeadLetter; resolved: boolean } | null>;
+  /**
+   * Follows what a system reported about an order (webhooks, polling; workflows/ingest.ts):
+   * merges the fact into what is known of the order's fulfilment, moves the status as far as
+   * the facts justify and the model allows — never backwards, so facts arriving out of order
+   * end in the same state — publishing each change, and records the event in the ledger once
+   * per event id. Null when Crossdock keeps no record of the order.
+   */
+  recordSystemEvent(
+    orderId: string,
+    event: SystemEvent,
+    caller: WorkflowCaller,
+  ): Promise<SystemEventOutcome | null>;
 }
 
 /** Makes the order workflows. */
@@ -228,11 +286,16 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
       detail,
     });
 
-  const publish = async (order: StoredOrder, previous: string | null, caller: WorkflowCaller) => {
+  /** Publishes the status change that produced `change.version` (its id names that version). */
+  const publishChange = async (
+    order: StoredOrder,
+    change: { readonly version: number; readonly status: string; readonly previous: string | null },
+    caller: WorkflowCaller,
+  ) => {
     await bus.publish(
       orderStatusEvent(
         {
-          id: `order:${order.id}:${order.version}`,
+          id: `order:${order.id}:${change.version}`,
           at: new Date(now()).toISOString(),
           correlationId: caller.correlationId,
         },
@@ -241,12 +304,15 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
           erpNumber: order.erpNumber,
           channel: order.channel,
           customerNumber: order.customerNumber,
-          status: order.status,
-          previousStatus: previous,
+          status: change.status,
+          previousStatus: change.previous,
         },
       ),
     );
   };
+
+  const publish = (order: StoredOrder, previous: string | null, caller: WorkflowCaller) =>
+    publishChange(order, { version: order.version, status: order.status, previous }, caller);
 
   /** Moves an order to `to` (with a data patch), retrying on a concurrent update. */
   const transition = async (
@@ -286,6 +352,160 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
   };
 
   const dataOf = (order: StoredOrder): OrderData => order.data as unknown as OrderData;
+  const asJson = (data: OrderData): Record<string, unknown> =>
+    data as unknown as Record<string, unknown>;
+
+  // --- following what the systems report (ingestion) ------------------------------------------
+
+  /** The fulfilment state with `fact` merged in, or null when the fact adds nothing. */
+  const mergeFact = (data: OrderData, fact: FulfilmentFact): FulfilmentState | null => {
+    const known = data.fulfilment ?? { shipments: {}, invoices: [] };
+    switch (fact.type) {
+      case 'shipment': {
+        // A reservation Crossdock made is tracked by its reference; anything else by its id.
+        const own = data.allocations.some((a) => a.reference === fact.reference);
+        // Crossdock created its reservations itself: their CREATED tells nothing new (and not
+        // writing it keeps the order free for the placement still running).
+        if (own && fact.progress === 'CREATED') return null;
+        const key = own ? fact.reference : fact.shipmentId;
+        const before = known.shipments[key];
+        if (
+          before !== undefined &&
+          SHIPMENT_PROGRESS_RANK[before] >= SHIPMENT_PROGRESS_RANK[fact.progress]
+        )
+          return null;
+        return { ...known, shipments: { ...known.shipments, [key]: fact.progress } };
+      }
+      case 'invoice':
+        if (known.invoices.includes(fact.invoiceNumber)) return null;
+        return { ...known, invoices: [...known.invoices, fact.invoiceNumber] };
+      default: {
+        const unreachable: never = fact;
+        throw new Error(`unknown fulfilment fact ${JSON.stringify(unreachable)}`);
+      }
+    }
+  };
+
+  /**
+   * The status the reported facts justify: INVOICED once the ERP posted an invoice (BC's ship
+   * and invoice posts the shipment with it); SHIPPED when every live allocation has shipped (or,
+   * for an ERP order, every shipment seen), PARTIALLY_SHIPPED when some have; DELIVERED counts
+   * as shipped. Null when nothing has shipped.
+   */
+  const reportedStatus = (data: OrderData): OrderStatus | null => {
+    const known = data.fulfilment;
+    if (!known) return null;
+    if (known.invoices.length > 0) return 'INVOICED';
+    const shipped = (p: ShipmentProgress | undefined) => p === 'SHIPPED' || p === 'DELIVERED';
+    const live = data.allocations.filter((a) => !a.released);
+    const progress =
+      live.length > 0
+        ? live.map((a) => known.shipments[a.reference])
+        : Object.values(known.shipments).filter((p) => p !== 'CANCELLED');
+    const count = progress.filter(shipped).length;
+    if (count === 0) return null;
+    return count === progress.length ? 'SHIPPED' : 'PARTIALLY_SHIPPED';
+  };
+
+  /** The next status towards `target` that the model allows from `from`; null for none. */
+  const nextHop = (from: OrderStatus, target: OrderStatus): OrderStatus | null => {
+    if (from === target) return null;
+    if (canTransition(from, target)) return target;
+    // Invoiced before Crossdock saw it ship: through SHIPPED, as the model requires.
+    if (target === 'INVOICED' && canTransition(from, 'SHIPPED')) return 'SHIPPED';
+    return null;
+  };
+
+  /**
+   * Moves the order towards the status its facts justify, one allowed hop at a time, each
+   * stored with an `unpublished` marker, then published; the marker is cleared at the end. A
+   * failure between the two leaves the marker, and the next call publishes that change first
+   * (same event id, so the bus has it once).
+   */
+  const advance = async (
+    id: string,
+    caller: WorkflowCaller,
+  ): Promise<{ order: StoredOrder | null; moved: number }> => {
+    let moved = 0;
+    const published = new Set<number>();
+    for (let i = 0; i < 20; i++) {
+      const order = await store.orders.get(id);
+      if (!order) return { order: null, moved };
+      const data = dataOf(order);
+      const pending = data.unpublished;
+      if (pending && !published.has(pending.version)) {
+        // Stored by an attempt that failed (or died) before publishing it: out it goes now.
+        await publishChange(order, pending, caller);
+        published.add(pending.version);
+      }
+      const target = reportedStatus(data);
+      const hop = target && isOrderStatus(order.status) ? nextHop(order.status, target) : null;
+      if (!hop) {
+        if (!pending) return { order, moved };
+        const { unpublished: _published, ...rest } = data;
+        const cleared = await store.orders.update(id, order.version, { data: asJson(rest) }, now());
+        if (cleared) return { order: cleared, moved };
+        continue;
+      }
+      const change: UnpublishedStatus = {
+        version: order.version + 1,
+        status: hop,
+        previous: order.status as OrderStatus,
+      };
+      const updated = await store.orders.update(
+        id,
+        order.version,
+        { status: hop, data: asJson({ ...data, unpublished: change }) },
+        now(),
+      );
+      if (!updated) continue;
+      await publishChange(updated, change, caller);
+      published.add(change.version);
+      moved++;
+    }
+    throw new Error(`order ${id}: too many concurrent updates`);
+  };
+
+  const recordSystemEvent: OrderWorkflows['recordSystemEvent'] = async (orderId, event, caller) => {
+    let order = await store.orders.get(orderId);
+    if (!order) return null;
+    const { fact } = event;
+    for (let i = 0; fact !== null; i++) {
+      const data = dataOf(order);
+      const fulfilment = mergeFact(data, fact);
+      if (!fulfilment) break;
+      const updated = await store.orders.update(
+        orderId,
+        order.version,
+        { data: asJson({ ...data, fulfilment }) },
+        now(),
+      );
+      if (updated) break;
+      if (i >= 10) throw new Error(`order ${orderId}: too many concurrent updates`);
+      order = await store.orders.get(orderId);
+      if (!order) return null;
+    }
+    const advanced = await advance(orderId, caller);
+    const final = advanced.order ?? order;
+    // The WMS announcing the reservation Crossdock made: the reserve step already records it.
+    const echo =
+      fact?.type === 'shipment' &&
+      fact.progress === 'CREATED' &&
+      dataOf(final).allocations.some((a) => a.reference === fact.reference);
+    const seen = (await store.ledger.list(orderId)).some(
+      (entry) => entry.detail['eventId'] === event.eventId,
+    );
+    if (echo || seen) return { order: final, transitions: advanced.moved, recorded: false };
+    await record(
+      orderId,
+      caller,
+      event.step,
+      event.outcome,
+      advanced.moved > 0 ? (final.status as OrderStatus) : null,
+      { ...event.detail, eventId: event.eventId },
+    );
+    return { order: final, transitions: advanced.moved, recorded: true };
+  };
 
   // --- placeOrder -----------------------------------------------------------------------------
 
@@ -609,7 +829,9 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
         { erpNumber: created.number, erpId: created.erpId },
         started,
       );
-      return { order: accepted, userErrors: [] };
+      // What a fast warehouse reported while the order was being placed applies now.
+      const caughtUp = await advance(order.id, caller);
+      return { order: caughtUp.order ?? accepted, userErrors: [] };
     } catch (error) {
       if (
         isSourceError(error) &&
@@ -784,6 +1006,16 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
           cancelReason: null,
           request: { scope: caller.id, key, input },
         };
+        if (input.externalReference !== null) {
+          // Lets a channel's own events (a storefront cancellation) find the order.
+          await store.xrefs.put({
+            type: 'Order',
+            key: id,
+            source: `channel:${input.channel}`,
+            entity: 'externalReference',
+            nativeId: input.externalReference,
+          });
+        }
         const created = await store.orders.create({
           id,
           channel: input.channel,
@@ -1169,7 +1401,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
     }
   };
 
-  return { placeOrder, cancelOrder, createReturn, retryDeadLetter };
+  return { placeOrder, cancelOrder, createReturn, retryDeadLetter, recordSystemEvent };
 }
 
 /** Alias of {@link UserError} for the generated resolver types (the GraphQL type has its name). */

@@ -13,9 +13,11 @@ import type {
   Page,
   PageRequest,
   ProductContentRecord,
+  WebhookReceiver,
 } from '../contract.js';
 import { createUpstream, type BreakerOptions } from '../upstream.js';
 import { toChannelOrder, toProductContent } from './mapping.js';
+import { createCommerceWebhookReceiver } from './webhooks.js';
 import {
   CHANNEL_ORDERS,
   CONTENT_BY_SKU,
@@ -101,6 +103,12 @@ export interface CommerceConnectorOptions {
    * @default 2_000 // DEFAULT_MAX_THROTTLE_WAIT_MS
    */
   readonly maxThrottleWaitMs?: number | undefined;
+  /**
+   * The app's webhook secret (Shopify's HMAC key). When set, the connector is a
+   * {@link WebhookReceiver} (./webhooks.ts); when absent it receives none.
+   * @default undefined // no webhooks
+   */
+  readonly webhookSecret?: string | undefined;
 }
 
 /** The bucket as last reported in `extensions.cost.throttleStatus`, and when. */
@@ -112,8 +120,8 @@ export interface KnownThrottleStatus {
   readonly at: number;
 }
 
-/** The commerce connector, plus the throttle status it tracks. */
-export interface ShopifyCommerceConnector extends CommerceConnector {
+/** The commerce connector, plus the throttle status it tracks (and webhooks, when configured). */
+export interface ShopifyCommerceConnector extends CommerceConnector, Partial<WebhookReceiver> {
   /** The last reported cost bucket, or `null` before the first answer. */
   throttleStatus(): KnownThrottleStatus | null;
 }
@@ -154,6 +162,10 @@ export function createCommerceConnector(
     MAX_PAGE_SIZE - 1,
   );
   const maxThrottleWaitMs = options.maxThrottleWaitMs ?? DEFAULT_MAX_THROTTLE_WAIT_MS;
+  const webhooks =
+    options.webhookSecret === undefined
+      ? null
+      : createCommerceWebhookReceiver({ name, secret: options.webhookSecret });
   const upstream = createUpstream({
     name,
     kind: 'commerce',
@@ -325,6 +337,7 @@ export function createCommerceConnector(
     },
 
     throttleStatus: () => throttle,
+    ...(webhooks === null ? {} : { receiveWebhook: webhooks.receiveWebhook }),
     health: () => upstream.health(),
     onStateChange: (listener) => upstream.onStateChange(listener),
     close: () => (closing ??= upstream.close()),

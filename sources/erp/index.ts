@@ -37,6 +37,7 @@ import {
   type ReturnDraft,
   type ReturnRecord,
   type SalesOrderDraft,
+  type WebhookReceiver,
 } from '../contract.js';
 import { createTokenCache, type IssuedToken } from '../token.js';
 import {
@@ -74,6 +75,7 @@ import {
   toInvoice,
   toOrder,
 } from './mapping.js';
+import { createErpWebhookReceiver } from './webhooks.js';
 import {
   and,
   chunk,
@@ -180,6 +182,12 @@ export interface ErpConnectorOptions {
    * @default 'USD'
    */
   readonly localCurrency?: string;
+  /**
+   * The `whsec_…` secret the Crossdock extension signs its Standard Webhooks with. When set, the
+   * connector is a {@link WebhookReceiver} (./webhooks.ts); when absent it receives none.
+   * @default undefined // no webhooks
+   */
+  readonly webhookSecret?: string | undefined;
 }
 
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -227,12 +235,18 @@ function checkPage(page: PageRequest): void {
 }
 
 /** Makes the ERP connector. Options are validated here; a bad one throws naming it. */
-export function createErpConnector(options: ErpConnectorOptions): ErpConnector {
+export function createErpConnector(
+  options: ErpConnectorOptions,
+): ErpConnector & Partial<WebhookReceiver> {
   checkOptions(options);
   const name = options.name ?? DEFAULT_ERP_NAME;
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   const maxKeys = options.maxKeysPerRequest ?? DEFAULT_MAX_KEYS_PER_REQUEST;
   const localCurrency = options.localCurrency ?? DEFAULT_LOCAL_CURRENCY;
+  const webhooks =
+    options.webhookSecret === undefined
+      ? null
+      : createErpWebhookReceiver({ name, secret: options.webhookSecret, localCurrency });
   const pricingApi = (options.pricingApiPath ?? DEFAULT_PRICING_API_PATH).replace(/^\/+|\/+$/g, '');
   const origin = options.baseUrl.replace(/\/+$/, '');
   const tenant = encodeURIComponent(options.tenant);
@@ -832,6 +846,8 @@ export function createErpConnector(options: ErpConnectorOptions): ErpConnector {
 
     cancelSalesOrder,
     createReturn,
+
+    ...(webhooks === null ? {} : { receiveWebhook: webhooks.receiveWebhook }),
 
     health: () => upstream.health(),
     onStateChange: (listener) => upstream.onStateChange(listener),

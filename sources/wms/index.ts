@@ -12,6 +12,15 @@
  * Facility ids in answers map to warehouse codes through the facility cache, so the first call
  * of a connector's life (and the first after the TTL) costs one facilities request more.
  *
+ * Changes (the ChangeFeed of a polled WMS; see changes.ts):
+ *   changesSince(null)    GET orders?pgsiz=1&pgnum=1 (its Date header is the first checkpoint)
+ *   changesSince(cp)      GET orders?rql=readOnly.lastModifiedDate=ge=…&detail=All and
+ *                         GET inventory/stocksummaries?rql=lastModifiedDate=ge=…, each paged to the end
+ *
+ * Webhooks (a WMS that sends them; see webhooks.ts):
+ *   receiveWebhook(d)     GET events/webhook/key once, then cached; again with
+ *                         ?previousRetrievalDateISO=… (304 = unchanged) when a signature fails to verify
+ *
  * Writes (never cached; Extensiv refuses a second order or receiver with one `referenceNum`,
  * which is what makes them idempotent):
  *   reserve(r)            POST orders {customerIdentifier, facilityIdentifier{id}, referenceNum: r.reference, shipTo, orderItems}
@@ -27,6 +36,7 @@
 import {
   SourceError,
   type Capability,
+  type ChangeFeed,
   type InventoryPositionRecord,
   type ReservationRecord,
   type ReturnRecord,
@@ -62,6 +72,8 @@ import {
   type Facility,
 } from './mapping.js';
 import { rqlAnd, rqlEq, rqlIn, rqlValue } from './rql.js';
+import { createWmsChangeFeed, DEFAULT_WMS_CHANGE_OVERLAP_MS } from './changes.js';
+import { createWmsWebhookReceiver, WebhookKeyResponse } from './webhooks.js';
 
 /** Options of {@link createWmsConnector}. */
 export interface WmsConnectorOptions {
@@ -126,6 +138,19 @@ export interface WmsConnectorOptions {
    * @default 'Released by Crossdock'
    */
   readonly releaseReason?: string | undefined;
+  /**
+   * How far before its checkpoint each `changesSince` asks again (timestamps are coarse; the
+   * repeats carry the same event ids).
+   * @default 5_000 // DEFAULT_WMS_CHANGE_OVERLAP_MS of changes.ts
+   */
+  readonly changeOverlapMs?: number | undefined;
+  /**
+   * Whether this WMS sends webhooks to Crossdock (then the connector is a WebhookReceiver,
+   * verifying them with the key of `GET events/webhook/key`; see webhooks.ts). False for a WMS
+   * that is polled instead.
+   * @default true
+   */
+  readonly receiveWebhooks?: boolean | undefined;
 }
 
 /** Default `pgsiz` of listings. */
@@ -222,7 +247,7 @@ function describeRejection(body: unknown): string {
 }
 
 /** Makes the connector of one Extensiv-shaped WMS. */
-export function createWmsConnector(options: WmsConnectorOptions): WmsConnector {
+export function createWmsConnector(options: WmsConnectorOptions): WmsConnector & ChangeFeed {
   const { name } = options;
   if (typeof name !== 'string' || name.length === 0)
     throw new TypeError(
@@ -500,6 +525,45 @@ export function createWmsConnector(options: WmsConnectorOptions): WmsConnector {
       status,
     );
 
+  const changes = createWmsChangeFeed({
+    name,
+    pageSize,
+    overlapMs: nonNegative(
+      'changeOverlapMs',
+      options.changeOverlapMs,
+      DEFAULT_WMS_CHANGE_OVERLAP_MS,
+    ),
+    now,
+    send,
+    rejected,
+    codesOf,
+  });
+
+  // Webhooks: the key comes from the WMS's own API with this connector's bearer (304 = unchanged).
+  const webhooks =
+    options.receiveWebhooks === false
+      ? null
+      : createWmsWebhookReceiver({
+          name,
+          tplGuid: options.tplGuid,
+          async fetchKey(previousRetrievalDateISO) {
+            const res = await send(
+              {
+                path: 'events/webhook/key',
+                query: { previousRetrievalDateISO },
+                what: 'GET events/webhook/key',
+              },
+              WebhookKeyResponse,
+            );
+            if (res.ok) return res.body;
+            if (res.status === 304 && previousRetrievalDateISO !== undefined) return null;
+            throw rejected('GET events/webhook/key', res.status, res.body);
+          },
+          async warehouseCodeOf(facilityId) {
+            return (await codesOf([facilityId], 'webhook')).get(facilityId) as string;
+          },
+        });
+
   let closing: Promise<void> | null = null;
 
   return {
@@ -701,6 +765,10 @@ export function createWmsConnector(options: WmsConnectorOptions): WmsConnector {
         number: null,
       };
     },
+
+    changesSince: (checkpoint) => changes.changesSince(checkpoint),
+
+    ...(webhooks === null ? {} : { receiveWebhook: webhooks.receiveWebhook }),
 
     health: () => upstream.health(),
     onStateChange: (listener) => upstream.onStateChange(listener),

@@ -36,7 +36,7 @@ export const TokenResponse = z.object({
  * An Extensiv datetime: .NET's round-trip format, up to 7 fractional digits and usually no
  * offset. `null`, absent and .NET's `DateTime.MinValue` (`0001-01-01T00:00:00`) all mean "never".
  */
-const WmsDate = z
+export const WmsDate = z
   .string()
   .regex(
     /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,7})?(?:Z|[+-]\d{2}:\d{2})?$/,
@@ -132,6 +132,11 @@ export const WmsOrder = z.object({
     pickDoneDate: WmsDate,
     packDoneDate: WmsDate,
     processDate: WmsDate,
+    /**
+     * Sandbox addition (Extensiv has no delivery tracking; in reality a carrier feed): when the
+     * carrier delivered a shipped order, null until then. A real tenant omits it.
+     */
+    deliveredDate: WmsDate,
   }),
   referenceNum: z.string(),
   routingInfo: z
@@ -275,7 +280,10 @@ export function toPosition(
   };
 }
 
-/** Canonical status of a WMS order: open orders by their pick/pack progress. */
+/**
+ * Canonical status of a WMS order: open orders by their pick/pack progress, closed ones SHIPPED
+ * until the (sandbox-added) `readOnly.deliveredDate` says DELIVERED.
+ */
 export function shipmentStatusOf(order: WmsOrder): ShipmentStatus {
   const status = order.readOnly.status;
   switch (status) {
@@ -284,7 +292,7 @@ export function shipmentStatusOf(order: WmsOrder): ShipmentStatus {
       if (parseWmsDate(order.readOnly.pickDoneDate)) return 'PICKING';
       return 'PENDING';
     case 1:
-      return 'SHIPPED';
+      return parseWmsDate(order.readOnly.deliveredDate) ? 'DELIVERED' : 'SHIPPED';
     case 2:
       return 'CANCELLED';
     default: {
@@ -311,7 +319,10 @@ export function toShipment(order: WmsOrder, warehouseCode: string, source: strin
     status,
     carrier: order.routingInfo?.carrier || null,
     trackingNumber: order.routingInfo?.trackingNumber || null,
-    shippedAt: status === 'SHIPPED' ? parseWmsDate(order.readOnly.processDate) : null,
+    shippedAt:
+      status === 'SHIPPED' || status === 'DELIVERED'
+        ? parseWmsDate(order.readOnly.processDate)
+        : null,
     lines: items.map((item) => ({ sku: item.itemIdentifier.sku, quantity: item.qty })),
   };
 }

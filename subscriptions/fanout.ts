@@ -1,0 +1,262 @@
+/**
+ * Fan-out: many GraphQL subscribers on few bus subscriptions. Wraps a bus (subscriptions/bus.ts)
+ * and is one itself:
+ *
+ * - Live subscribers (no `after`) share ONE bus subscription per domain and process (with NATS:
+ *   one ordered consumer per domain, however many sockets). Each event is matched against every
+ *   subscriber's filter once and queued for those it concerns.
+ * - Resuming subscribers (`after`) replay through a bus subscription of their own, unfiltered so
+ *   their position in the stream is known; meanwhile the shared stream queues their live events.
+ *   Once the replay reaches the first queued event, the replay is closed and the subscriber
+ *   continues from the queue (handover): no gap, no duplicate, one consumer again.
+ * - Queues are bounded. A live subscriber that falls `bufferSize` events behind is failed with
+ *   {@link SlowConsumerError} (it must resume from its last cursor) instead of making the process
+ *   buffer without limit or slowing the others; a replaying subscriber whose queue overflows just
+ *   keeps replaying (its queue is dropped and the handover happens later).
+ */
+import type { BusEvent, DeliveredEvent, EventBus, EventDomain } from './bus.js';
+
+/**
+ * Events a subscriber may have waiting before it is failed as a slow consumer.
+ * @default 1_000
+ */
+export const DEFAULT_SUBSCRIBER_BUFFER = 1_000;
+
+/** Thrown to a subscriber that fell too far behind. */
+export class SlowConsumerError extends Error {
+  constructor(readonly limit: number) {
+    super(
+      `slow consumer: more than ${limit} events waiting to be sent; resubscribe with after: <last cursor received>`,
+    );
+    this.name = 'SlowConsumerError';
+  }
+}
+
+/** Thrown to subscribers when the shared stream of their domain ended unexpectedly. */
+export class StreamInterruptedError extends Error {
+  constructor(domain: EventDomain, cause: unknown) {
+    super(
+      `the ${domain} event stream was interrupted (${cause instanceof Error ? cause.message : String(cause)}); resubscribe with after: <last cursor received>`,
+    );
+    this.name = 'StreamInterruptedError';
+  }
+}
+
+/** Options of {@link createFanout}. */
+export interface FanoutOptions {
+  /** @default DEFAULT_SUBSCRIBER_BUFFER */
+  readonly bufferSize?: number;
+}
+
+/** What the fan-out is doing (diagnostics, the fan-out benchmark). */
+export interface FanoutStats {
+  /** GraphQL-level subscribers now. */
+  readonly subscribers: number;
+  /** Bus subscriptions now (shared ones + replays in progress). */
+  readonly busSubscriptions: number;
+  /** Subscribers failed as slow consumers since start. */
+  readonly slowConsumers: number;
+  /** Resuming subscribers handed over from their replay to the shared stream since start. */
+  readonly handovers: number;
+}
+
+interface Subscriber {
+  readonly filter: ((event: BusEvent) => boolean) | undefined;
+  readonly queue: DeliveredEvent[];
+  /** Set while replaying after a cursor. */
+  replay: (AsyncIterator<DeliveredEvent> & { return(): Promise<unknown> }) | null;
+  /** Sequence of the last event the replay produced (matching or not). */
+  replayed: number;
+  failed: Error | null;
+  done: boolean;
+  wake: (() => void) | null;
+}
+
+interface Pump {
+  readonly subscribers: Set<Subscriber>;
+  readonly source: AsyncIterable<DeliveredEvent> & { return(): Promise<unknown> };
+}
+
+const sequenceOf = (event: DeliveredEvent): number => Number(event.cursor.split(':')[1]);
+
+/** Wraps `bus` with shared per-domain subscriptions and bounded per-subscriber queues. */
+export function createFanout(
+  bus: EventBus,
+  options: FanoutOptions = {},
+): EventBus & { stats(): FanoutStats } {
+  const limit = options.bufferSize ?? DEFAULT_SUBSCRIBER_BUFFER;
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw new Error(`bufferSize: expected a positive integer, got ${String(limit)}`);
+  const pumps = new Map<EventDomain, Pump>();
+  let replays = 0;
+  let slowConsumers = 0;
+  let handovers = 0;
+  let closed = false;
+
+  const fail = (sub: Subscriber, error: Error) => {
+    if (sub.failed || sub.done) return;
+    sub.failed = error;
+    sub.queue.length = 0;
+    sub.wake?.();
+  };
+
+  const offer = (sub: Subscriber, event: DeliveredEvent) => {
+    if (sub.done || sub.failed) return;
+    if (sub.filter && !sub.replay && !sub.filter(event)) return;
+    if (sub.queue.length >= limit) {
+      if (sub.replay) {
+        // Still replaying: forget the live backlog, the replay will cover it.
+        sub.queue.length = 0;
+      } else {
+        slowConsumers++;
+        fail(sub, new SlowConsumerError(limit));
+        return;
+      }
+    }
+    sub.queue.push(event);
+    sub.wake?.();
+  };
+
+  const pumpOf = (domain: EventDomain): Pump => {
+    const existing = pumps.get(domain);
+    if (existing) return existing;
+    const pump: Pump = {
+      subscribers: new Set(),
+      source: bus.subscribe(domain, {}) as Pump['source'],
+    };
+    pumps.set(domain, pump);
+    void (async () => {
+      try {
+        for await (const event of pump.source) {
+          for (const sub of pump.subscribers) offer(sub, event);
+        }
+        if (!closed) throw new Error('the stream ended');
+      } catch (error) {
+        if (closed) return;
+        // Everyone on it must resume; the next subscriber starts a new pump.
+        if (pumps.get(domain) === pump) pumps.delete(domain);
+        for (const sub of pump.subscribers) fail(sub, new StreamInterruptedError(domain, error));
+      }
+    })();
+    return pump;
+  };
+
+  return {
+    publish: (event) => bus.publish(event),
+
+    subscribe<T>(
+      domain: EventDomain,
+      subscription: { readonly after?: string; readonly filter?: (event: BusEvent<T>) => boolean },
+    ) {
+      if (closed) throw new Error('event bus is closed');
+      const filter = subscription.filter as ((event: BusEvent) => boolean) | undefined;
+      // A replay first (may throw CursorExpiredError synchronously, like the bus itself).
+      const replay =
+        subscription.after === undefined
+          ? null
+          : (bus
+              .subscribe(domain, { after: subscription.after })
+              [Symbol.asyncIterator]() as Subscriber['replay']);
+      const sub: Subscriber = {
+        filter,
+        queue: [],
+        replay,
+        replayed: subscription.after === undefined ? 0 : Number(subscription.after.split(':')[1]),
+        failed: null,
+        done: false,
+        wake: null,
+      };
+      if (replay) replays++;
+      const pump = pumpOf(domain);
+      pump.subscribers.add(sub);
+
+      const endReplay = async () => {
+        const r = sub.replay;
+        if (!r) return;
+        sub.replay = null;
+        replays--;
+        await r.return();
+      };
+      const finish = async () => {
+        sub.done = true;
+        pump.subscribers.delete(sub);
+        sub.queue.length = 0;
+        sub.wake?.();
+        await endReplay();
+      };
+
+      const iterator: AsyncIterableIterator<DeliveredEvent<T>> & {
+        return(): Promise<IteratorResult<DeliveredEvent<T>>>;
+      } = {
+        [Symbol.asyncIterator]() {
+          return iterator;
+        },
+        async next() {
+          for (;;) {
+            if (sub.done || closed) return { done: true, value: undefined };
+            if (sub.failed) {
+              const error = sub.failed;
+              await finish();
+              throw error;
+            }
+            if (sub.replay) {
+              const first = sub.queue[0];
+              if (first && sub.replayed >= sequenceOf(first) - 1) {
+                // Caught up with the shared stream: hand over.
+                while (sub.queue[0] && sequenceOf(sub.queue[0]) <= sub.replayed) sub.queue.shift();
+                if (filter) {
+                  const kept = sub.queue.filter((e) => filter(e));
+                  sub.queue.length = 0;
+                  sub.queue.push(...kept);
+                }
+                handovers++;
+                await endReplay();
+                continue;
+              }
+              let result: IteratorResult<DeliveredEvent>;
+              try {
+                result = await sub.replay.next();
+              } catch (error) {
+                await finish();
+                throw error;
+              }
+              if (result.done) {
+                if (sub.done || closed) return { done: true, value: undefined };
+                await finish();
+                throw new StreamInterruptedError(domain, new Error('the replay ended'));
+              }
+              sub.replayed = sequenceOf(result.value);
+              if (!filter || filter(result.value))
+                return { done: false, value: result.value as DeliveredEvent<T> };
+              continue;
+            }
+            const event = sub.queue.shift();
+            if (event) return { done: false, value: event as DeliveredEvent<T> };
+            await new Promise<void>((resolve) => (sub.wake = resolve));
+            sub.wake = null;
+          }
+        },
+        async return() {
+          await finish();
+          return { done: true, value: undefined };
+        },
+      };
+      return iterator;
+    },
+
+    stats: () => {
+      let subscribers = 0;
+      for (const pump of pumps.values()) subscribers += pump.subscribers.size;
+      return { subscribers, busSubscriptions: pumps.size + replays, slowConsumers, handovers };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      const all = [...pumps.values()];
+      pumps.clear();
+      for (const pump of all) for (const sub of pump.subscribers) sub.wake?.();
+      await Promise.all(all.map((pump) => pump.source.return()));
+    },
+  };
+}
