@@ -138,6 +138,12 @@ export const SETTINGS: readonly SettingDoc[] = [
       'Replay window of signed webhooks: a delivery stamped further than this from its arrival is refused (400 WEBHOOK_TIMESTAMP_STALE).',
   },
   {
+    name: 'WEBHOOK_MAX_EVENT_AGE_MS',
+    default: '21600000',
+    description:
+      "How old an event may be when its vendor stamps the event time on every retry (WMS eventDateTimeUtc, commerce Triggered-At): 6 h, the vendors' retry horizon; at most IDEMPOTENCY_RETENTION_MS so a replay inside it is a duplicate.",
+  },
+  {
     name: 'WEBHOOK_SECRET_ERP / WEBHOOK_SECRET_COMMERCE',
     default: 'sandbox secrets (embedded sandbox only)',
     description:
@@ -370,6 +376,8 @@ export interface Config {
   /** Signed webhooks from the systems (server/webhooks.ts). */
   readonly webhooks: {
     readonly toleranceMs: number;
+    /** How old an event stamped with its own time may be (the vendors' retry horizon). */
+    readonly maxEventAgeMs: number;
     readonly maxBytes: number;
     /** Per system; null: that system's webhooks are not received. */
     readonly secrets: { readonly erp: string | null; readonly commerce: string | null };
@@ -624,6 +632,7 @@ export function loadConfig(env: Raw = process.env): Config {
     apiKeys: apiKeysText ? parseApiKeys(apiKeysText) : DEMO_API_KEYS,
     webhooks: {
       toleranceMs: int(raw, 'WEBHOOK_TOLERANCE_MS', 300_000, 1_000, 86_400_000),
+      maxEventAgeMs: int(raw, 'WEBHOOK_MAX_EVENT_AGE_MS', 21_600_000, 1_000, 604_800_000),
       maxBytes: int(raw, 'WEBHOOK_MAX_BYTES', 1_048_576, 1_024, 104_857_600),
       secrets: {
         erp: erpWebhookSecret(raw, mode === 'embedded' ? ERP_SANDBOX.webhookSecret : null),
@@ -664,6 +673,14 @@ export function loadConfig(env: Raw = process.env): Config {
       tpl: wms(raw, 'TPL', WMS_SANDBOX.tpl),
     },
   };
+  if (config.webhooks.maxEventAgeMs > config.workflows.retentionMs) {
+    // A replayed delivery must still be remembered (as a duplicate) for as long as it is fresh.
+    throw new ConfigError(
+      'WEBHOOK_MAX_EVENT_AGE_MS',
+      `at most IDEMPOTENCY_RETENTION_MS (${config.workflows.retentionMs})`,
+      String(config.webhooks.maxEventAgeMs),
+    );
+  }
   if (mode === 'off') {
     for (const [name, source] of Object.entries(config.sources)) {
       if (source.url === null) {

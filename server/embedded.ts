@@ -111,6 +111,7 @@ export async function startEmbedded(
       idempotency: store.idempotency,
       logger,
       toleranceMs: config.webhooks.toleranceMs,
+      maxEventAgeMs: config.webhooks.maxEventAgeMs,
       maxBytes: config.webhooks.maxBytes,
       leaseMs: config.workflows.leaseMs,
       retentionMs: config.workflows.retentionMs,

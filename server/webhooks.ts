@@ -8,7 +8,7 @@
  *   3. a verified delivery is claimed in the idempotency store under scope `webhook:<system>`,
  *      key = the vendor's delivery id, fingerprint = SHA-256 of the body: a delivery already
  *      applied answers 200 duplicate, the same id with another body 409 WEBHOOK_ID_REUSED, one
- *      being applied right now 409 WEBHOOK_IN_PROGRESS — across retries, replicas and restarts;
+ *      being applied right now 503 WEBHOOK_IN_PROGRESS (Retry-After: 1: vendors retry 5xx, a 409 would be final) — across retries, replicas and restarts;
  *   4. the events are applied (workflows/ingest.ts) and the claim completed: 200 accepted.
  *
  * Every refusal answers `{"error": {"code", "message", "deliveryId"}}`, logs exactly one warn
@@ -47,7 +47,7 @@ export const WEBHOOK_STATUS: Readonly<Record<WebhookErrorCode, number>> = {
   NOT_FOUND: 404,
   WEBHOOK_TOO_LARGE: 413,
   WEBHOOK_ID_REUSED: 409,
-  WEBHOOK_IN_PROGRESS: 409,
+  WEBHOOK_IN_PROGRESS: 503,
   WEBHOOK_VERIFICATION_UNAVAILABLE: 503,
   WEBHOOK_APPLY_FAILED: 503,
 };
@@ -67,6 +67,8 @@ export interface WebhookRouterOptions {
   readonly logger: Logger;
   /** Replay window passed to every connector, in ms. */
   readonly toleranceMs: number;
+  /** See WebhookReceiver: the vendor's retry horizon for event-time stamps. */
+  readonly maxEventAgeMs?: number;
   /** @default DEFAULT_WEBHOOK_MAX_BYTES */
   readonly maxBytes?: number;
   /** How long applying one delivery holds its claim before another replica may take it over. */
@@ -83,6 +85,7 @@ export const webhookScope = (system: string): string => `webhook:${system}`;
 /** Makes the router of `POST /webhooks/:system`; mount it before any body parser. */
 export function createWebhookRouter(options: WebhookRouterOptions): Router {
   const { ingest, idempotency, logger, toleranceMs } = options;
+  const maxEventAgeMs = options.maxEventAgeMs ?? toleranceMs;
   const now = options.now ?? Date.now;
   const owner = `webhooks-${process.pid}-${randomUUID().slice(0, 8)}`;
   const receivers = new Map(options.receivers.map((r) => [r.name, r]));
@@ -108,6 +111,7 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
       },
       'webhook refused',
     );
+    if (WEBHOOK_STATUS[code] === 503) res.setHeader('retry-after', '1');
     res.status(WEBHOOK_STATUS[code]).json({ error: { code, message, deliveryId } });
   };
 
@@ -140,7 +144,7 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
       try {
         verdict = await receiver.receiveWebhook(
           { headers, body, receivedAt: now() },
-          { toleranceMs },
+          { toleranceMs, maxEventAgeMs },
         );
       } catch (error) {
         return refuse(

@@ -643,7 +643,16 @@ export interface WebhookReceiver {
   /** Verifies signature and replay window on the raw bytes, then parses and normalizes. */
   receiveWebhook(
     delivery: WebhookDelivery,
-    options: { readonly toleranceMs: number },
+    options: {
+      /** Replay window around a timestamp the vendor signs per attempt (Standard Webhooks). */
+      readonly toleranceMs: number;
+      /**
+       * How old an event may be when the vendor stamps the event's own time, kept on every retry
+       * (Extensiv's eventDateTimeUtc, Shopify's Triggered-At): the vendor's retry horizon, so a
+       * late retry is not refused; replays inside it are caught by the delivery id.
+       */
+      readonly maxEventAgeMs: number;
+    },
   ): Promise<WebhookVerdict>;
 }
 

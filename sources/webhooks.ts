@@ -72,7 +72,8 @@ export function describeZodError(what: string, error: z.ZodError): string {
 /**
  * Why a delivery stamped `at` (epoch ms) is outside the replay window around `receivedAt`, or
  * null when it is inside. Both directions count: a stamp far in the future is as suspect as an
- * old one (Standard Webhooks does the same).
+ * old one (Standard Webhooks does the same). `maxAgeMs` widens the past side for vendors that
+ * stamp the event's time rather than the attempt's.
  */
 export function outsideWindow(
   what: string,
@@ -80,11 +81,13 @@ export function outsideWindow(
   at: number,
   receivedAt: number,
   toleranceMs: number,
+  maxAgeMs: number = toleranceMs,
 ): string | null {
   const skew = receivedAt - at;
-  if (Math.abs(skew) <= toleranceMs) return null;
+  const limit = skew > 0 ? maxAgeMs : toleranceMs;
+  if (Math.abs(skew) <= limit) return null;
   return (
-    `expected ${what} within ${toleranceMs} ms of the time of receipt (${new Date(receivedAt).toISOString()}), ` +
+    `expected ${what} within ${limit} ms ${skew > 0 ? 'before' : 'after'} the time of receipt (${new Date(receivedAt).toISOString()}), ` +
     `got ${shown(raw)}, ${Math.abs(skew)} ms ${skew > 0 ? 'earlier' : 'later'}`
   );
 }

@@ -42,10 +42,22 @@ describe('configuration', () => {
     assert.equal(config.sources.tpl.breaker.resetTimeoutMs, 700);
   });
 
+  it('refuses a webhook event age longer than deliveries are remembered', () => {
+    assert.throws(
+      () =>
+        loadConfig({ WEBHOOK_MAX_EVENT_AGE_MS: '7200000', IDEMPOTENCY_RETENTION_MS: '3600000' }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.message ===
+          'Invalid configuration: WEBHOOK_MAX_EVENT_AGE_MS: expected at most IDEMPOTENCY_RETENTION_MS (3600000), got "7200000"',
+    );
+  });
+
   it('receives webhooks with the sandbox secrets and polls the 3PL by default', () => {
     const config = loadConfig({});
     assert.deepEqual(config.webhooks, {
       toleranceMs: 300_000,
+      maxEventAgeMs: 21_600_000,
       maxBytes: 1_048_576,
       secrets: { erp: ERP_SANDBOX.webhookSecret, commerce: COMMERCE_SANDBOX.webhookSecret },
     });

@@ -66,7 +66,7 @@ export function createCommerceWebhookReceiver(options: CommerceWebhookOptions): 
   }
   const { name } = options;
   return {
-    async receiveWebhook(delivery, { toleranceMs }): Promise<WebhookVerdict> {
+    async receiveWebhook(delivery, { toleranceMs, maxEventAgeMs }): Promise<WebhookVerdict> {
       const webhookId = headerOf(delivery.headers, 'x-shopify-webhook-id');
       const deliveryId = webhookId ?? null;
       const hmac = headerOf(delivery.headers, 'x-shopify-hmac-sha256');
@@ -106,6 +106,7 @@ export function createCommerceWebhookReceiver(options: CommerceWebhookOptions): 
         at,
         delivery.receivedAt,
         toleranceMs,
+        maxEventAgeMs,
       );
       if (stale) return rejectWebhook('WEBHOOK_TIMESTAMP_STALE', stale, deliveryId);
 

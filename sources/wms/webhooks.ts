@@ -144,7 +144,7 @@ export function createWmsWebhookReceiver(options: WmsWebhookOptions): WebhookRec
   };
 
   return {
-    async receiveWebhook(delivery, { toleranceMs }): Promise<WebhookVerdict> {
+    async receiveWebhook(delivery, { toleranceMs, maxEventAgeMs }): Promise<WebhookVerdict> {
       const header = headerOf(delivery.headers, 'signature');
       if (header === undefined) {
         return rejectWebhook(
@@ -195,6 +195,7 @@ export function createWmsWebhookReceiver(options: WmsWebhookOptions): WebhookRec
         Date.parse(occurredAt),
         delivery.receivedAt,
         toleranceMs,
+        maxEventAgeMs,
       );
       if (stale) return rejectWebhook('WEBHOOK_TIMESTAMP_STALE', stale, deliveryId);
 
