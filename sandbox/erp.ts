@@ -184,7 +184,8 @@ const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
  * The document writes of the sandbox, for the message of a refused method. (shipAndInvoice and
  * PATCH of a customer's `blocked` are left out of the text, which test/erp-sandbox.test.ts pins.)
  */
-const WRITES = 'POST salesOrders, DELETE salesOrders({id}) and POST salesCreditMemos';
+const WRITES =
+  'POST salesOrders, DELETE salesOrders({id}), POST salesOrders({id})/Microsoft.NAV.shipAndInvoice, PATCH customers({id}) (blocked only) and POST salesCreditMemos';
 
 /** The bound action that posts an order (BC's `Microsoft.NAV.shipAndInvoice`). */
 const SHIP_AND_INVOICE = 'Microsoft.NAV.shipAndInvoice';

@@ -240,11 +240,19 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
       context: (ctx): Context => {
         const caller = ctx.extra.caller;
         if (!caller) throw new Error('unauthenticated socket');
+        // Loaders are made when first used: a subscription resolves each event with fresh ones
+        // (resolvers/subscription.ts), so eager ones would cost memory per socket for nothing.
+        let loaders: Context['loaders'] | undefined;
         return {
           caller,
           correlationId: `ws:${Math.random().toString(36).slice(2, 10)}`,
           sources,
-          loaders: createLoaders(sources, store),
+          get loaders() {
+            return (loaders ??= createLoaders(sources, store));
+          },
+          set loaders(value) {
+            loaders = value;
+          },
           warnings: [],
           store,
           bus: fanout,

@@ -52,6 +52,8 @@ export interface FanoutOptions {
 export interface FanoutStats {
   /** GraphQL-level subscribers now. */
   readonly subscribers: number;
+  /** Subscribers ever started (monotonic: tests await their own subscription with it). */
+  readonly started: number;
   /** Bus subscriptions now (shared ones + replays in progress). */
   readonly busSubscriptions: number;
   /** Subscribers failed as slow consumers since start. */
@@ -91,6 +93,7 @@ export function createFanout(
   let replays = 0;
   let slowConsumers = 0;
   let handovers = 0;
+  let started = 0;
   let closed = false;
 
   const fail = (sub: Subscriber, error: Error) => {
@@ -167,6 +170,7 @@ export function createFanout(
         wake: null,
       };
       if (replay) replays++;
+      started++;
       const pump = pumpOf(domain);
       pump.subscribers.add(sub);
 
@@ -247,7 +251,13 @@ export function createFanout(
     stats: () => {
       let subscribers = 0;
       for (const pump of pumps.values()) subscribers += pump.subscribers.size;
-      return { subscribers, busSubscriptions: pumps.size + replays, slowConsumers, handovers };
+      return {
+        subscribers,
+        started,
+        busSubscriptions: pumps.size + replays,
+        slowConsumers,
+        handovers,
+      };
     },
 
     async close() {

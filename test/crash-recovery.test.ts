@@ -12,9 +12,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ERP_SANDBOX, WMS_SANDBOX } from '../sandbox/credentials.js';
+import { ERP_SANDBOX } from '../sandbox/credentials.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { orderIdFor } from '../workflows/orders.js';
+import { erpCompanyUrl, erpToken, wmsToken } from './support/sandbox-api.js';
 
 let sandbox: Sandbox;
 const dataDir = mkdtempSync(join(tmpdir(), 'crossdock-crash-'));
@@ -67,23 +68,11 @@ async function startCrossdock(): Promise<{ child: ChildProcess; url: string }> {
   return { child, url };
 }
 
-async function token(url: string, init: RequestInit): Promise<string> {
-  return ((await (await fetch(url, init)).json()) as { access_token: string }).access_token;
-}
-
 /** Reservations (WMS orders) whose reference starts with `prefix`, in the own WMS. */
 async function reservations(
   prefix: string,
 ): Promise<{ referenceNum: string; readOnly: { status: number } }[]> {
-  const creds = WMS_SANDBOX.wms;
-  const bearer = await token(`${sandbox.wms.url}/AuthServer/api/Token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Basic ${Buffer.from(`${creds.clientId}:${creds.clientSecret}`).toString('base64')}`,
-    },
-    body: JSON.stringify({ grant_type: 'client_credentials', user_login: creds.userLogin }),
-  });
+  const bearer = await wmsToken(sandbox);
   const res = await fetch(
     `${sandbox.wms.url}/orders?rql=${encodeURIComponent(`referenceNum==${prefix}*`)}&pgsiz=100&pgnum=1`,
     {
@@ -97,17 +86,8 @@ async function reservations(
 }
 
 async function erpOrders(externalDocumentNumber: string): Promise<unknown[]> {
-  const bearer = await token(`${sandbox.erp.url}/${ERP_SANDBOX.tenant}/oauth2/v2.0/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: ERP_SANDBOX.clientId,
-      client_secret: ERP_SANDBOX.clientSecret,
-      scope: ERP_SANDBOX.scope,
-    }),
-  });
-  const base = `${sandbox.erp.url}/v2.0/${ERP_SANDBOX.tenant}/${ERP_SANDBOX.environment}/api/v2.0/companies(${ERP_SANDBOX.companyId})`;
+  const bearer = await erpToken(sandbox);
+  const base = erpCompanyUrl(sandbox);
   const res = await fetch(
     `${base}/salesOrders?$filter=${encodeURIComponent(`externalDocumentNumber eq '${externalDocumentNumber}'`)}`,
     {

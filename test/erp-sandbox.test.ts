@@ -247,7 +247,7 @@ describe('resources', () => {
 
   it('refuses writes other than its own with BadRequest_MethodNotAllowed', async () => {
     const writes =
-      'it writes POST salesOrders, DELETE salesOrders({id}) and POST salesCreditMemos.';
+      'it writes POST salesOrders, DELETE salesOrders({id}), POST salesOrders({id})/Microsoft.NAV.shipAndInvoice, PATCH customers({id}) (blocked only) and POST salesCreditMemos.';
     assert.deepEqual(bcError(await api('items', { method: 'POST' })), {
       status: 405,
       code: 'BadRequest_MethodNotAllowed',

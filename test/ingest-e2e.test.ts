@@ -8,21 +8,21 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import type { FormattedExecutionResult } from 'graphql';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
-import { COMMERCE_SANDBOX, ERP_SANDBOX, WMS_SANDBOX } from '../sandbox/credentials.js';
+import { COMMERCE_SANDBOX } from '../sandbox/credentials.js';
 import { buildWorld, type SeedWorld } from '../sandbox/seed.js';
 import type { SourceEvent } from '../sources/contract.js';
 import type { createMemoryBus } from '../subscriptions/memory-bus.js';
+import { orderableCustomer, placeOrder, stockedRow } from './support/orders.js';
+import { erpCompanyUrl, erpToken, wmsToken } from './support/sandbox-api.js';
 import { startStack, type Stack } from './support/stack.js';
+import { collect, wsClients } from './support/ws.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type MemoryBus = ReturnType<typeof createMemoryBus>;
 
 let stack: Stack;
 let world: SeedWorld;
-const clients: Client[] = [];
+const ws = wsClients();
 
 before(async () => {
   world = buildWorld({ catalogSize: 150 });
@@ -30,7 +30,7 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all(clients.map((c) => c.dispose()));
+  await ws.disposeAll();
   await stack.close();
 });
 
@@ -50,22 +50,9 @@ const ORDER_REL = 'http://api.3plCentral.com/rels/orders/order';
 
 // --- acting on the systems through their own APIs ----------------------------------------------
 
-async function wmsToken(): Promise<string> {
-  const creds = WMS_SANDBOX.wms;
-  const res = await fetch(`${stack.sandbox.wms.url}/AuthServer/api/Token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Basic ${Buffer.from(`${creds.clientId}:${creds.clientSecret}`).toString('base64')}`,
-    },
-    body: JSON.stringify({ grant_type: 'client_credentials', user_login: creds.userLogin }),
-  });
-  return ((await res.json()) as { access_token: string }).access_token;
-}
-
 /** The WMS order (reservation) of a Crossdock order in the own WMS. */
 async function reservationOf(orderId: string): Promise<Json> {
-  const token = await wmsToken();
+  const token = await wmsToken(stack.sandbox);
   const rql = encodeURIComponent(`referenceNum==${orderId}*`);
   const res = await fetch(
     `${stack.sandbox.wms.url}/orders?rql=${rql}&detail=All&pgsiz=100&pgnum=1`,
@@ -79,7 +66,7 @@ async function reservationOf(orderId: string): Promise<Json> {
 
 /** Ships a WMS order (Extensiv's confirmer, with the order's ETag). */
 async function confirm(wmsOrderId: number, trackingNumber: string): Promise<void> {
-  const token = await wmsToken();
+  const token = await wmsToken(stack.sandbox);
   const url = `${stack.sandbox.wms.url}/orders/${wmsOrderId}`;
   const current = await fetch(`${url}?detail=All`, {
     headers: { authorization: `Bearer ${token}` },
@@ -98,35 +85,37 @@ async function confirm(wmsOrderId: number, trackingNumber: string): Promise<void
   assert.equal(res.status, 204, await res.text());
 }
 
-async function erpToken(): Promise<string> {
-  const res = await fetch(`${stack.sandbox.erp.url}/${ERP_SANDBOX.tenant}/oauth2/v2.0/token`, {
+/** Adjusts stock in the own WMS, as its staff would: answers the WMS's response. */
+async function adjustStock(
+  facilityId: number,
+  sku: string,
+  qty: number,
+  reason: string,
+): Promise<Response> {
+  const token = await wmsToken(stack.sandbox);
+  return fetch(`${stack.sandbox.wms.url}/inventory/adjustments`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: ERP_SANDBOX.clientId,
-      client_secret: ERP_SANDBOX.clientSecret,
-      scope: ERP_SANDBOX.scope,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      facilityId,
+      adjustmentItems: [{ itemIdentifier: { sku }, qty, reason }],
     }),
   });
-  return ((await res.json()) as { access_token: string }).access_token;
 }
-
-const erpCompany = () =>
-  `${stack.sandbox.erp.url}/v2.0/${ERP_SANDBOX.tenant}/${ERP_SANDBOX.environment}/api/v2.0/companies(${ERP_SANDBOX.companyId})`;
 
 /** BC's Ship & Invoice on a sales order (by number): posts its invoice. */
 async function shipAndInvoice(orderNumber: string): Promise<void> {
-  const token = await erpToken();
+  const token = await erpToken(stack.sandbox);
+  const company = erpCompanyUrl(stack.sandbox);
   const filter = encodeURIComponent(`number eq '${orderNumber}'`);
   const found = (await (
-    await fetch(`${erpCompany()}/salesOrders?$filter=${filter}`, {
+    await fetch(`${company}/salesOrders?$filter=${filter}`, {
       headers: { authorization: `Bearer ${token}` },
     })
   ).json()) as { value: Json[] };
   const id = found.value[0]?.id as string | undefined;
   assert.ok(id, `ERP order ${orderNumber}`);
-  const res = await fetch(`${erpCompany()}/salesOrders(${id})/Microsoft.NAV.shipAndInvoice`, {
+  const res = await fetch(`${company}/salesOrders(${id})/Microsoft.NAV.shipAndInvoice`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}` },
   });
@@ -155,47 +144,12 @@ async function shopify(query: string, variables: Record<string, unknown> = {}): 
 
 /** A customer who can order; a SKU with stock in an owned warehouse (skipping `skip` of them). */
 function orderable(skip: number): { customer: string; sku: string } {
-  const customer = world.customers.find(
-    (c) =>
-      c.blocked === ' ' &&
-      c.balanceDueCents < c.creditLimitCents / 4 &&
-      c.creditLimitCents >= 5_000_000,
-  );
-  const rows = world.stock.filter(
-    (s) => s.warehouse !== '3PL-SOUTH' && s.onHand - s.allocated - s.onHold >= 10,
-  );
-  const row = rows[skip];
-  assert.ok(customer && row);
-  return { customer: customer.number, sku: row.sku };
+  return { customer: orderableCustomer(world).number, sku: stockedRow(world, { skip }).sku };
 }
 
-/** Places an order through GraphQL; answers Crossdock's order id (XD-…) and ERP number. */
-async function placeOrder(
-  key: string,
-  skip: number,
-  extra: Record<string, unknown> = {},
-): Promise<{ id: string; number: string; globalId: string }> {
-  const { customer, sku } = orderable(skip);
-  const res = await stack.gql<Json>(
-    `mutation($input: PlaceOrderInput!, $key: String!) { placeOrder(input: $input, idempotencyKey: $key) {
-      order { id number status } userErrors { code message } } }`,
-    {
-      input: {
-        channel: 'B2B_PORTAL',
-        customerId: customer,
-        lines: [{ sku, quantity: 1 }],
-        ...extra,
-      },
-      key,
-    },
-  );
-  assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
-  const payload = res.body.data?.placeOrder as Json;
-  assert.deepEqual(payload.userErrors, []);
-  const globalId = String(payload.order.id);
-  const id = Buffer.from(globalId, 'base64url').toString('utf8').split(':')[1] ?? '';
-  return { id, number: String(payload.order.number), globalId };
-}
+/** Places an order of the `skip`-th SKU of {@link orderable} through GraphQL. */
+const place = (key: string, skip: number, input: Record<string, unknown> = {}) =>
+  placeOrder(stack, key, { stock: stockedRow(world, { skip }), input });
 
 async function orderView(globalId: string): Promise<Json> {
   const res = await stack.gql<Json>(
@@ -215,43 +169,24 @@ function statusEvents(orderId: string): Json[] {
 }
 
 /** A graphql-ws subscriber to an order's status, from the start of the bus's history. */
-function subscribeStatus(orderId: string, until: string): Promise<Json[]> {
-  const c = createClient({
-    url: stack.crossdock.url.replace('http', 'ws'),
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    connectionParams: { authorization: 'Bearer demo-admin' },
-  });
-  clients.push(c);
-  const seen: Json[] = [];
-  return new Promise((resolve, reject) => {
-    const unsubscribe = c.subscribe<Json>(
-      {
-        query: `subscription($orderId: ID) { orderStatusChanged(orderId: $orderId, after: "order:0") {
-          cursor status previousStatus } }`,
-        variables: { orderId },
-      },
-      {
-        next: (value: FormattedExecutionResult<Json, unknown>) => {
-          if (value.errors) return reject(new Error(JSON.stringify(value.errors)));
-          seen.push(value.data?.orderStatusChanged as Json);
-          if (seen.at(-1)?.status === until) {
-            unsubscribe();
-            resolve(seen);
-          }
-        },
-        error: reject,
-        complete: () => resolve(seen),
-      },
-    );
-  });
+async function subscribeStatus(orderId: string, until: string): Promise<Json[]> {
+  const results = await collect(
+    ws.client(stack),
+    `subscription($orderId: ID) { orderStatusChanged(orderId: $orderId, after: "order:0") {
+      cursor status previousStatus } }`,
+    { orderId },
+    (result) => result.data?.orderStatusChanged.status === until,
+  );
+  const failed = results.find((result) => result.errors);
+  if (failed) throw new Error(JSON.stringify(failed.errors));
+  return results.map((result) => result.data?.orderStatusChanged as Json);
 }
 
 // --- tests -----------------------------------------------------------------------------------------
 
 describe('webhooks from the sandbox systems move orders', () => {
   it('WMS ships → SHIPPED with a ledger entry and a subscriber told; delivered; ERP invoices → INVOICED', async () => {
-    const order = await placeOrder('e2e-ship-1', 0);
+    const order = await place('e2e-ship-1', 0);
     const subscriber = subscribeStatus(order.id, 'INVOICED');
     const reservation = await reservationOf(order.id);
     const wmsOrderId = Number(reservation.readOnly.orderId);
@@ -327,15 +262,7 @@ describe('webhooks from the sandbox systems move orders', () => {
     const facility = world.warehouses.find((w) => w.system === 'wms');
     assert.ok(facility);
     const before = bus().history('inventory').length;
-    const token = await wmsToken();
-    const res = await fetch(`${stack.sandbox.wms.url}/inventory/adjustments`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        facilityId: facility.facilityId,
-        adjustmentItems: [{ itemIdentifier: { sku }, qty: 7, reason: 'cycle count' }],
-      }),
-    });
+    const res = await adjustStock(facility.facilityId, sku, 7, 'cycle count');
     assert.equal(res.status, 201, await res.text());
     await settle();
     const added = bus().history('inventory').slice(before);
@@ -364,15 +291,7 @@ describe('webhooks from the sandbox systems move orders', () => {
       stack.sandbox.wms.control.stats().byRoute['GET /events/webhook/key'] ?? 0;
     const fetchesBefore = keyFetches();
     const before = bus().history('inventory').length;
-    const token = await wmsToken();
-    const res = await fetch(`${stack.sandbox.wms.url}/inventory/adjustments`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        facilityId: facility.facilityId,
-        adjustmentItems: [{ itemIdentifier: { sku }, qty: 2, reason: 'found' }],
-      }),
-    });
+    const res = await adjustStock(facility.facilityId, sku, 2, 'found');
     assert.equal(res.status, 201);
     await settle();
     assert.equal(bus().history('inventory').length, before + 1);
@@ -386,7 +305,7 @@ describe('webhooks from the sandbox systems move orders', () => {
     const data = await shopify(`{ orders(first: 5) { nodes { id name cancelledAt } } }`);
     const storefront = (data.orders.nodes as Json[]).find((o) => o.cancelledAt === null);
     assert.ok(storefront);
-    const order = await placeOrder(`e2e-web-${String(storefront.name)}`, 5, {
+    const order = await place(`e2e-web-${String(storefront.name)}`, 5, {
       channel: 'WEB',
       externalReference: storefront.name,
     });
@@ -412,7 +331,7 @@ describe('webhooks from the sandbox systems move orders', () => {
     const data = await shopify(`{ orders(first: 20) { nodes { id name cancelledAt } } }`);
     const storefront = (data.orders.nodes as Json[]).filter((o) => o.cancelledAt === null)[1];
     assert.ok(storefront);
-    const order = await placeOrder(`e2e-web-shipped-${String(storefront.name)}`, 6, {
+    const order = await place(`e2e-web-shipped-${String(storefront.name)}`, 6, {
       channel: 'WEB',
       externalReference: storefront.name,
     });
@@ -434,7 +353,7 @@ describe('webhooks from the sandbox systems move orders', () => {
   });
 
   it('a delivery sent twice (duplicate fault) moves the order once', async () => {
-    const order = await placeOrder('e2e-duplicate-1', 7);
+    const order = await place('e2e-duplicate-1', 7);
     const wmsOrderId = Number((await reservationOf(order.id)).readOnly.orderId);
     stack.sandbox.wms.webhooks.setFaults({ duplicate: true });
     await confirm(wmsOrderId, '1Z-E2E-0007');
@@ -465,7 +384,7 @@ describe('webhooks from the sandbox systems move orders', () => {
   });
 
   it('ends in the right state whatever order the events arrive in', async () => {
-    const order = await placeOrder('e2e-out-of-order-1', 8);
+    const order = await place('e2e-out-of-order-1', 8);
     const reservation = await reservationOf(order.id);
     const shipment = {
       id: `wms:${reservation.readOnly.orderId}`,
@@ -530,7 +449,7 @@ describe('webhooks from the sandbox systems move orders', () => {
   });
 
   it('publishes a status change whose publish failed when the event is applied again', async () => {
-    const order = await placeOrder('e2e-bus-down-1', 9);
+    const order = await place('e2e-bus-down-1', 9);
     const reservation = await reservationOf(order.id);
     const event: SourceEvent = {
       id: `wms:test-bus-down-${order.id}`,

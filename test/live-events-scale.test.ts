@@ -16,9 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import type { FormattedExecutionResult } from 'graphql';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
 import {
   EVENT_DOMAINS,
   type BusEvent,
@@ -33,6 +31,7 @@ import {
 } from '../subscriptions/events.js';
 import { natsUrl, startNatsServer, type NatsServer } from './support/nats.js';
 import { startStack, type Stack } from './support/stack.js';
+import { wsClient, wsClients, type WsClients, type WsResult } from './support/ws.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -163,17 +162,6 @@ function assertIncreasing(cursors: readonly string[], who: string): void {
   }
 }
 
-function wsClient(stack: Stack): Client {
-  return createClient({
-    url: stack.crossdock.url.replace('http', 'ws'),
-    webSocketImpl: WebSocket,
-    lazy: false,
-    retryAttempts: 0,
-    onNonLazyError: () => undefined,
-    connectionParams: { authorization: 'Bearer demo-admin' },
-  });
-}
-
 const connected = (client: Client) =>
   new Promise<void>((resolve) => {
     const off = client.on('connected', () => {
@@ -189,14 +177,15 @@ interface Received {
 }
 
 /**
- * Subscribes once; resolves with everything received when the event keyed `lastKey` arrives,
- * rejects when the subscription errors or completes before it.
+ * Subscribes once; resolves with everything received when the event keyed `lastKey()` arrives
+ * (asked at each event: a test may learn the key after subscribing), rejects when the
+ * subscription errors or completes before it.
  */
 function collectUntil(
   client: Client,
   domain: EventDomain,
   variables: Record<string, unknown>,
-  lastKey: string,
+  lastKey: () => string,
   sink: Received[] = [],
 ): Promise<Received[]> {
   const field = domain === 'inventory' ? 'inventoryChanged' : 'orderStatusChanged';
@@ -204,7 +193,7 @@ function collectUntil(
     const stop = client.subscribe<Json>(
       { query: domain === 'inventory' ? INVENTORY_SUB : ORDER_SUB, variables },
       {
-        next: (value: FormattedExecutionResult<Json, unknown>) => {
+        next: (value: WsResult) => {
           const data = value.data?.[field] as Json | undefined;
           if (value.errors || !data) {
             stop();
@@ -213,7 +202,7 @@ function collectUntil(
           }
           const received = { cursor: String(data.cursor), key: keyOfReceived(domain, data) };
           sink.push(received);
-          if (received.key === lastKey) {
+          if (received.key === lastKey()) {
             stop();
             resolve(sink);
           }
@@ -226,14 +215,22 @@ function collectUntil(
   });
 }
 
-describe('1,000 concurrent subscribers on one Crossdock', () => {
-  const SUBSCRIBERS = 1_000;
-  const EVENTS = 20;
-  const prefix = newPrefix();
-  let servers: string;
-  let stack: Stack | undefined;
-  const clients: Client[] = [];
+/** A suite's stack on NATS_URL with stream prefix `prefix`, and its graphql-ws clients. */
+interface NatsSuite {
+  /** The stack, once the suite's `before` has started it. */
+  readonly stack: Stack | undefined;
+  /** Clients disposed of after the suite. */
+  readonly ws: WsClients;
+}
 
+/**
+ * Starts a stack on NATS_URL (or a private nats-server) before the suite; after it, disposes of
+ * the clients, closes the stack and deletes the suite's streams.
+ */
+function stackOnNatsUrl(prefix: string): NatsSuite {
+  let servers: string | undefined;
+  let stack: Stack | undefined;
+  const ws = wsClients();
   before(async () => {
     servers = await natsUrl();
     stack = await startStack({
@@ -241,15 +238,27 @@ describe('1,000 concurrent subscribers on one Crossdock', () => {
       env: { NATS_URL: servers, NATS_STREAM_PREFIX: prefix },
     });
   });
-
   after(
     async () => {
-      await Promise.all(clients.map((c) => c.dispose()));
+      await ws.disposeAll();
       await stack?.close();
       if (servers) await deleteStreams(servers, prefix);
     },
     { timeout: 30_000 },
   );
+  return {
+    get stack() {
+      return stack;
+    },
+    ws,
+  };
+}
+
+describe('1,000 concurrent subscribers on one Crossdock', () => {
+  const SUBSCRIBERS = 1_000;
+  const EVENTS = 20;
+  const prefix = newPrefix();
+  const suite = stackOnNatsUrl(prefix);
 
   /** Filters as a table; the last event (SKU_A at EAST) matches every one of them. */
   const FILTERS: readonly { skus?: string[]; warehouses?: string[] }[] = [
@@ -268,8 +277,8 @@ describe('1,000 concurrent subscribers on one Crossdock', () => {
     'delivers every event to every subscriber its filter selects, on ONE bus subscription',
     { timeout: 60_000 },
     async (t) => {
-      assert.ok(stack);
-      const s = stack;
+      const s = suite.stack;
+      assert.ok(s);
       const started = performance.now();
       const pending: Promise<Received[]>[] = [];
       const lastKey = inventoryKey(EVENTS, SKU_A, 'EAST');
@@ -277,11 +286,10 @@ describe('1,000 concurrent subscribers on one Crossdock', () => {
       for (let batch = 0; batch < SUBSCRIBERS; batch += 100) {
         const opened: Promise<void>[] = [];
         for (let i = batch; i < Math.min(batch + 100, SUBSCRIBERS); i++) {
-          const client = wsClient(s);
-          clients.push(client);
+          const client = suite.ws.client(s, { lazy: false });
           opened.push(connected(client));
           const filter = FILTERS[i % FILTERS.length] ?? {};
-          pending.push(collectUntil(client, 'inventory', { ...filter }, lastKey));
+          pending.push(collectUntil(client, 'inventory', { ...filter }, () => lastKey));
         }
         await Promise.all(opened);
       }
@@ -314,6 +322,7 @@ describe('1,000 concurrent subscribers on one Crossdock', () => {
       // Still 1,000 live subscribers on one bus subscription, none failed.
       assert.deepEqual(s.crossdock.subscriptions.stats(), {
         subscribers: SUBSCRIBERS,
+        started: SUBSCRIBERS,
         busSubscriptions: 1,
         slowConsumers: 0,
         handovers: 0,
@@ -369,7 +378,7 @@ function resumingClient(stack: Stack, domain: EventDomain, lastKey: string): Res
   const received: Received[] = [];
   const reasons: string[] = [];
   const anomalies: string[] = [];
-  let client = wsClient(stack);
+  let client = wsClient(stack, { lazy: false });
   let cursor: string | undefined;
   let finished = false;
   let failures = 0;
@@ -379,7 +388,7 @@ function resumingClient(stack: Stack, domain: EventDomain, lastKey: string): Res
 
   const newSocket = () => {
     void client.dispose();
-    client = wsClient(stack);
+    client = wsClient(stack, { lazy: false });
   };
   const resubscribe = (reason: string, socketGone: boolean) => {
     if (finished) return;
@@ -401,7 +410,7 @@ function resumingClient(stack: Stack, domain: EventDomain, lastKey: string): Res
     subscription.stop = client.subscribe<Json>(
       { query: domain === 'inventory' ? INVENTORY_SUB : ORDER_SUB, variables },
       {
-        next: (value: FormattedExecutionResult<Json, unknown>) => {
+        next: (value: WsResult) => {
           if (subscription.ended) return;
           const data = value.data?.[field] as Json | undefined;
           if (value.errors || !data) {
@@ -593,33 +602,14 @@ describe('handover of a resuming subscriber under load', () => {
   const HISTORY = 2_000;
   const MAX_LOAD = 3_000;
   const prefix = newPrefix();
-  let servers: string;
-  let stack: Stack | undefined;
-  const clients: Client[] = [];
-
-  before(async () => {
-    servers = await natsUrl();
-    stack = await startStack({
-      catalogSize: 20,
-      env: { NATS_URL: servers, NATS_STREAM_PREFIX: prefix },
-    });
-  });
-
-  after(
-    async () => {
-      await Promise.all(clients.map((c) => c.dispose()));
-      await stack?.close();
-      if (servers) await deleteStreams(servers, prefix);
-    },
-    { timeout: 30_000 },
-  );
+  const suite = stackOnNatsUrl(prefix);
 
   it(
     'replays from an old cursor while events keep coming, then continues on the shared subscription',
     { timeout: 60_000 },
     async (t) => {
-      assert.ok(stack);
-      const s = stack;
+      const s = suite.stack;
+      assert.ok(s);
       const stats = () => s.crossdock.subscriptions.stats();
       let index = 0;
       const publishNext = (sku?: string) => {
@@ -628,37 +618,15 @@ describe('handover of a resuming subscriber under load', () => {
           stock(`${prefix}-inv-${index}`, index, sku ?? SKUS[index % SKUS.length] ?? SKU_A, 'EAST'),
         );
       };
-      const open = () => {
-        const client = wsClient(s);
-        clients.push(client);
-        return client;
-      };
+      const open = () => suite.ws.client(s, { lazy: false });
       // Set when the sentinel is published (its index is known then).
       let sentinelKey = '';
       const collect = (client: Client, variables: Record<string, unknown>) => {
         const sink: Received[] = [];
-        const done = new Promise<Received[]>((resolve, reject) => {
-          const stop = client.subscribe<Json>(
-            { query: INVENTORY_SUB, variables },
-            {
-              next: (value: FormattedExecutionResult<Json, unknown>) => {
-                const data = value.data?.inventoryChanged as Json | undefined;
-                if (value.errors || !data) {
-                  reject(new Error(`errors in a result: ${JSON.stringify(value.errors)}`));
-                  return;
-                }
-                sink.push({ cursor: String(data.cursor), key: keyOfReceived('inventory', data) });
-                if (sentinelKey !== '' && sink.at(-1)?.key === sentinelKey) {
-                  stop();
-                  resolve(sink);
-                }
-              },
-              error: (error) => reject(new Error(`subscription failed: ${JSON.stringify(error)}`)),
-              complete: () => reject(new Error(`completed after ${sink.length} events`)),
-            },
-          );
-        });
-        return { sink, done };
+        return {
+          sink,
+          done: collectUntil(client, 'inventory', variables, () => sentinelKey, sink),
+        };
       };
 
       const live = Array.from({ length: 3 }, () => collect(open(), {}));
@@ -706,6 +674,7 @@ describe('handover of a resuming subscriber under load', () => {
 
       assert.deepEqual(stats(), {
         subscribers: 5,
+        started: 5,
         busSubscriptions: 1,
         slowConsumers: 0,
         handovers: before.handovers + 2,

@@ -6,8 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { FormattedExecutionResult } from 'graphql';
-import { createClient, type Client } from 'graphql-ws';
+import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -28,7 +27,9 @@ import { createMemoryBus } from '../subscriptions/memory-bus.js';
 import { EVENT_DOMAINS } from '../subscriptions/bus.js';
 import { createNatsBus } from '../subscriptions/nats-bus.js';
 import { natsUrl } from './support/nats.js';
+import { orderIdOf, placeOrder } from './support/orders.js';
 import { startStack, type Stack } from './support/stack.js';
+import { collect, wsClient, wsClients } from './support/ws.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -128,6 +129,7 @@ for (const implementation of buses) {
         );
         assert.deepEqual(fanout.stats(), {
           subscribers: 2,
+          started: 2,
           busSubscriptions: 1,
           slowConsumers: 0,
           handovers: 0,
@@ -239,50 +241,28 @@ for (const implementation of buses) {
 describe('shipmentUpdated and inventoryChanged over graphql-ws', () => {
   let stack: Stack;
   let world: SeedWorld;
-  const clients: Client[] = [];
+  const ws = wsClients();
 
   before(async () => {
     world = buildWorld({ catalogSize: 100 });
     stack = await startStack({ world });
   });
   after(async () => {
-    await Promise.all(clients.map((c) => c.dispose()));
+    await ws.disposeAll();
     await stack.close();
   });
 
-  const client = (key = 'demo-admin'): Client => {
-    const c = createClient({
-      url: stack.crossdock.url.replace('http', 'ws'),
-      webSocketImpl: WebSocket,
-      lazy: true,
-      retryAttempts: 0,
-      connectionParams: { authorization: `Bearer ${key}` },
-    });
-    clients.push(c);
-    return c;
-  };
-
   /** Subscribes, resolves `ready` once the server holds the subscription, collects `count`. */
-  function collect(c: Client, query: string, variables: Record<string, unknown>, count: number) {
-    const results: FormattedExecutionResult<Json, unknown>[] = [];
-    const before = stack.crossdock.subscriptions.stats().subscribers;
-    const done = new Promise<FormattedExecutionResult<Json, unknown>[]>((resolve, reject) => {
-      const unsubscribe = c.subscribe<Json>(
-        { query, variables },
-        {
-          next: (value) => {
-            results.push(value);
-            if (results.length === count || value.errors) {
-              unsubscribe();
-              resolve(results);
-            }
-          },
-          error: (error) =>
-            reject(error instanceof Error ? error : new Error(JSON.stringify(error))),
-          complete: () => resolve(results),
-        },
-      );
-    });
+  function collectLive(
+    c: Client,
+    query: string,
+    variables: Record<string, unknown>,
+    count: number,
+  ) {
+    // `started` only grows: unlike the live count, it cannot be masked by another subscription
+    // ending at the same moment. Call collectLive one at a time (await `ready` in between).
+    const before = stack.crossdock.subscriptions.stats().started;
+    const done = collect(c, query, variables, count);
     let settled = false;
     done.then(
       () => (settled = true),
@@ -290,36 +270,11 @@ describe('shipmentUpdated and inventoryChanged over graphql-ws', () => {
     );
     // Resolves once the server holds the subscription (or it already ended, e.g. refused).
     const ready = (async () => {
-      while (!settled && stack.crossdock.subscriptions.stats().subscribers <= before)
+      while (!settled && stack.crossdock.subscriptions.stats().started <= before)
         await new Promise((resolve) => setTimeout(resolve, 5));
     })();
     return { done, ready };
   }
-
-  async function placeOrder(key: string, channel: string): Promise<string> {
-    const customer = world.customers.find(
-      (c) =>
-        c.blocked === ' ' &&
-        c.balanceDueCents < c.creditLimitCents / 4 &&
-        c.creditLimitCents >= 5_000_000,
-    );
-    const row = world.stock.find(
-      (s) => s.warehouse === 'EAST' && s.onHand - s.allocated - s.onHold >= 10,
-    );
-    assert.ok(customer && row);
-    const res = await stack.gql<Json>(
-      `mutation($input: PlaceOrderInput!, $key: String!) { placeOrder(input: $input, idempotencyKey: $key) { order { id } userErrors { code } } }`,
-      {
-        input: { channel, customerId: customer.number, lines: [{ sku: row.sku, quantity: 1 }] },
-        key,
-      },
-    );
-    assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
-    return String(res.body.data?.placeOrder.order.id);
-  }
-
-  const localId = (globalId: string) =>
-    Buffer.from(globalId, 'base64url').toString('utf8').split(':')[1] ?? '';
 
   const shipped = (
     orderId: string,
@@ -350,13 +305,14 @@ describe('shipmentUpdated and inventoryChanged over graphql-ws', () => {
     cursor kind status trackingNumber carrier warehouse { code } lines { sku quantity } occurredAt order { id status } } }`;
 
   it('streams the shipment events of one order, with its order, and resumes after a cursor', async () => {
-    const orderGid = await placeOrder('live-shp-1', 'B2B_PORTAL');
-    const other = await placeOrder('live-shp-2', 'B2B_PORTAL');
-    const orderId = localId(orderGid);
-    const sub = collect(client(), SHIPMENTS, { orderId: orderGid }, 3);
+    const { globalId: orderGid, id: orderId } = await placeOrder(stack, 'live-shp-1', {
+      channel: 'B2B_PORTAL',
+    });
+    const other = await placeOrder(stack, 'live-shp-2', { channel: 'B2B_PORTAL' });
+    const sub = collectLive(ws.client(stack), SHIPMENTS, { orderId: orderGid }, 3);
     await sub.ready;
     await stack.running.bus.publish(shipped(orderId, 'B2B_PORTAL', 'CREATED', 'PENDING'));
-    await stack.running.bus.publish(shipped(localId(other), 'B2B_PORTAL', 'CREATED', 'PENDING'));
+    await stack.running.bus.publish(shipped(other.id, 'B2B_PORTAL', 'CREATED', 'PENDING'));
     await stack.running.bus.publish(shipped(orderId, 'B2B_PORTAL', 'SHIPPED', 'SHIPPED'));
     await stack.running.bus.publish(shipped(orderId, 'B2B_PORTAL', 'DELIVERED', 'DELIVERED'));
     const events = (await sub.done).map((r) => r.data?.shipmentUpdated);
@@ -374,7 +330,12 @@ describe('shipmentUpdated and inventoryChanged over graphql-ws', () => {
       assert.equal(e.carrier, 'UPS');
       assert.deepEqual(e.lines, [{ sku: 'SKU-000001', quantity: 1 }]);
     }
-    const resumed = collect(client(), SHIPMENTS, { orderId: orderGid, after: events[0].cursor }, 2);
+    const resumed = collectLive(
+      ws.client(stack),
+      SHIPMENTS,
+      { orderId: orderGid, after: events[0].cursor },
+      2,
+    );
     assert.deepEqual(
       (await resumed.done).map((r) => r.data?.shipmentUpdated.cursor),
       [events[1].cursor, events[2].cursor],
@@ -382,9 +343,9 @@ describe('shipmentUpdated and inventoryChanged over graphql-ws', () => {
   });
 
   it('gives a channel-scoped key the shipments of its channel only', async () => {
-    const own = localId(await placeOrder('live-shp-own', 'MARKETPLACE_A'));
-    const foreign = localId(await placeOrder('live-shp-foreign', 'B2B_PORTAL'));
-    const sub = collect(client('demo-partner-a'), SHIPMENTS, {}, 2);
+    const own = (await placeOrder(stack, 'live-shp-own', { channel: 'MARKETPLACE_A' })).id;
+    const foreign = (await placeOrder(stack, 'live-shp-foreign', { channel: 'B2B_PORTAL' })).id;
+    const sub = collectLive(ws.client(stack, { key: 'demo-partner-a' }), SHIPMENTS, {}, 2);
     await sub.ready;
     await stack.running.bus.publish(shipped(foreign, 'B2B_PORTAL', 'SHIPPED', 'SHIPPED'));
     await stack.running.bus.publish(shipped(own, 'MARKETPLACE_A', 'SHIPPED', 'SHIPPED'));
@@ -392,7 +353,7 @@ describe('shipmentUpdated and inventoryChanged over graphql-ws', () => {
     await stack.running.bus.publish(shipped(own, 'MARKETPLACE_A', 'DELIVERED', 'DELIVERED'));
     const events = (await sub.done).map((r) => r.data?.shipmentUpdated);
     assert.deepEqual(
-      events.map((e) => [e.kind, localId(e.order.id)]),
+      events.map((e) => [e.kind, orderIdOf(e.order.id)]),
       [
         ['SHIPPED', own],
         ['DELIVERED', own],
@@ -406,10 +367,12 @@ describe('shipmentUpdated and inventoryChanged over graphql-ws', () => {
 
   it('streams stock changes filtered by SKU and warehouse', async () => {
     const [sku1, sku2] = [world.products[0]?.sku ?? '', world.products[1]?.sku ?? ''];
-    const bySku = collect(client(), STOCK, { skus: [sku1] }, 2);
-    const byWarehouse = collect(client(), STOCK, { warehouses: ['WEST'] }, 2);
-    const both = collect(client(), STOCK, { skus: [sku2], warehouses: ['WEST'] }, 1);
-    await Promise.all([bySku.ready, byWarehouse.ready, both.ready]);
+    const bySku = collectLive(ws.client(stack), STOCK, { skus: [sku1] }, 2);
+    await bySku.ready;
+    const byWarehouse = collectLive(ws.client(stack), STOCK, { warehouses: ['WEST'] }, 2);
+    await byWarehouse.ready;
+    const both = collectLive(ws.client(stack), STOCK, { skus: [sku2], warehouses: ['WEST'] }, 1);
+    await both.ready;
     await stack.running.bus.publish(stock(sku1, 'EAST', { delta: -3, reason: 'Cycle count' }));
     await stack.running.bus.publish(stock(sku2, 'EAST'));
     await stack.running.bus.publish(stock(sku1, 'WEST'));
@@ -445,7 +408,7 @@ describe('shipmentUpdated and inventoryChanged over graphql-ws', () => {
       [{ after: 'inventory:x' }, 'after'],
     ];
     for (const [variables, argument] of cases) {
-      const [result] = await collect(client(), STOCK, variables, 1).done;
+      const [result] = await collectLive(ws.client(stack), STOCK, variables, 1).done;
       const error = result?.errors?.[0];
       assert.equal(error?.extensions?.code, 'BAD_USER_INPUT', JSON.stringify(result));
       assert.equal(error?.extensions?.argument, argument);
@@ -482,12 +445,7 @@ describe('a slow consumer over graphql-ws', () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
     slow.send(JSON.stringify({ id: 'slow', type: 'subscribe', payload: { query } }));
 
-    const fast = createClient({
-      url,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      connectionParams: { authorization: 'Bearer demo-admin' },
-    });
+    const fast = wsClient(stack);
     const received: string[] = [];
     let wake: (() => void) | null = null;
     fast.subscribe<Json>(

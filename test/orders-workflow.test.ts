@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { ERP_SANDBOX, WMS_SANDBOX } from '../sandbox/credentials.js';
 import { buildWorld, type SeedWorld } from '../sandbox/seed.js';
+import { orderableCustomer, orderIdOf, stockedRow } from './support/orders.js';
+import { erpCompanyUrl, erpToken, wmsToken } from './support/sandbox-api.js';
 import { startStack, type GqlResponse, type Stack } from './support/stack.js';
 
 let stack: Stack;
@@ -40,26 +41,10 @@ const PLACE = `mutation($input: PlaceOrderInput!, $key: String!) {
   } }`;
 
 /** A customer who can order (not blocked, far from its credit limit). */
-function goodCustomer(): string {
-  const c = world.customers.find(
-    (x) =>
-      x.blocked === ' ' &&
-      x.balanceDueCents < x.creditLimitCents / 4 &&
-      x.creditLimitCents >= 5_000_000,
-  );
-  assert.ok(c);
-  return c.number;
-}
+const goodCustomer = (): string => orderableCustomer(world).number;
 
 /** A SKU with at least `n` available in some owned warehouse. */
-function stockedSku(n: number, skip = 0): string {
-  const rows = world.stock.filter(
-    (s) => s.warehouse !== '3PL-SOUTH' && s.onHand - s.allocated - s.onHold >= n,
-  );
-  const row = rows[skip];
-  assert.ok(row, `a SKU with ${n} available`);
-  return row.sku;
-}
+const stockedSku = (n: number, skip = 0): string => stockedRow(world, { free: n, skip }).sku;
 
 function orderInput(lines: { sku: string; quantity: number }[], customer = goodCustomer()) {
   return { channel: 'B2B_PORTAL', customerId: customer, lines };
@@ -71,48 +56,20 @@ async function place(input: Record<string, unknown>, key: string): Promise<GqlRe
 
 // --- what the systems hold ---------------------------------------------------------------------
 
-async function erpToken(): Promise<string> {
-  const res = await fetch(`${stack.sandbox.erp.url}/${ERP_SANDBOX.tenant}/oauth2/v2.0/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: ERP_SANDBOX.clientId,
-      client_secret: ERP_SANDBOX.clientSecret,
-      scope: ERP_SANDBOX.scope,
-    }),
-  });
-  return ((await res.json()) as { access_token: string }).access_token;
-}
-
 /** ERP sales orders carrying this external document number (Crossdock's order id). */
 async function erpOrdersFor(externalDocumentNumber: string): Promise<Json[]> {
-  const base = `${stack.sandbox.erp.url}/v2.0/${ERP_SANDBOX.tenant}/${ERP_SANDBOX.environment}/api/v2.0/companies(${ERP_SANDBOX.companyId})`;
   const filter = encodeURIComponent(`externalDocumentNumber eq '${externalDocumentNumber}'`);
-  const res = await fetch(`${base}/salesOrders?$filter=${filter}`, {
-    headers: { authorization: `Bearer ${await erpToken()}` },
+  const res = await fetch(`${erpCompanyUrl(stack.sandbox)}/salesOrders?$filter=${filter}`, {
+    headers: { authorization: `Bearer ${await erpToken(stack.sandbox)}` },
   });
   return ((await res.json()) as { value: Json[] }).value;
-}
-
-async function wmsToken(system: 'wms' | 'tpl'): Promise<string> {
-  const creds = WMS_SANDBOX[system];
-  const res = await fetch(`${stack.sandbox[system].url}/AuthServer/api/Token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Basic ${Buffer.from(`${creds.clientId}:${creds.clientSecret}`).toString('base64')}`,
-    },
-    body: JSON.stringify({ grant_type: 'client_credentials', user_login: creds.userLogin }),
-  });
-  return ((await res.json()) as { access_token: string }).access_token;
 }
 
 /** WMS orders (reservations) whose reference starts with the order id, in both warehouse systems. */
 async function reservationsFor(orderId: string): Promise<Json[]> {
   const found: Json[] = [];
   for (const system of ['wms', 'tpl'] as const) {
-    const token = await wmsToken(system);
+    const token = await wmsToken(stack.sandbox, system);
     const rql = encodeURIComponent(`referenceNum==${orderId}*`);
     const res = await fetch(
       `${stack.sandbox[system].url}/orders?rql=${rql}&pgsiz=1000&pgnum=1&detail=All`,
@@ -127,10 +84,6 @@ async function reservationsFor(orderId: string): Promise<Json[]> {
 
 const live = (reservations: Json[]) => reservations.filter((r) => r.readOnly?.status !== 2);
 
-/** Decodes the order id (XD-…) out of a global ID. */
-const keyOf = (globalId: string) =>
-  Buffer.from(globalId, 'base64url').toString('utf8').split(':')[1] ?? '';
-
 // --- tests -------------------------------------------------------------------------------------
 
 describe('placeOrder', () => {
@@ -143,7 +96,7 @@ describe('placeOrder', () => {
     // Posted to the ERP with a live warehouse order: released to the warehouse.
     assert.equal(payload.order.status, 'RELEASED_TO_WAREHOUSE');
     assert.equal((first.body.extensions?.idempotency as Json | undefined)?.replayed, false);
-    const orderId = keyOf(payload.order.id);
+    const orderId = orderIdOf(payload.order.id);
     assert.match(orderId, /^XD-[0-9A-F]{16}$/);
     assert.match(payload.order.number, /^SO-\d+$/, 'the ERP number once posted');
 
@@ -292,7 +245,7 @@ describe('placeOrder', () => {
       if (code === 'IDEMPOTENCY_IN_PROGRESS') inProgress++;
       else {
         assert.equal(code, undefined, JSON.stringify(res.body.errors));
-        orderIds.add(keyOf(res.body.data?.placeOrder.order.id));
+        orderIds.add(orderIdOf(res.body.data?.placeOrder.order.id));
       }
     }
     assert.equal(orderIds.size, 1, 'every answer names the same order');
@@ -327,7 +280,7 @@ describe('placeOrder', () => {
         const res = await place(orderInput([{ sku, quantity: 1 }]), key);
         if (res.body.errors?.[0]?.extensions?.code === 'IDEMPOTENCY_IN_PROGRESS') continue;
         assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
-        orderIds.add(keyOf(res.body.data?.placeOrder.order.id));
+        orderIds.add(orderIdOf(res.body.data?.placeOrder.order.id));
         break;
       }
     }
@@ -381,7 +334,7 @@ describe('compensation and dead letters', () => {
     const ids = results.map((res) => {
       assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
       assert.equal(res.body.data?.placeOrder.order.status, 'PENDING_ERP');
-      return keyOf(res.body.data?.placeOrder.order.id);
+      return orderIdOf(res.body.data?.placeOrder.order.id);
     });
     assert.equal(new Set(ids).size, 100);
     const letters = await stack.gql<Json>(
@@ -457,7 +410,7 @@ describe('compensation and dead letters', () => {
     );
     assert.equal(retry.body.errors, undefined, JSON.stringify(retry.body.errors));
     assert.equal(retry.body.data?.placeOrder.order.status, 'RELEASED_TO_WAREHOUSE');
-    const id = keyOf(retry.body.data?.placeOrder.order.id);
+    const id = orderIdOf(retry.body.data?.placeOrder.order.id);
     const reservations = await reservationsFor(id);
     const first = reservations.filter((r) => String(r.referenceNum).endsWith('-1'));
     assert.ok(first.length >= 1, 'the first attempt reserved in the own WMS');
@@ -490,7 +443,7 @@ describe('cancelOrder and createReturn', () => {
   it('cancels an order: reservations released, ERP order removed; a second cancel is ALREADY_CANCELLED', async () => {
     const sku = stockedSku(5, 4);
     const placed = await place(orderInput([{ sku, quantity: 3 }]), 'to-cancel');
-    const id = keyOf(placed.body.data?.placeOrder.order.id);
+    const id = orderIdOf(placed.body.data?.placeOrder.order.id);
     assert.equal(live(await reservationsFor(id)).length, 1);
     const cancelled = await stack.gql<Json>(CANCEL, {
       input: { orderId: id, reason: 'customer changed their mind' },
@@ -556,7 +509,7 @@ describe('PENDING_ERP orders', () => {
       key: 'pending-cancel',
     });
     assert.equal(placed.body.data?.placeOrder.order.status, 'PENDING_ERP');
-    const id = keyOf(placed.body.data?.placeOrder.order.id);
+    const id = orderIdOf(placed.body.data?.placeOrder.order.id);
     const cancelled = await stack.gql<Json>(
       `mutation($input: CancelOrderInput!, $key: String!) { cancelOrder(input: $input, idempotencyKey: $key) { order { status } userErrors { code } } }`,
       { input: { orderId: id, reason: 'no longer needed' }, key: 'pending-cancel-1' },
@@ -579,7 +532,7 @@ describe('PENDING_ERP orders', () => {
     }
     assert.equal((await erpOrdersFor(id)).length, 0);
     const letters = await stack.gql<Json>(`{ deadLetters(first: 250) { status order { id } } }`);
-    const mine = letters.body.data?.deadLetters.filter((l: Json) => keyOf(l.order.id) === id);
+    const mine = letters.body.data?.deadLetters.filter((l: Json) => orderIdOf(l.order.id) === id);
     assert.deepEqual(
       mine.map((l: Json) => l.status),
       ['RESOLVED'],
@@ -596,9 +549,9 @@ describe('PENDING_ERP orders', () => {
       input: orderInput([{ sku, quantity: 1 }]),
       key: 'replay-me',
     });
-    const id = keyOf(placed.body.data?.placeOrder.order.id);
+    const id = orderIdOf(placed.body.data?.placeOrder.order.id);
     const letters = await stack.gql<Json>(`{ deadLetters(first: 250) { id status order { id } } }`);
-    const letter = letters.body.data?.deadLetters.find((l: Json) => keyOf(l.order.id) === id);
+    const letter = letters.body.data?.deadLetters.find((l: Json) => orderIdOf(l.order.id) === id);
     assert.ok(letter, 'a dead letter for the ERP post');
     const REPLAY = `mutation($id: ID!, $key: String!) { replayDeadLetter(id: $id, idempotencyKey: $key) { deadLetter { status attempts lastError } userErrors { code message } } }`;
     stack.sandbox.erp.control.setFaults({ errorRate: 0, methods: null });

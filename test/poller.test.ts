@@ -455,6 +455,22 @@ for (const implementation of storeImplementations()) {
     const stored = async (): Promise<string | null> =>
       (await store.checkpoints.get(CHECKPOINT))?.value ?? null;
 
+    /**
+     * A poller of `connector` into a recording `apply` that fails the test on any error, after
+     * its first poll (the baseline: a checkpoint, no events).
+     */
+    const baselined = async (connector: Feed) => {
+      const recording = recorder();
+      const poller = f.poller({
+        feeds: [connector],
+        store,
+        apply: recording.apply,
+        onError: (error) => assert.fail(String(error)),
+      });
+      await poller.pollOnce();
+      return { recording, poller };
+    };
+
     test('first poll takes a checkpoint; the next emits each change once, as it stands', async () => {
       const recording = recorder();
       const errors: unknown[] = [];
@@ -528,16 +544,9 @@ for (const implementation of storeImplementations()) {
     });
 
     test('a poll with nothing new repeats only the overlap, with the same ids', async () => {
-      const recording = recorder();
       // A long overlap, so the repeat is certain however slow the machine.
       const connector = f.connector('tpl', { changeOverlapMs: 60_000 });
-      const poller = f.poller({
-        feeds: [connector],
-        store,
-        apply: recording.apply,
-        onError: (error) => assert.fail(String(error)),
-      });
-      await poller.pollOnce();
+      const { recording, poller } = await baselined(connector);
       await createOrder(f.staff(), 'XD-REPEAT-1', [[seedRow(0).sku, 1]]);
       const [changed] = await poller.pollOnce();
       const [again] = await poller.pollOnce();
@@ -716,14 +725,7 @@ for (const implementation of storeImplementations()) {
     });
 
     test('a delivered order comes as DELIVERED (sandbox carrier feed)', async (t: TestContext) => {
-      const recording = recorder();
-      const poller = f.poller({
-        feeds: [f.connector()],
-        store,
-        apply: recording.apply,
-        onError: (error) => assert.fail(String(error)),
-      });
-      await poller.pollOnce();
+      const { recording, poller } = await baselined(f.connector());
       const seed = seedRow(0);
       const order = await createOrder(f.staff(), 'XD-DELIVER-1', [[seed.sku, 1]]);
       await operate(f.staff(), order, 'confirmer', { trackingNumber: 'TRK-DELIVER-1' });
@@ -745,14 +747,7 @@ for (const implementation of storeImplementations()) {
     });
 
     test('a stock adjustment comes as a snapshot of the row (delta null)', async (t: TestContext) => {
-      const recording = recorder();
-      const poller = f.poller({
-        feeds: [f.connector()],
-        store,
-        apply: recording.apply,
-        onError: (error) => assert.fail(String(error)),
-      });
-      await poller.pollOnce();
+      const { recording, poller } = await baselined(f.connector());
       const seed = seedRow(1);
       const res = await f.staff().call('POST', '/inventory/adjustments', {
         facilityId: FACILITY.id,

@@ -8,21 +8,18 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import type { FormattedExecutionResult } from 'graphql';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
 import { buildWorld } from '../sandbox/seed.js';
 import { natsUrl } from './support/nats.js';
+import { placeOrder } from './support/orders.js';
 import { startStack, type Stack } from './support/stack.js';
-
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+import { collect, wsClients } from './support/ws.js';
 
 const world = buildWorld({ catalogSize: 100 });
 const prefix = `XDREPL_${randomUUID().slice(0, 8).toUpperCase()}`;
 let servers: string;
 let a: Stack;
 let b: Stack;
-const clients: Client[] = [];
+const ws = wsClients();
 
 before(async () => {
   servers = await natsUrl();
@@ -32,7 +29,7 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all(clients.map((c) => c.dispose()));
+  await ws.disposeAll();
   await a?.close();
   await b?.close();
   const nc = await connect({ servers });
@@ -45,75 +42,20 @@ after(async () => {
   }
 });
 
-function subscribe(
-  stack: Stack,
-  variables: Record<string, unknown>,
-  count: number,
-): Promise<FormattedExecutionResult<Json, unknown>[]> {
-  const client = createClient({
-    url: stack.crossdock.url.replace('http', 'ws'),
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    connectionParams: { authorization: 'Bearer demo-admin' },
-  });
-  clients.push(client);
-  const results: FormattedExecutionResult<Json, unknown>[] = [];
-  return new Promise((resolve, reject) => {
-    const stop = client.subscribe<Json>(
-      {
-        query: `subscription($orderId: ID, $after: String) { orderStatusChanged(orderId: $orderId, after: $after) { cursor status previousStatus } }`,
-        variables,
-      },
-      {
-        next: (value) => {
-          results.push(value);
-          if (results.length === count || value.errors) {
-            stop();
-            resolve(results);
-          }
-        },
-        error: reject,
-        complete: () => resolve(results),
-      },
-    );
-  });
-}
+const ORDER_STATUS = `subscription($orderId: ID, $after: String) { orderStatusChanged(orderId: $orderId, after: $after) { cursor status previousStatus } }`;
 
 describe('replicas sharing NATS', () => {
   it('delivers events caused on one replica to a subscriber on the other, resumable on either', async () => {
-    const customer = world.customers.find(
-      (c) =>
-        c.blocked === ' ' &&
-        c.balanceDueCents < c.creditLimitCents / 4 &&
-        c.creditLimitCents >= 5_000_000,
-    );
-    const stock = world.stock.find(
-      (s) => s.warehouse === 'EAST' && s.onHand - s.allocated - s.onHold >= 10,
-    );
-    assert.ok(customer && stock);
-    const placed = await a.gql<Json>(
-      `mutation($input: PlaceOrderInput!) { placeOrder(input: $input, idempotencyKey: "replica-1") { order { id } userErrors { code } } }`,
-      {
-        input: {
-          channel: 'EDI',
-          customerId: customer.number,
-          lines: [{ sku: stock.sku, quantity: 1 }],
-        },
-      },
-    );
-    assert.equal(placed.body.errors, undefined, JSON.stringify(placed.body.errors));
-    const orderId = Buffer.from(placed.body.data?.placeOrder.order.id, 'base64url')
-      .toString('utf8')
-      .split(':')[1];
+    const { id: orderId } = await placeOrder(a, 'replica-1', { channel: 'EDI' });
     // The stream keeps every event: a subscriber on replica B reads A's events from the start.
-    const onB = await subscribe(b, { orderId, after: 'order:0' }, 3);
+    const onB = await collect(ws.client(b), ORDER_STATUS, { orderId, after: 'order:0' }, 3);
     assert.deepEqual(
       onB.map((e) => e.data?.orderStatusChanged.status),
       ['RECEIVED', 'ALLOCATED', 'ACCEPTED'],
     );
     const cursors = onB.map((e) => String(e.data?.orderStatusChanged.cursor));
     // Resuming on replica A after B's first cursor gives exactly the rest: cursors are global.
-    const onA = await subscribe(a, { orderId, after: cursors[0] }, 2);
+    const onA = await collect(ws.client(a), ORDER_STATUS, { orderId, after: cursors[0] }, 2);
     assert.deepEqual(
       onA.map((e) => e.data?.orderStatusChanged.cursor),
       cursors.slice(1),

@@ -6,60 +6,25 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { FormattedExecutionResult } from 'graphql';
-import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { buildWorld, type SeedWorld } from '../sandbox/seed.js';
+import { buildWorld } from '../sandbox/seed.js';
+import { placeOrder } from './support/orders.js';
 import { startStack, type Stack } from './support/stack.js';
+import { collect, wsClients } from './support/ws.js';
 
 let stack: Stack;
-let world: SeedWorld;
-const clients: Client[] = [];
+const ws = wsClients();
 
 before(async () => {
-  world = buildWorld({ catalogSize: 100 });
-  stack = await startStack({ world });
+  stack = await startStack({ world: buildWorld({ catalogSize: 100 }) });
 });
 
 after(async () => {
-  await Promise.all(clients.map((c) => c.dispose()));
+  await ws.disposeAll();
   await stack.close();
 });
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function client(key: string | null): Client {
-  const c = createClient({
-    url: stack.crossdock.url.replace('http', 'ws'),
-    webSocketImpl: WebSocket,
-    lazy: true,
-    retryAttempts: 0,
-    connectionParams: key === null ? {} : { authorization: `Bearer ${key}` },
-  });
-  clients.push(c);
-  return c;
-}
-
-/** Collects `count` results of a subscription, or the error that ends it. */
-function collect(c: Client, query: string, variables: Record<string, unknown>, count: number) {
-  const results: FormattedExecutionResult<Json, unknown>[] = [];
-  return new Promise<FormattedExecutionResult<Json, unknown>[]>((resolve, reject) => {
-    const unsubscribe = c.subscribe<Json>(
-      { query, variables },
-      {
-        next: (value) => {
-          results.push(value);
-          if (results.length === count || value.errors) {
-            unsubscribe();
-            resolve(results);
-          }
-        },
-        error: (error) => reject(error),
-        complete: () => resolve(results),
-      },
-    );
-  });
-}
 
 /** The cursor before the first event of the in-process bus: replays the whole history kept. */
 const FROM_START = 'order:0';
@@ -67,37 +32,12 @@ const FROM_START = 'order:0';
 const SUB = `subscription($orderId: ID, $after: String) { orderStatusChanged(orderId: $orderId, after: $after) {
   cursor status previousStatus at order { id status } } }`;
 
-async function placeOrder(key: string, channel = 'B2B_PORTAL'): Promise<string> {
-  const customer = world.customers.find(
-    (c) =>
-      c.blocked === ' ' &&
-      c.balanceDueCents < c.creditLimitCents / 4 &&
-      c.creditLimitCents >= 5_000_000,
-  );
-  const stock = world.stock.find(
-    (s) => s.warehouse === 'EAST' && s.onHand - s.allocated - s.onHold >= 10,
-  );
-  assert.ok(customer && stock);
-  const res = await stack.gql<Json>(
-    `mutation($input: PlaceOrderInput!, $key: String!) { placeOrder(input: $input, idempotencyKey: $key) { order { id } userErrors { code } } }`,
-    {
-      input: { channel, customerId: customer.number, lines: [{ sku: stock.sku, quantity: 1 }] },
-      key,
-    },
-  );
-  assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
-  return (
-    Buffer.from(res.body.data?.placeOrder.order.id, 'base64url').toString('utf8').split(':')[1] ??
-    ''
-  );
-}
-
 describe('subscriptions over graphql-ws', () => {
   it('streams the status changes of an order in order, and resumes after a cursor', async () => {
-    const orderId = await placeOrder('sub-1');
+    const { id: orderId } = await placeOrder(stack, 'sub-1');
     // Subscribing after the fact with a cursor from the start makes the test independent of
     // when the subscription becomes live.
-    const events = await collect(client('demo-admin'), SUB, { orderId, after: FROM_START }, 3);
+    const events = await collect(ws.client(stack), SUB, { orderId, after: FROM_START }, 3);
     const statuses = events.map((e) => e.data?.orderStatusChanged.status);
     assert.deepEqual(statuses, ['RECEIVED', 'ALLOCATED', 'ACCEPTED']);
     assert.deepEqual(
@@ -111,7 +51,7 @@ describe('subscriptions over graphql-ws', () => {
       `Order:${orderId}`,
     );
     // Resume after the first: exactly the two that followed, in order.
-    const resumed = await collect(client('demo-admin'), SUB, { orderId, after: cursors[0] }, 2);
+    const resumed = await collect(ws.client(stack), SUB, { orderId, after: cursors[0] }, 2);
     assert.deepEqual(
       resumed.map((e) => e.data?.orderStatusChanged.cursor),
       cursors.slice(1),
@@ -119,14 +59,14 @@ describe('subscriptions over graphql-ws', () => {
   });
 
   it('refuses a malformed cursor with a clear error', async () => {
-    const results = await collect(client('demo-admin'), SUB, { after: 'not-a-cursor' }, 1);
+    const results = await collect(ws.client(stack), SUB, { after: 'not-a-cursor' }, 1);
     const error = results[0]?.errors?.[0] as { message: string; extensions?: Json } | undefined;
     assert.equal(error?.extensions?.code, 'BAD_USER_INPUT');
     assert.equal(error?.extensions?.reason, 'CURSOR_EXPIRED');
   });
 
   it('closes a socket without a valid key with 4403', async () => {
-    const c = client('not-a-key');
+    const c = ws.client(stack, { key: 'not-a-key' });
     const closed = new Promise<number>((resolve) =>
       c.on('closed', (event) => resolve((event as { code: number }).code)),
     );
@@ -138,9 +78,14 @@ describe('subscriptions over graphql-ws', () => {
   });
 
   it('delivers only its channel to a partner key', async () => {
-    await placeOrder('sub-other-channel', 'B2B_PORTAL');
-    await placeOrder('sub-own-channel', 'MARKETPLACE_A');
-    const events = await collect(client('demo-partner-a'), SUB, { after: FROM_START }, 3);
+    await placeOrder(stack, 'sub-other-channel', { channel: 'B2B_PORTAL' });
+    await placeOrder(stack, 'sub-own-channel', { channel: 'MARKETPLACE_A' });
+    const events = await collect(
+      ws.client(stack, { key: 'demo-partner-a' }),
+      SUB,
+      { after: FROM_START },
+      3,
+    );
     for (const e of events) {
       const id = Buffer.from(e.data?.orderStatusChanged.order.id, 'base64url').toString('utf8');
       assert.ok(id.startsWith('Order:XD-'));
@@ -190,13 +135,7 @@ describe('graphql-ws protocol hygiene', () => {
   });
 
   it('applies the same validation and query limits as HTTP', async () => {
-    const c = createClient({
-      url: short.crossdock.url.replace('http', 'ws'),
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      connectionParams: { authorization: 'Bearer demo-admin' },
-    });
-    clients.push(c);
+    const c = ws.client(short);
     const errorsOf = (query: string) =>
       new Promise<{ message: string; extensions?: Json }[]>((resolve) => {
         c.subscribe(

@@ -40,6 +40,7 @@ import {
   ORDER_REL,
   StockSummariesResponse,
   WmsOrder,
+  halCollection,
   parseWmsDate,
   toShipment,
   type StockSummary,
@@ -85,37 +86,17 @@ const Stamp = z
   );
 
 /**
- * An order with the two read-only dates the feed reads and the connector's schema drops:
- * `lastModifiedDate` (Extensiv's) and `deliveredDate` (a sandbox addition: Extensiv does not
- * track delivery; a real tenant omits it and its orders stop at SHIPPED).
+ * An order with the read-only date the feed reads and the connector's schema drops:
+ * `lastModifiedDate` (Extensiv's), required here because it names the change. Its
+ * `deliveredDate` (a sandbox addition) comes from {@link WmsOrder}.
  */
 const ChangedOrder = WmsOrder.extend({
-  readOnly: WmsOrder.shape.readOnly.extend({
-    lastModifiedDate: Stamp,
-    deliveredDate: Stamp.nullish(),
-  }),
+  readOnly: WmsOrder.shape.readOnly.extend({ lastModifiedDate: Stamp }),
 });
 type ChangedOrder = z.output<typeof ChangedOrder>;
 
-/** `GET /orders` with {@link ChangedOrder}s: HAL, `_embedded` present whenever there are results. */
-const ChangedOrdersPage = z
-  .object({
-    totalResults: z.number().int().min(0),
-    _embedded: z.object({ [ORDER_REL]: z.array(ChangedOrder) }).optional(),
-  })
-  .superRefine((value, ctx) => {
-    if (value.totalResults > 0 && value._embedded === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['_embedded'],
-        message: `expected _embedded["${ORDER_REL}"] for ${value.totalResults} results`,
-      });
-    }
-  })
-  .transform((value) => ({
-    totalResults: value.totalResults,
-    items: value._embedded?.[ORDER_REL] ?? [],
-  }));
+/** `GET /orders` with {@link ChangedOrder}s. */
+const ChangedOrdersPage = halCollection(ORDER_REL, ChangedOrder);
 
 const StockPage = StockSummariesResponse.transform((value) => ({
   totalResults: value.totalResults,

@@ -45,7 +45,7 @@ export const WmsDate = z
   .nullish();
 
 /** A HAL collection whose items sit under `_embedded[rel]`; present whenever there are results. */
-function halCollection<T extends z.ZodType>(rel: string, item: T) {
+export function halCollection<T extends z.ZodType>(rel: string, item: T) {
   return z
     .object({
       totalResults: z.number().int().min(0),

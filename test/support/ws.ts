@@ -1,0 +1,102 @@
+/**
+ * graphql-ws clients of a test stack: a client authenticated with an API key, a set of them
+ * disposed together after a suite, and `collect`, which gathers a subscription's results.
+ */
+import { inspect } from 'node:util';
+import type { FormattedExecutionResult } from 'graphql';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import type { Stack } from './stack.js';
+
+/** A loose result shape: tests read into results without declaring every field. */
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** One result of a subscription, as the client receives it. */
+export type WsResult = FormattedExecutionResult<Json, unknown>;
+
+/** Options of {@link wsClient}. */
+export interface WsClientOptions {
+  /**
+   * The API key sent as `connectionParams.authorization: 'Bearer <key>'`.
+   * @default 'demo-admin'
+   */
+  readonly key?: string;
+  /**
+   * Connect on the first subscribe (true), or at once (false: errors of that connection are
+   * ignored; the subscriptions report them).
+   * @default true
+   */
+  readonly lazy?: boolean;
+}
+
+/** A graphql-ws client of the stack's GraphQL endpoint that never retries a lost socket. */
+export function wsClient(stack: Pick<Stack, 'crossdock'>, options: WsClientOptions = {}): Client {
+  const { key = 'demo-admin', lazy = true } = options;
+  return createClient({
+    url: stack.crossdock.url.replace('http', 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: { authorization: `Bearer ${key}` },
+    ...(lazy ? { lazy } : { lazy, onNonLazyError: () => undefined }),
+  });
+}
+
+/** Clients made through one tracker, to dispose of together (in an `after` hook). */
+export interface WsClients {
+  /** A {@link wsClient}, kept for {@link WsClients.disposeAll}. */
+  client(stack: Pick<Stack, 'crossdock'>, options?: WsClientOptions): Client;
+  /** Disposes of every client made so far. */
+  disposeAll(): Promise<void>;
+}
+
+/** A tracker of the clients a suite makes. */
+export function wsClients(): WsClients {
+  const clients: Client[] = [];
+  return {
+    client(stack, options) {
+      const client = wsClient(stack, options);
+      clients.push(client);
+      return client;
+    },
+    async disposeAll() {
+      await Promise.all(clients.splice(0).map((client) => client.dispose()));
+    },
+  };
+}
+
+/**
+ * Subscribes and collects results until `until` holds: a count of results, or a test of the
+ * latest one. Also resolves on the first result with errors (included) and when the server
+ * completes the subscription; rejects when the subscription fails (a socket or protocol error).
+ */
+export function collect(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  until: number | ((result: WsResult) => boolean),
+): Promise<WsResult[]> {
+  const results: WsResult[] = [];
+  const done = (result: WsResult) =>
+    typeof until === 'number' ? results.length === until : until(result);
+  return new Promise((resolve, reject) => {
+    const unsubscribe = client.subscribe<Json>(
+      { query, variables },
+      {
+        next: (value) => {
+          results.push(value);
+          if (done(value) || value.errors) {
+            unsubscribe();
+            resolve(results);
+          }
+        },
+        error: (error) =>
+          reject(
+            error instanceof Error
+              ? error
+              : new Error(`subscription failed: ${inspect(error)}`, { cause: error }),
+          ),
+        complete: () => resolve(results),
+      },
+    );
+  });
+}
