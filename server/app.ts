@@ -308,6 +308,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     res.json({
       status: 'ready',
       sources: allConnectors(sources).map((c) => ({ name: c.name, state: c.health().state })),
+      subscriptions: fanout.stats(),
     });
   });
   // Webhooks read their raw body (signatures cover the exact bytes): no parser may run first.

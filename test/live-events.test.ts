@@ -474,6 +474,11 @@ describe('a slow consumer over graphql-ws', () => {
     assert.equal(received.length, total);
     assert.equal(new Set(received).size, total);
     assert.equal(stack.crossdock.subscriptions.stats().slowConsumers, 1);
+    // Operators see it too.
+    const ready = (await (
+      await fetch(url.replace('ws', 'http').replace('/graphql', '/readyz'))
+    ).json()) as Json;
+    assert.equal(ready.subscriptions.slowConsumers, 1);
 
     slow.resume(); // read what was sent before the close
     const { code, reason: why } = await closed;
