@@ -57,109 +57,112 @@ async function main(): Promise<void> {
     /Crossdock GraphQL/,
   );
   const url = `http://127.0.0.1:${base + 5}/graphql`;
-  const world = buildWorld({ catalogSize });
-  const customer = world.customers.find(
-    (c) =>
-      c.blocked === ' ' &&
-      c.creditLimitCents >= 10_000_000 &&
-      c.balanceDueCents < c.creditLimitCents / 4,
-  );
-  const sku = world.stock.find(
-    (s) => s.warehouse === 'EAST' && s.onHand - s.allocated - s.onHold >= 300,
-  )?.sku;
-  if (!customer || !sku) throw new Error('no customer or SKU for the benchmark');
-  const results: Record<string, unknown> = {
-    orders,
-    natsUrl,
-    node: process.version,
-    at: new Date().toISOString(),
-    runs: [],
-  };
-  let key = 0;
-
-  for (const count of subscriberCounts) {
-    const latencies: number[] = [];
-    const clients: Client[] = [];
-    let expected = 0;
-    let received = 0;
-    let onAll: (() => void) | null = null;
-    await Promise.all(
-      Array.from({ length: count }, async () => {
-        const client = createClient({
-          url: url.replace('http', 'ws'),
-          webSocketImpl: WebSocket,
-          connectionParams: { authorization: 'Bearer bench-admin-key' },
-        });
-        clients.push(client);
-        await new Promise<void>((resolve) => {
-          client.on('connected', () => resolve());
-          client.subscribe<{ orderStatusChanged: { at: string } }>(
-            { query: 'subscription { orderStatusChanged { at } }' },
-            {
-              next: (value) => {
-                const at = value.data?.orderStatusChanged.at;
-                if (at) latencies.push(Date.now() - Date.parse(at));
-                received++;
-                if (received >= expected) onAll?.();
-              },
-              error: () => undefined,
-              complete: () => undefined,
-            },
-          );
-        });
-      }),
+  try {
+    const world = buildWorld({ catalogSize });
+    const customer = world.customers.find(
+      (c) =>
+        c.blocked === ' ' &&
+        c.creditLimitCents >= 10_000_000 &&
+        c.balanceDueCents < c.creditLimitCents / 4,
     );
-    // Every subscription must be held by the server before the first order (live subscribers
-    // get events published after they subscribed): /readyz reports the fan-out's count.
-    for (;;) {
-      const ready = (await (await fetch(url.replace('/graphql', '/readyz'))).json()) as {
-        subscriptions?: { subscribers: number };
-      };
-      if ((ready.subscriptions?.subscribers ?? 0) >= count) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const started = performance.now();
-    for (let i = 0; i < orders; i++) {
-      expected += 3 * count; // RECEIVED, ALLOCATED, ACCEPTED to every subscriber
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: 'Bearer bench-admin-key' },
-        body: JSON.stringify({
-          query: `mutation($input: PlaceOrderInput!, $key: String!) { placeOrder(input: $input, idempotencyKey: $key) { userErrors { code } } }`,
-          variables: {
-            key: `events-${process.pid}-${key++}`,
-            input: { channel: 'EDI', customerId: customer.number, lines: [{ sku, quantity: 1 }] },
-          },
+    const sku = world.stock.find(
+      (s) => s.warehouse === 'EAST' && s.onHand - s.allocated - s.onHold >= 300,
+    )?.sku;
+    if (!customer || !sku) throw new Error('no customer or SKU for the benchmark');
+    const results: Record<string, unknown> = {
+      orders,
+      natsUrl,
+      node: process.version,
+      at: new Date().toISOString(),
+      runs: [],
+    };
+    let key = 0;
+
+    for (const count of subscriberCounts) {
+      const latencies: number[] = [];
+      const clients: Client[] = [];
+      let expected = 0;
+      let received = 0;
+      let onAll: (() => void) | null = null;
+      await Promise.all(
+        Array.from({ length: count }, async () => {
+          const client = createClient({
+            url: url.replace('http', 'ws'),
+            webSocketImpl: WebSocket,
+            connectionParams: { authorization: 'Bearer bench-admin-key' },
+          });
+          clients.push(client);
+          await new Promise<void>((resolve) => {
+            client.on('connected', () => resolve());
+            client.subscribe<{ orderStatusChanged: { at: string } }>(
+              { query: 'subscription { orderStatusChanged { at } }' },
+              {
+                next: (value) => {
+                  const at = value.data?.orderStatusChanged.at;
+                  if (at) latencies.push(Date.now() - Date.parse(at));
+                  received++;
+                  if (received >= expected) onAll?.();
+                },
+                error: () => undefined,
+                complete: () => undefined,
+              },
+            );
+          });
         }),
+      );
+      // Every subscription must be held by the server before the first order (live subscribers
+      // get events published after they subscribed): /readyz reports the fan-out's count.
+      for (;;) {
+        const ready = (await (await fetch(url.replace('/graphql', '/readyz'))).json()) as {
+          subscriptions?: { subscribers: number };
+        };
+        if ((ready.subscriptions?.subscribers ?? 0) >= count) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const started = performance.now();
+      for (let i = 0; i < orders; i++) {
+        expected += 3 * count; // RECEIVED, ALLOCATED, ACCEPTED to every subscriber
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer bench-admin-key' },
+          body: JSON.stringify({
+            query: `mutation($input: PlaceOrderInput!, $key: String!) { placeOrder(input: $input, idempotencyKey: $key) { userErrors { code } } }`,
+            variables: {
+              key: `events-${process.pid}-${key++}`,
+              input: { channel: 'EDI', customerId: customer.number, lines: [{ sku, quantity: 1 }] },
+            },
+          }),
+        });
+        await res.text();
+      }
+      if (received < expected) await new Promise<void>((resolve) => (onAll = resolve));
+      const elapsed = performance.now() - started;
+      (results.runs as unknown[]).push({
+        subscribers: count,
+        events: latencies.length,
+        latencyMs: {
+          p50: median(latencies),
+          p99: percentile(latencies, 99),
+          max: latencies.reduce((a, b) => Math.max(a, b), 0),
+        },
+        deliveriesPerSecond: Math.round(latencies.length / (elapsed / 1000)),
       });
-      await res.text();
+      await Promise.all(clients.map((c) => c.dispose()));
     }
-    if (received < expected) await new Promise<void>((resolve) => (onAll = resolve));
-    const elapsed = performance.now() - started;
-    (results.runs as unknown[]).push({
-      subscribers: count,
-      events: latencies.length,
-      latencyMs: {
-        p50: median(latencies),
-        p99: percentile(latencies, 99),
-        max: latencies.reduce((a, b) => Math.max(a, b), 0),
-      },
-      deliveriesPerSecond: Math.round(latencies.length / (elapsed / 1000)),
-    });
-    await Promise.all(clients.map((c) => c.dispose()));
+    mkdirSync(new URL('results/', import.meta.url), { recursive: true });
+    const file = new URL('results/events.json', import.meta.url);
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(results, null, 2)}\nwritten to ${file.pathname}\n`);
+  } finally {
+    // Also when the run fails: no processes and no streams left behind on the shared server.
+    crossdock.kill('SIGTERM');
+    sandbox.kill('SIGTERM');
+    const nc = await connect({ servers: natsUrl });
+    const jsm = await jetstreamManager(nc);
+    for await (const name of jsm.streams.names())
+      if (name.startsWith(`${prefix}_`)) await jsm.streams.delete(name);
+    await nc.close();
   }
-  mkdirSync(new URL('results/', import.meta.url), { recursive: true });
-  const file = new URL('results/events.json', import.meta.url);
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  process.stdout.write(`${JSON.stringify(results, null, 2)}\nwritten to ${file.pathname}\n`);
-  crossdock.kill('SIGTERM');
-  sandbox.kill('SIGTERM');
-  // Leave the shared NATS server as it was: delete this run's streams.
-  const nc = await connect({ servers: natsUrl });
-  const jsm = await jetstreamManager(nc);
-  for await (const name of jsm.streams.names())
-    if (name.startsWith(`${prefix}_`)) await jsm.streams.delete(name);
-  await nc.close();
 }
 
 main().catch((error: unknown) => {
