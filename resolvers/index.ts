@@ -13,7 +13,13 @@ import { Product, productQueries } from './product.js';
 import { DateTime, Decimal } from './scalars.js';
 import { Invoice, Shipment, shipmentQueries } from './shipment.js';
 import { DeadLetter, Mutation, PlaceOrderPayload, deadLetterQueries } from './mutation.js';
-import { InventoryEvent, OrderStatusEvent, ShipmentEvent, Subscription } from './subscription.js';
+import {
+  CustomerCreditEvent,
+  InventoryEvent,
+  OrderStatusEvent,
+  ShipmentEvent,
+  Subscription,
+} from './subscription.js';
 
 /** Every resolver of the schema. */
 export const resolvers: Resolvers<ResolverContext> = {
@@ -35,6 +41,7 @@ export const resolvers: Resolvers<ResolverContext> = {
   OrderStatusEvent,
   ShipmentEvent,
   InventoryEvent,
+  CustomerCreditEvent,
   PlaceOrderPayload,
   CancelOrderPayload: PlaceOrderPayload,
   CreateReturnPayload: PlaceOrderPayload,

@@ -7,6 +7,7 @@ import type { DeadLetter } from '../store/contract.js';
 import type { UserError } from '../workflows/orders.js';
 import type { DeliveredEvent } from '../subscriptions/bus.js';
 import type {
+  CustomerCreditPayload,
   InventoryEventPayload,
   OrderStatusPayload,
   ShipmentEventPayload,
@@ -100,6 +101,9 @@ export type OrderStatusEventParent = DeliveredEvent<OrderStatusPayload>;
 
 /** A shipment event as the bus delivers it. */
 export type ShipmentEventParent = DeliveredEvent<ShipmentEventPayload>;
+
+/** A customer credit event as the bus delivers it. */
+export type CustomerCreditEventParent = DeliveredEvent<CustomerCreditPayload>;
 
 /** An inventory event as the bus delivers it. */
 export type InventoryEventParent = DeliveredEvent<InventoryEventPayload>;

@@ -5,6 +5,8 @@
  */
 import { GraphQLError } from 'graphql';
 import type {
+  CustomerBlock,
+  CustomerCreditEventResolvers,
   InventoryEventResolvers,
   OrderStatus,
   OrderStatusEventResolvers,
@@ -15,6 +17,7 @@ import type {
 } from '../generated/resolvers-types.js';
 import type { BusEvent, DeliveredEvent, EventDomain } from '../subscriptions/bus.js';
 import type {
+  CustomerCreditPayload,
   InventoryEventPayload,
   OrderStatusPayload,
   ShipmentEventPayload,
@@ -23,12 +26,14 @@ import { SlowConsumerError, StreamInterruptedError } from '../subscriptions/fano
 import { CursorExpiredError } from '../subscriptions/memory-bus.js';
 import { isOrderStatus } from '../workflows/model.js';
 import type { ResolverContext } from './context.js';
-import { CUSTOMER_NUMBER } from './customer.js';
+import { CUSTOMER_READERS, requireRole } from './access.js';
+import { CUSTOMER_NUMBER, loadCustomer } from './customer.js';
 import { badInput, crossdockError } from './errors.js';
-import { keyFromIdArgument } from './ids.js';
+import { keyFromIdArgument, toGlobalId } from './ids.js';
 import { createLoaders } from './loaders.js';
 import { ORDER_NUMBER, crossdockIdOf, loadOrder } from './order.js';
 import type {
+  CustomerCreditEventParent,
   InventoryEventParent,
   OrderStatusEventParent,
   ShipmentEventParent,
@@ -146,6 +151,22 @@ export const Subscription: SubscriptionResolvers<ResolverContext> = {
       fresh(event, args, ctx),
   },
 
+  customerCreditChanged: {
+    subscribe: (_root, { customerId, after }, ctx) => {
+      requireRole(ctx, CUSTOMER_READERS, 'Subscription.customerCreditChanged');
+      const customer =
+        customerId == null ? null : keyFromIdArgument(customerId, 'Customer', CUSTOMER_NUMBER);
+      return subscribe<CustomerCreditPayload>(
+        ctx,
+        'customer',
+        after,
+        ({ payload: p }) => customer === null || p.customerNumber === customer,
+      );
+    },
+    resolve: (event: CustomerCreditEventParent, args: unknown, ctx: ResolverContext) =>
+      fresh(event, args, ctx),
+  },
+
   inventoryChanged: {
     subscribe: (_root, { skus, warehouses, after }, ctx) => {
       const keys = (name: 'skus' | 'warehouses', values: readonly string[] | null | undefined) => {
@@ -184,6 +205,15 @@ export const Subscription: SubscriptionResolvers<ResolverContext> = {
 
 const status = (value: string | null): OrderStatus | null =>
   value !== null && isOrderStatus(value) ? value : null;
+
+/** Resolvers of CustomerCreditEvent. */
+export const CustomerCreditEvent: CustomerCreditEventResolvers<ResolverContext> = {
+  blocked: (e) => e.payload.blocked as CustomerBlock,
+  previousBlocked: (e) => e.payload.previousBlocked as CustomerBlock | null,
+  occurredAt: (e) => e.payload.occurredAt,
+  customer: (e, _args, ctx) =>
+    loadCustomer(ctx, toGlobalId('Customer', e.payload.customerNumber)).catch(() => null),
+};
 
 /** Resolvers of OrderStatusEvent. */
 export const OrderStatusEvent: OrderStatusEventResolvers<ResolverContext> = {

@@ -10,7 +10,7 @@ import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { buildWorld, type SeedWorld } from '../sandbox/seed.js';
+import { buildWorld, stableGuid, type SeedWorld } from '../sandbox/seed.js';
 import type { DeliveredEvent, EventBus } from '../subscriptions/bus.js';
 import {
   inventoryEvent,
@@ -27,6 +27,7 @@ import { createMemoryBus } from '../subscriptions/memory-bus.js';
 import { EVENT_DOMAINS } from '../subscriptions/bus.js';
 import { createNatsBus } from '../subscriptions/nats-bus.js';
 import { natsUrl } from './support/nats.js';
+import { erpCompanyUrl, erpToken } from './support/sandbox-api.js';
 import { orderIdOf, placeOrder } from './support/orders.js';
 import { startStack, type Stack } from './support/stack.js';
 import { collect, wsClient, wsClients } from './support/ws.js';
@@ -413,6 +414,45 @@ describe('shipmentUpdated and inventoryChanged over graphql-ws', () => {
       assert.equal(error?.extensions?.code, 'BAD_USER_INPUT', JSON.stringify(result));
       assert.equal(error?.extensions?.argument, argument);
     }
+  });
+  const CREDIT = `subscription($customerId: ID, $after: String) {
+    customerCreditChanged(customerId: $customerId, after: $after) {
+      cursor blocked previousBlocked occurredAt customer { number blocked } } }`;
+
+  it('streams a credit hold set in the ERP: PATCH → signed webhook → ingestion → subscriber', async () => {
+    const target = world.customers.find((c) => c.blocked === ' ');
+    const other = world.customers.find((c) => c.blocked === ' ' && c !== target);
+    assert.ok(target && other);
+    const sub = collectLive(ws.client(stack), CREDIT, { customerId: target.number }, 2);
+    await sub.ready;
+    const token = await erpToken(stack.sandbox);
+    const patch = (number: string, blocked: string) =>
+      fetch(`${erpCompanyUrl(stack.sandbox)}/customers(${stableGuid(`customer:${number}`)})`, {
+        method: 'PATCH',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'if-match': '*',
+        },
+        body: JSON.stringify({ blocked }),
+      });
+    assert.equal((await patch(other.number, 'All')).status, 200); // not this subscriber's
+    assert.equal((await patch(target.number, 'All')).status, 200);
+    assert.equal((await patch(target.number, ' ')).status, 200);
+    const events = (await sub.done).map((r) => r.data?.customerCreditChanged);
+    assert.deepEqual(
+      events.map((e) => [e.blocked, e.previousBlocked]),
+      [
+        ['ALL', 'NONE'],
+        ['NONE', 'ALL'],
+      ],
+    );
+    assert.equal(events[1].customer.number, target.number);
+    assert.equal(events[1].customer.blocked, 'NONE');
+    // A partner key may not read customers, live or not.
+    const [refused] = await collectLive(ws.client(stack, { key: 'demo-partner-a' }), CREDIT, {}, 1)
+      .done;
+    assert.equal(refused?.errors?.[0]?.extensions?.code, 'FORBIDDEN');
   });
 });
 
