@@ -9,7 +9,7 @@ import type {
 } from '../generated/resolvers-types.js';
 import { isChannel, type OrderRecord } from '../sources/contract.js';
 import type { StoredOrder } from '../store/contract.js';
-import { isOrderStatus, type OrderData } from '../workflows/model.js';
+import { NO_SHIP_TO, isOrderStatus, type OrderData } from '../workflows/model.js';
 import { canSeeOrder, channelScope } from './access.js';
 import { toConnection } from './connection.js';
 import type { ResolverContext } from './context.js';
@@ -40,15 +40,6 @@ export function crossdockIdOf(reference: string): string | null {
 function fromStored(stored: StoredOrder): OrderParent {
   const data = stored.data as unknown as OrderData;
   const money = (amount: string) => ({ amount, currencyCode: data.currencyCode });
-  const empty = {
-    name: null,
-    line1: '',
-    line2: null,
-    city: '',
-    region: null,
-    postalCode: '',
-    countryCode: 'US',
-  };
   return {
     number: stored.id,
     erpId: '',
@@ -58,7 +49,7 @@ function fromStored(stored: StoredOrder): OrderParent {
     orderDate: new Date(stored.createdAt).toISOString(),
     erpStatus: 'DRAFT',
     fullyShipped: false,
-    shipTo: data.shipTo ?? empty,
+    shipTo: data.shipTo ?? NO_SHIP_TO,
     currencyCode: data.currencyCode,
     totalExcludingTax: money(data.total),
     totalIncludingTax: money(data.total),

@@ -15,7 +15,12 @@ import type {
   ShipmentStatus,
   SubscriptionResolvers,
 } from '../generated/resolvers-types.js';
-import type { BusEvent, DeliveredEvent, EventDomain } from '../subscriptions/bus.js';
+import {
+  CursorExpiredError,
+  type BusEvent,
+  type DeliveredEvent,
+  type EventDomain,
+} from '../subscriptions/bus.js';
 import type {
   CustomerCreditPayload,
   InventoryEventPayload,
@@ -23,7 +28,6 @@ import type {
   ShipmentEventPayload,
 } from '../subscriptions/events.js';
 import { SlowConsumerError, StreamInterruptedError } from '../subscriptions/fanout.js';
-import { CursorExpiredError } from '../subscriptions/memory-bus.js';
 import { isOrderStatus } from '../workflows/model.js';
 import type { ResolverContext } from './context.js';
 import { CUSTOMER_READERS, requireRole } from './access.js';

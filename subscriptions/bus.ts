@@ -38,3 +38,27 @@ export interface EventBus {
   ): AsyncIterable<DeliveredEvent<T>> & { return(): Promise<unknown> };
   close(): Promise<void>;
 }
+
+/** A subscription's iterator, as every bus and the fan-out return it. */
+export type EventIterator<T> = AsyncIterableIterator<DeliveredEvent<T>> & {
+  return(): Promise<IteratorResult<DeliveredEvent<T>>>;
+};
+
+/** The cursor of the event at `sequence` in a domain's stream: `<domain>:<sequence>`. */
+export const cursorOf = (domain: EventDomain, sequence: number): string => `${domain}:${sequence}`;
+
+/** The sequence a cursor of `domain` names, or null when it is not a cursor of that domain. */
+export function sequenceOfCursor(cursor: string, domain: EventDomain): number | null {
+  const match = /^([a-z]+):(\d+)$/.exec(cursor);
+  return match && match[1] === domain ? Number(match[2]) : null;
+}
+
+/** Thrown to a subscriber whose cursor is older than what the bus keeps (or is not a cursor). */
+export class CursorExpiredError extends Error {
+  constructor(cursor: string, oldest: number) {
+    super(
+      `cursor ${JSON.stringify(cursor)} is older than the events kept (oldest sequence ${oldest})`,
+    );
+    this.name = 'CursorExpiredError';
+  }
+}

@@ -14,7 +14,14 @@
  *   buffer without limit or slowing the others; a replaying subscriber whose queue overflows just
  *   keeps replaying (its queue is dropped and the handover happens later).
  */
-import type { BusEvent, DeliveredEvent, EventBus, EventDomain } from './bus.js';
+import {
+  sequenceOfCursor,
+  type BusEvent,
+  type DeliveredEvent,
+  type EventBus,
+  type EventDomain,
+  type EventIterator,
+} from './bus.js';
 
 /**
  * Events a subscriber may have waiting before it is failed as a slow consumer.
@@ -79,7 +86,8 @@ interface Pump {
   readonly source: AsyncIterable<DeliveredEvent> & { return(): Promise<unknown> };
 }
 
-const sequenceOf = (event: DeliveredEvent): number => Number(event.cursor.split(':')[1]);
+const sequenceOf = (event: DeliveredEvent): number =>
+  sequenceOfCursor(event.cursor, event.domain) ?? 0;
 
 /** Wraps `bus` with shared per-domain subscriptions and bounded per-subscriber queues. */
 export function createFanout(
@@ -164,7 +172,11 @@ export function createFanout(
         filter,
         queue: [],
         replay,
-        replayed: subscription.after === undefined ? 0 : Number(subscription.after.split(':')[1]),
+        // An unreadable cursor fails the replay's first next() (or its subscribe) before this is used.
+        replayed:
+          subscription.after === undefined
+            ? 0
+            : (sequenceOfCursor(subscription.after, domain) ?? 0),
         failed: null,
         done: false,
         wake: null,
@@ -189,9 +201,7 @@ export function createFanout(
         await endReplay();
       };
 
-      const iterator: AsyncIterableIterator<DeliveredEvent<T>> & {
-        return(): Promise<IteratorResult<DeliveredEvent<T>>>;
-      } = {
+      const iterator: EventIterator<T> = {
         [Symbol.asyncIterator]() {
           return iterator;
         },

@@ -3,7 +3,16 @@
  * process. Events get a per-domain sequence; a bounded history lets a subscriber resume after a
  * cursor; a duplicate event id is dropped within the history (de-duplication like JetStream's).
  */
-import type { BusEvent, DeliveredEvent, EventBus, EventDomain } from './bus.js';
+import {
+  CursorExpiredError,
+  cursorOf,
+  sequenceOfCursor,
+  type BusEvent,
+  type DeliveredEvent,
+  type EventBus,
+  type EventDomain,
+  type EventIterator,
+} from './bus.js';
 
 /**
  * Events kept per domain for resuming subscribers.
@@ -17,16 +26,6 @@ export interface MemoryBusOptions {
   readonly history?: number;
 }
 
-/** Thrown to a subscriber whose cursor is older than the history kept. */
-export class CursorExpiredError extends Error {
-  constructor(cursor: string, oldest: number) {
-    super(
-      `cursor ${JSON.stringify(cursor)} is older than the events kept (oldest sequence ${oldest})`,
-    );
-    this.name = 'CursorExpiredError';
-  }
-}
-
 interface Stream {
   sequence: number;
   readonly events: DeliveredEvent[];
@@ -34,7 +33,8 @@ interface Stream {
   readonly listeners: Set<() => void>;
 }
 
-const cursorOf = (domain: EventDomain, sequence: number) => `${domain}:${sequence}`;
+/** Sequence of the oldest event kept (the next one when none is kept). */
+const oldestOf = (s: Stream): number => s.sequence - s.events.length + 1;
 
 /** Makes an in-process bus. */
 export function createMemoryBus(options: MemoryBusOptions = {}): EventBus & {
@@ -74,30 +74,24 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus & {
       if (subscription.after === undefined) {
         next = s.sequence + 1;
       } else {
-        const match = /^([a-z]+):(\d+)$/.exec(subscription.after);
-        if (!match || match[1] !== domain)
-          throw new CursorExpiredError(
-            subscription.after,
-            s.events[0] ? Number(s.events[0].cursor.split(':')[1]) : 0,
-          );
-        next = Number(match[2]) + 1;
-        const oldest = s.events[0] ? Number(s.events[0].cursor.split(':')[1]) : s.sequence + 1;
-        if (next < oldest) throw new CursorExpiredError(subscription.after, oldest);
+        const sequence = sequenceOfCursor(subscription.after, domain);
+        if (sequence === null)
+          throw new CursorExpiredError(subscription.after, s.events.length > 0 ? oldestOf(s) : 0);
+        next = sequence + 1;
+        if (next < oldestOf(s)) throw new CursorExpiredError(subscription.after, oldestOf(s));
       }
       let wake: (() => void) | null = null;
       const listener = () => wake?.();
       s.listeners.add(listener);
       let done = false;
-      const iterator: AsyncIterableIterator<DeliveredEvent<T>> & {
-        return(): Promise<IteratorResult<DeliveredEvent<T>>>;
-      } = {
+      const iterator: EventIterator<T> = {
         [Symbol.asyncIterator]() {
           return iterator;
         },
         async next() {
           for (;;) {
             if (done || closed) return { done: true, value: undefined };
-            const first = s.events[0] ? Number(s.events[0].cursor.split(':')[1]) : s.sequence + 1;
+            const first = oldestOf(s);
             // Fell behind the history kept: its next event is gone, never skip it silently.
             if (next < first) throw new CursorExpiredError(cursorOf(domain, next - 1), first);
             const index = next - first;

@@ -36,13 +36,15 @@ import type {
   StreamInfo,
 } from '@nats-io/jetstream';
 import {
+  CursorExpiredError,
   EVENT_DOMAINS,
+  cursorOf,
+  sequenceOfCursor,
   type BusEvent,
-  type DeliveredEvent,
   type EventBus,
   type EventDomain,
+  type EventIterator,
 } from './bus.js';
-import { CursorExpiredError } from './memory-bus.js';
 
 /**
  * Prefix of the stream names (`${prefix}_ORDER`, `_SHIPMENT`, `_INVENTORY`, `_CUSTOMER`).
@@ -245,10 +247,9 @@ export async function createNatsBus(
           start = Math.min(last + 1, ...seen);
         } else {
           // Same rules and messages as the in-process bus.
-          const match = /^([a-z]+):(\d+)$/.exec(after);
-          if (!match || match[1] !== domain)
-            throw new CursorExpiredError(after, count > 0 ? first : 0);
-          start = Number(match[2]) + 1;
+          const sequence = sequenceOfCursor(after, domain);
+          if (sequence === null) throw new CursorExpiredError(after, count > 0 ? first : 0);
+          start = sequence + 1;
           const oldest = count > 0 ? first : last + 1;
           if (start < oldest) throw new CursorExpiredError(after, oldest);
         }
@@ -272,9 +273,7 @@ export async function createNatsBus(
       // Surfaced by the first next(); a subscription never iterated must not crash the process.
       ready.catch(() => undefined);
 
-      const iterator: AsyncIterableIterator<DeliveredEvent<T>> & {
-        return(): Promise<IteratorResult<DeliveredEvent<T>>>;
-      } = {
+      const iterator: EventIterator<T> = {
         [Symbol.asyncIterator]() {
           return iterator;
         },
@@ -296,7 +295,7 @@ export async function createNatsBus(
             const msg = result.value;
             const event = {
               ...(msg.json<BusEvent<T>>() satisfies BusEvent<T>),
-              cursor: `${domain}:${msg.seq}`,
+              cursor: cursorOf(domain, msg.seq),
             };
             if (!subscription.filter || subscription.filter(event))
               return { done: false, value: event };

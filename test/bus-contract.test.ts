@@ -11,8 +11,14 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import type { BusEvent, DeliveredEvent, EventBus, EventDomain } from '../subscriptions/bus.js';
-import { CursorExpiredError, createMemoryBus } from '../subscriptions/memory-bus.js';
+import {
+  CursorExpiredError,
+  type BusEvent,
+  type DeliveredEvent,
+  type EventBus,
+  type EventDomain,
+} from '../subscriptions/bus.js';
+import { createMemoryBus } from '../subscriptions/memory-bus.js';
 import { createNatsBus } from '../subscriptions/nats-bus.js';
 import { natsUrl, startNatsServer } from './support/nats.js';
 

@@ -51,6 +51,20 @@ export function isOrderStatus(value: string): value is OrderStatus {
   return (ORDER_STATUSES as readonly string[]).includes(value);
 }
 
+/**
+ * The ship-to of an order placed without one (it ships to the customer's address of record): what
+ * the systems are sent and the graph shows instead.
+ */
+export const NO_SHIP_TO: AddressRecord = Object.freeze({
+  name: null,
+  line1: '',
+  line2: null,
+  city: '',
+  region: null,
+  postalCode: '',
+  countryCode: 'US',
+});
+
 /** A priced line. */
 export interface PricedLine {
   readonly sku: string;

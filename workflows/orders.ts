@@ -32,6 +32,7 @@ import type {
 import { allocate, type StockAvailability } from './allocation.js';
 import type { IdempotencyGuard } from './idempotency.js';
 import {
+  NO_SHIP_TO,
   SHIPMENT_PROGRESS_RANK,
   canTransition,
   isOrderStatus,
@@ -676,15 +677,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
         const reservation = await wms.reserve({
           reference: allocation.reference,
           warehouseCode: allocation.warehouseCode,
-          shipTo: shipTo ?? {
-            name: null,
-            line1: '',
-            line2: null,
-            city: '',
-            region: null,
-            postalCode: '',
-            countryCode: 'US',
-          },
+          shipTo: shipTo ?? NO_SHIP_TO,
           lines: allocation.lines,
         });
         await record(
@@ -779,15 +772,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
         customerNumber: data.customerNumber,
         channel: data.channel,
         orderDate: new Date(order.createdAt).toISOString().slice(0, 10),
-        shipTo: data.shipTo ?? {
-          name: null,
-          line1: '',
-          line2: null,
-          city: '',
-          region: null,
-          postalCode: '',
-          countryCode: 'US',
-        },
+        shipTo: data.shipTo ?? NO_SHIP_TO,
         currencyCode: data.currencyCode,
         lines: data.lines.map((l) => ({
           sku: l.sku,
