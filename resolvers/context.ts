@@ -32,7 +32,12 @@ export interface ResolverContext {
   readonly caller: Caller;
   readonly correlationId: string;
   readonly sources: Sources;
-  readonly loaders: Loaders;
+  /**
+   * This request's DataLoaders. Replaced (resolvers/loaders.ts `renewLoaders`) after each
+   * mutation and for each subscription event, so that what is read afterwards is the state after
+   * the change, not what a loader cached before it (issue #8).
+   */
+  loaders: Loaders;
   /** Collected during execution; sent as `extensions.warnings`. */
   readonly warnings: Warning[];
   readonly store: Store;

@@ -163,3 +163,16 @@ export function createLoaders(sources: Sources, store: Store): Loaders {
     }),
   };
 }
+
+/**
+ * Gives the request new, empty loaders: after a mutation (GraphQL runs mutation fields one after
+ * another) and for each subscription event, so nothing read afterwards comes from a cache filled
+ * before the change.
+ */
+export function renewLoaders(ctx: {
+  loaders: Loaders;
+  readonly sources: Sources;
+  readonly store: Store;
+}): void {
+  ctx.loaders = createLoaders(ctx.sources, ctx.store);
+}

@@ -13,6 +13,7 @@ import { IdempotencyError } from '../workflows/index.js';
 import type { UserError } from '../workflows/orders.js';
 import { OPERATORS, requireRole } from './access.js';
 import type { ResolverContext } from './context.js';
+import { renewLoaders } from './loaders.js';
 import { CUSTOMER_NUMBER } from './customer.js';
 import { badInput, crossdockError, forbidden } from './errors.js';
 import { keyFromIdArgument } from './ids.js';
@@ -32,7 +33,12 @@ function idempotencyKey(ctx: ResolverContext, argument: string): string {
   return argument;
 }
 
-/** Runs a workflow call, mapping the guard's refusals to catalogue codes. */
+/**
+ * Runs a workflow call, mapping the guard's refusals to catalogue codes. Whatever happened (done,
+ * replayed, refused, failed), the request's loaders are renewed afterwards: the payload, and any
+ * later field of the operation, read the state after the mutation, not what was loaded before it
+ * (a scope check, an earlier mutation field).
+ */
 async function guarded<T extends { outcome: unknown; replayed: boolean }>(
   ctx: ResolverContext,
   key: string,
@@ -57,6 +63,8 @@ async function guarded<T extends { outcome: unknown; replayed: boolean }>(
       }
     }
     throw error;
+  } finally {
+    renewLoaders(ctx);
   }
 }
 

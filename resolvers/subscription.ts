@@ -34,7 +34,7 @@ import { CUSTOMER_READERS, requireRole } from './access.js';
 import { CUSTOMER_NUMBER, loadCustomer } from './customer.js';
 import { badInput, crossdockError } from './errors.js';
 import { keyFromIdArgument, toGlobalId } from './ids.js';
-import { createLoaders } from './loaders.js';
+import { renewLoaders } from './loaders.js';
 import { ORDER_NUMBER, crossdockIdOf, loadOrder } from './order.js';
 import type {
   CustomerCreditEventParent,
@@ -107,7 +107,7 @@ function subscribe<T>(
 
 /** Each event is resolved with fresh loaders: the objects reflect the moment of delivery. */
 function fresh<P>(event: P, _args: unknown, ctx: ResolverContext): P {
-  (ctx as { loaders: ResolverContext['loaders'] }).loaders = createLoaders(ctx.sources, ctx.store);
+  renewLoaders(ctx);
   return event;
 }
 

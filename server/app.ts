@@ -25,7 +25,7 @@ import { buildSchema } from './schema.js';
 import type { Store } from '../store/contract.js';
 import type { Workflows } from '../workflows/index.js';
 import type { EventBus } from '../subscriptions/bus.js';
-import { SlowConsumerError, createFanout, type FanoutStats } from '../subscriptions/fanout.js';
+import { SlowConsumerError, createFanout, type Fanout } from '../subscriptions/fanout.js';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 
@@ -36,8 +36,8 @@ export interface Crossdock {
   readonly port: number;
   readonly httpServer: Server;
   readonly sources: Sources;
-  /** The subscription fan-out (subscribers, bus subscriptions, slow consumers). */
-  readonly subscriptions: { stats(): FanoutStats };
+  /** The subscription fan-out: its stats and the events tests and diagnostics can await. */
+  readonly subscriptions: Pick<Fanout, 'stats' | 'events'>;
   /** Stops accepting requests and drains those in flight. Idempotent. */
   close(): Promise<void>;
 }
@@ -373,7 +373,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     port,
     httpServer,
     sources,
-    subscriptions: { stats: () => fanout.stats() },
+    subscriptions: { stats: () => fanout.stats(), events: fanout.events },
     close: () =>
       // Apollo's drain plugin closes the http server and waits for requests in flight (and
       // the sockets); then the shared bus subscriptions end.

@@ -6,14 +6,24 @@
  *   one ordered consumer per domain, however many sockets). Each event is matched against every
  *   subscriber's filter once and queued for those it concerns.
  * - Resuming subscribers (`after`) replay through a bus subscription of their own, unfiltered so
- *   their position in the stream is known; meanwhile the shared stream queues their live events.
- *   Once the replay reaches the first queued event, the replay is closed and the subscriber
- *   continues from the queue (handover): no gap, no duplicate, one consumer again.
+ *   their position in the stream is known; meanwhile the shared stream queues their live events
+ *   (those the replay has not passed yet). The replay is closed and the subscriber continues from
+ *   the queue (handover) only once the shared stream has reached the replay's position: its queue
+ *   then starts right after the last replayed event, or it is empty and the shared stream's last
+ *   event is that very event. The shared stream can be BEHIND a replay: after a broker restart
+ *   the shared consumer may stall for seconds while a replay created after the restart reads
+ *   ahead; handing over then (issue #8) queued the shared stream's catch-up, events the replay
+ *   had already delivered, after the handover, and the subscriber received them twice.
+ * - Whatever the bus does (a consumer that redelivers, a stream that restarts from an older
+ *   position), a subscription never yields an event at or below the stream sequence of one it
+ *   has already yielded: such an event is dropped and counted (`duplicatesDropped`), so a
+ *   regression shows in the stats and on `/readyz` instead of reaching a client.
  * - Queues are bounded. A live subscriber that falls `bufferSize` events behind is failed with
  *   {@link SlowConsumerError} (it must resume from its last cursor) instead of making the process
  *   buffer without limit or slowing the others; a replaying subscriber whose queue overflows just
  *   keeps replaying (its queue is dropped and the handover happens later).
  */
+import { EventEmitter } from 'node:events';
 import {
   sequenceOfCursor,
   type BusEvent,
@@ -67,6 +77,31 @@ export interface FanoutStats {
   readonly slowConsumers: number;
   /** Resuming subscribers handed over from their replay to the shared stream since start. */
   readonly handovers: number;
+  /**
+   * Events dropped because their subscription had already yielded an event at or after their
+   * stream sequence (a redelivering bus). 0 unless something below the fan-out misbehaves.
+   */
+  readonly duplicatesDropped: number;
+}
+
+/**
+ * What the fan-out announces, for tests and diagnostics to await instead of polling its stats:
+ * `started` when a subscriber is registered (its events are being collected from then on),
+ * `handover` when a resuming subscriber leaves its replay for the shared stream, `ended` when a
+ * subscriber is gone (returned, failed or closed), `duplicate` for each event dropped by the
+ * at-most-once rule. Each listener gets the subscriber's domain.
+ */
+export interface FanoutEvents {
+  started: [domain: EventDomain];
+  handover: [domain: EventDomain];
+  ended: [domain: EventDomain];
+  duplicate: [domain: EventDomain, sequence: number];
+}
+
+/** The fan-out: a bus itself, with its stats and its events. */
+export interface Fanout extends EventBus {
+  stats(): FanoutStats;
+  readonly events: EventEmitter<FanoutEvents>;
 }
 
 interface Subscriber {
@@ -74,8 +109,13 @@ interface Subscriber {
   readonly queue: DeliveredEvent[];
   /** Set while replaying after a cursor. */
   replay: (AsyncIterator<DeliveredEvent> & { return(): Promise<unknown> }) | null;
-  /** Sequence of the last event the replay produced (matching or not). */
+  /** Highest sequence the replay produced (matching or not), or the cursor's before that. */
   replayed: number;
+  /**
+   * Sequence of the last event yielded (initially the cursor, or for a live subscriber the shared
+   * stream's position when it subscribed): nothing at or below it is ever yielded.
+   */
+  yielded: number;
   failed: Error | null;
   done: boolean;
   wake: (() => void) | null;
@@ -84,16 +124,15 @@ interface Subscriber {
 interface Pump {
   readonly subscribers: Set<Subscriber>;
   readonly source: AsyncIterable<DeliveredEvent> & { return(): Promise<unknown> };
+  /** Sequence of the last event the shared stream delivered; null before its first. */
+  position: number | null;
 }
 
 const sequenceOf = (event: DeliveredEvent): number =>
   sequenceOfCursor(event.cursor, event.domain) ?? 0;
 
 /** Wraps `bus` with shared per-domain subscriptions and bounded per-subscriber queues. */
-export function createFanout(
-  bus: EventBus,
-  options: FanoutOptions = {},
-): EventBus & { stats(): FanoutStats } {
+export function createFanout(bus: EventBus, options: FanoutOptions = {}): Fanout {
   const limit = options.bufferSize ?? DEFAULT_SUBSCRIBER_BUFFER;
   if (!Number.isSafeInteger(limit) || limit < 1)
     throw new Error(`bufferSize: expected a positive integer, got ${String(limit)}`);
@@ -102,7 +141,9 @@ export function createFanout(
   let slowConsumers = 0;
   let handovers = 0;
   let started = 0;
+  let duplicatesDropped = 0;
   let closed = false;
+  const events = new EventEmitter<FanoutEvents>();
 
   const fail = (sub: Subscriber, error: Error) => {
     if (sub.failed || sub.done) return;
@@ -113,6 +154,8 @@ export function createFanout(
 
   const offer = (sub: Subscriber, event: DeliveredEvent) => {
     if (sub.done || sub.failed) return;
+    // The replay has delivered it already (the shared stream is behind the replay).
+    if (sub.replay && sequenceOf(event) <= sub.replayed) return;
     if (sub.filter && !sub.replay && !sub.filter(event)) return;
     if (sub.queue.length >= limit) {
       if (sub.replay) {
@@ -134,11 +177,13 @@ export function createFanout(
     const pump: Pump = {
       subscribers: new Set(),
       source: bus.subscribe(domain, {}) as Pump['source'],
+      position: null,
     };
     pumps.set(domain, pump);
     void (async () => {
       try {
         for await (const event of pump.source) {
+          pump.position = sequenceOf(event);
           for (const sub of pump.subscribers) offer(sub, event);
         }
         if (!closed) throw new Error('the stream ended');
@@ -177,6 +222,8 @@ export function createFanout(
           subscription.after === undefined
             ? 0
             : (sequenceOfCursor(subscription.after, domain) ?? 0),
+        // Nothing up to the cursor, or (live) up to the shared stream's position, is news to it.
+        yielded: 0,
         failed: null,
         done: false,
         wake: null,
@@ -184,7 +231,9 @@ export function createFanout(
       if (replay) replays++;
       started++;
       const pump = pumpOf(domain);
+      sub.yielded = replay ? sub.replayed : (pump.position ?? 0);
       pump.subscribers.add(sub);
+      events.emit('started', domain);
 
       const endReplay = async () => {
         const r = sub.replay;
@@ -194,11 +243,36 @@ export function createFanout(
         await r.return();
       };
       const finish = async () => {
-        sub.done = true;
-        pump.subscribers.delete(sub);
-        sub.queue.length = 0;
-        sub.wake?.();
+        if (!sub.done) {
+          sub.done = true;
+          pump.subscribers.delete(sub);
+          sub.queue.length = 0;
+          sub.wake?.();
+          events.emit('ended', domain);
+        }
         await endReplay();
+      };
+      /** The at-most-once rule: true when `event` may be yielded (and records it). */
+      const admit = (event: DeliveredEvent): boolean => {
+        const sequence = sequenceOf(event);
+        if (sequence <= sub.yielded) {
+          duplicatesDropped++;
+          events.emit('duplicate', domain, sequence);
+          return false;
+        }
+        sub.yielded = sequence;
+        return true;
+      };
+      /**
+       * Whether the shared stream has reached the replay, so the subscriber can continue from its
+       * queue with no gap (the queue starts right after the last replayed event, or the shared
+       * stream's last event is that event) and no duplicate (all it delivers from now on is newer).
+       */
+      const caughtUp = (): boolean => {
+        // Events the replay produced since they were queued: covered already, not duplicates.
+        while (sub.queue[0] && sequenceOf(sub.queue[0]) <= sub.replayed) sub.queue.shift();
+        const first = sub.queue[0];
+        return first ? sequenceOf(first) === sub.replayed + 1 : pump.position === sub.replayed;
       };
 
       const iterator: EventIterator<T> = {
@@ -214,10 +288,7 @@ export function createFanout(
               throw error;
             }
             if (sub.replay) {
-              const first = sub.queue[0];
-              if (first && sub.replayed >= sequenceOf(first) - 1) {
-                // Caught up with the shared stream: hand over.
-                while (sub.queue[0] && sequenceOf(sub.queue[0]) <= sub.replayed) sub.queue.shift();
+              if (caughtUp()) {
                 if (filter) {
                   const kept = sub.queue.filter((e) => filter(e));
                   sub.queue.length = 0;
@@ -225,6 +296,7 @@ export function createFanout(
                 }
                 handovers++;
                 await endReplay();
+                events.emit('handover', domain);
                 continue;
               }
               let result: IteratorResult<DeliveredEvent>;
@@ -239,13 +311,16 @@ export function createFanout(
                 await finish();
                 throw new StreamInterruptedError(domain, new Error('the replay ended'));
               }
-              sub.replayed = sequenceOf(result.value);
-              if (!filter || filter(result.value))
+              sub.replayed = Math.max(sub.replayed, sequenceOf(result.value));
+              if ((!filter || filter(result.value)) && admit(result.value))
                 return { done: false, value: result.value as DeliveredEvent<T> };
               continue;
             }
             const event = sub.queue.shift();
-            if (event) return { done: false, value: event as DeliveredEvent<T> };
+            if (event) {
+              if (admit(event)) return { done: false, value: event as DeliveredEvent<T> };
+              continue;
+            }
             await new Promise<void>((resolve) => (sub.wake = resolve));
             sub.wake = null;
           }
@@ -267,8 +342,11 @@ export function createFanout(
         busSubscriptions: pumps.size + replays,
         slowConsumers,
         handovers,
+        duplicatesDropped,
       };
     },
+
+    events,
 
     async close() {
       if (closed) return;

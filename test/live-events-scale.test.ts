@@ -326,6 +326,7 @@ describe('1,000 concurrent subscribers on one Crossdock', () => {
         busSubscriptions: 1,
         slowConsumers: 0,
         handovers: 0,
+        duplicatesDropped: 0,
       });
 
       const truth = await readStream(s.running.bus, 'inventory', published.at(-1)?.id ?? '');
@@ -577,6 +578,9 @@ describe('resuming graphql-ws clients across a NATS restart', () => {
         );
         truth.set(domain, events);
       }
+      // The fan-out's at-most-once rule would hide a broken handover from the clients: it must
+      // have had nothing to drop.
+      assert.equal(s.crossdock.subscriptions.stats().duplicatesDropped, 0, 'duplicates dropped');
       for (const [i, client] of clients.entries()) {
         assert.deepEqual(client.anomalies, [], `client ${i} (${client.domain})`);
         const expected = (truth.get(client.domain) ?? []).map((e) => ({
@@ -678,6 +682,7 @@ describe('handover of a resuming subscriber under load', () => {
         busSubscriptions: 1,
         slowConsumers: 0,
         handovers: before.handovers + 2,
+        duplicatesDropped: 0,
       });
       const truth = await readStream(s.running.bus, 'inventory', sentinelId);
       assert.equal(truth.length, index, 'every publish is one event');

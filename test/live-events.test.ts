@@ -134,6 +134,7 @@ for (const implementation of buses) {
           busSubscriptions: 1,
           slowConsumers: 0,
           handovers: 0,
+          duplicatesDropped: 0,
         });
         await a.return?.();
         await b.return?.();
@@ -519,6 +520,7 @@ describe('a slow consumer over graphql-ws', () => {
       await fetch(url.replace('ws', 'http').replace('/graphql', '/readyz'))
     ).json()) as Json;
     assert.equal(ready.subscriptions.slowConsumers, 1);
+    assert.equal(ready.subscriptions.duplicatesDropped, 0);
 
     slow.resume(); // read what was sent before the close
     const { code, reason: why } = await closed;
