@@ -29,6 +29,7 @@ import {
   orderStatusEvent,
   type InventoryEventPayload,
 } from '../subscriptions/events.js';
+import { fanoutReaches } from './support/fanout.js';
 import { natsUrl, startNatsServer, type NatsServer } from './support/nats.js';
 import { startStack, type Stack } from './support/stack.js';
 import { wsClient, wsClients, type WsClients, type WsResult } from './support/ws.js';
@@ -65,21 +66,6 @@ async function deleteStreams(servers: string, prefix: string): Promise<void> {
     }
   } finally {
     await nc.close();
-  }
-}
-
-/** Waits until `condition` holds, checking every few milliseconds; says what it saw on timeout. */
-async function waitFor(
-  what: string,
-  condition: () => boolean,
-  state: () => unknown,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline)
-      throw new Error(`${what}: not true after ${timeoutMs} ms; now ${JSON.stringify(state())}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
@@ -181,12 +167,44 @@ interface Received {
  * (asked at each event: a test may learn the key after subscribing), rejects when the
  * subscription errors or completes before it.
  */
+/** What a subscriber received so far, with a promise for "at least n events". */
+class Sink {
+  readonly items: Received[] = [];
+  readonly #waiters = new Set<{ readonly n: number; readonly resolve: () => void }>();
+  push(received: Received): void {
+    this.items.push(received);
+    for (const w of this.#waiters)
+      if (this.items.length >= w.n) {
+        this.#waiters.delete(w);
+        w.resolve();
+      }
+  }
+  /** Resolves once `n` events arrived; rejects after `timeoutMs`, saying how many did. */
+  reached(n: number, timeoutMs = 30_000): Promise<void> {
+    if (this.items.length >= n) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(waiter);
+        reject(new Error(`${n} events: ${this.items.length} arrived in ${timeoutMs} ms`));
+      }, timeoutMs);
+      const waiter = {
+        n,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.#waiters.add(waiter);
+    });
+  }
+}
+
 function collectUntil(
   client: Client,
   domain: EventDomain,
   variables: Record<string, unknown>,
   lastKey: () => string,
-  sink: Received[] = [],
+  sink = new Sink(),
 ): Promise<Received[]> {
   const field = domain === 'inventory' ? 'inventoryChanged' : 'orderStatusChanged';
   return new Promise((resolve, reject) => {
@@ -204,12 +222,15 @@ function collectUntil(
           sink.push(received);
           if (received.key === lastKey()) {
             stop();
-            resolve(sink);
+            resolve(sink.items);
           }
         },
         error: (error) =>
-          reject(new Error(`subscription failed after ${sink.length}: ${JSON.stringify(error)}`)),
-        complete: () => reject(new Error(`subscription completed after ${sink.length} events`)),
+          reject(
+            new Error(`subscription failed after ${sink.items.length}: ${JSON.stringify(error)}`),
+          ),
+        complete: () =>
+          reject(new Error(`subscription completed after ${sink.items.length} events`)),
       },
     );
   });
@@ -294,10 +315,10 @@ describe('1,000 concurrent subscribers on one Crossdock', () => {
         await Promise.all(opened);
       }
       // Subscribed = the fan-out holds the subscriber: from then on, every publish reaches it.
-      await waitFor(
+      await fanoutReaches(
+        s.crossdock.subscriptions,
         `${SUBSCRIBERS} subscribers`,
-        () => s.crossdock.subscriptions.stats().subscribers === SUBSCRIBERS,
-        () => s.crossdock.subscriptions.stats(),
+        (x) => x.subscribers === SUBSCRIBERS,
       );
       const subscribedMs = performance.now() - started;
       assert.equal(
@@ -523,10 +544,10 @@ describe('resuming graphql-ws clients across a NATS restart', () => {
         const domain = domains[i % 2] ?? 'order';
         clients.push(resumingClient(s, domain, keyOfBusEvent(eventOf(domain, sentinel))));
       }
-      await waitFor(
+      await fanoutReaches(
+        s.crossdock.subscriptions,
         `${CLIENTS} subscribers`,
-        () => s.crossdock.subscriptions.stats().subscribers === CLIENTS,
-        () => s.crossdock.subscriptions.stats(),
+        (x) => x.subscribers === CLIENTS,
       );
 
       // One publisher, one event at a time; a publish failing while the broker is away is retried
@@ -626,7 +647,7 @@ describe('handover of a resuming subscriber under load', () => {
       // Set when the sentinel is published (its index is known then).
       let sentinelKey = '';
       const collect = (client: Client, variables: Record<string, unknown>) => {
-        const sink: Received[] = [];
+        const sink = new Sink();
         return {
           sink,
           done: collectUntil(client, 'inventory', variables, () => sentinelKey, sink),
@@ -634,18 +655,23 @@ describe('handover of a resuming subscriber under load', () => {
       };
 
       const live = Array.from({ length: 3 }, () => collect(open(), {}));
-      await waitFor('3 live subscribers', () => stats().subscribers === 3, stats);
+      await fanoutReaches(
+        s.crossdock.subscriptions,
+        '3 live subscribers',
+        (x) => x.subscribers === 3,
+      );
       // A long history, 100 publishes in flight at a time; the live subscribers keep up (their
       // queues stay far below WS_SUBSCRIBER_BUFFER).
       while (index < HISTORY) {
         await Promise.all(Array.from({ length: 100 }, () => publishNext()));
-        await waitFor(
-          `the history delivered to the live subscribers`,
-          () => live.every((l) => l.sink.length === index),
-          () => live.map((l) => l.sink.length),
-        );
+        await Promise.all(live.map((l) => l.sink.reached(index)));
       }
-      const from = live[0]?.sink[49];
+      assert.deepEqual(
+        live.map((l) => l.sink.items.length),
+        [HISTORY, HISTORY, HISTORY],
+        'the live subscribers have the history, nothing more',
+      );
+      const from = live[0]?.sink.items[49];
       assert.ok(from);
       const before = stats();
       assert.equal(before.busSubscriptions, 1);
