@@ -1,6 +1,7 @@
 /**
  * The resolver map. Resolvers are thin: arguments → loader or workflow → canonical object.
- * They do no I/O of their own; every read goes through a per-request DataLoader or a connector.
+ * They do no I/O of their own; every read goes through a per-request DataLoader, a connector or
+ * the store port, every write through a workflow, every subscription through the bus.
  */
 import type { Resolvers } from '../generated/resolvers-types.js';
 import type { ResolverContext } from './context.js';

@@ -1,7 +1,10 @@
 /**
- * The HTTP server: Apollo Server on Express 5 on one node http server, `/graphql` for queries
- * (graphql-ws joins the same server in a later issue), `/healthz` and `/readyz` for probes.
- * Closing drains HTTP first, then closes the connectors.
+ * The HTTP server: Apollo Server on Express 5 on one node http server, `/graphql` for queries and
+ * mutations, graphql-ws on the same server and path for subscriptions (through the subscription
+ * fan-out, subscriptions/fanout.ts), `/healthz` and `/readyz` (breaker states and the fan-out's
+ * stats) for probes, and the webhook router when one is given. Closing drains HTTP and closes the
+ * graphql-ws sockets, then the fan-out's shared bus subscriptions; the connectors, the bus and the
+ * store belong to the caller (server/embedded.ts closes them).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

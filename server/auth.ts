@@ -1,6 +1,7 @@
 /**
- * API-key authentication: `Authorization: Bearer <key>` on HTTP (and `connectionParams.authorization`
- * on WebSocket, later). Keys are looked up by their SHA-256 so the secret never sits in a log.
+ * API-key authentication: `Authorization: Bearer <key>` on HTTP, and `connectionParams.authorization`
+ * on graphql-ws, checked once when the socket connects (server/app.ts: a missing or unknown key
+ * closes it with 4403). Keys are looked up by their SHA-256 so the secret never sits in a log.
  */
 import { createHash } from 'node:crypto';
 import type { Caller } from '../resolvers/context.js';
