@@ -80,6 +80,8 @@ export interface SystemControl {
   setFaults(faults: Partial<Faults>): void;
   stats(): Stats;
   resetStats(): void;
+  /** Resolves when the next counted response closes, answered or aborted, with `stats()` updated (tests await a cancellation instead of polling). */
+  nextResponseClose(): Promise<void>;
   /** The system's outbound webhooks. */
   readonly webhooks: WebhookDispatcher;
 }
@@ -116,6 +118,7 @@ export function createSystemApp(options: SystemAppOptions): {
 } {
   let faults: Faults = NO_FAULTS;
   let stats: Stats = { requests: 0, aborted: 0, byRoute: {} };
+  let closeWaiters: (() => void)[] = [];
   const control: SystemControl = {
     faults: () => faults,
     setFaults: (next) => {
@@ -125,6 +128,7 @@ export function createSystemApp(options: SystemAppOptions): {
     resetStats: () => {
       stats = { requests: 0, aborted: 0, byRoute: {} };
     },
+    nextResponseClose: () => new Promise((resolve) => closeWaiters.push(resolve)),
     webhooks: options.webhooks ?? createWebhookDispatcher(UNSIGNED),
   };
 
@@ -191,6 +195,9 @@ export function createSystemApp(options: SystemAppOptions): {
     });
     res.on('close', () => {
       if (!finished) stats.aborted++;
+      const waiting = closeWaiters;
+      closeWaiters = [];
+      for (const resolve of waiting) resolve();
     });
     const proceed = (): void => {
       if (res.destroyed || res.writableEnded) return;
