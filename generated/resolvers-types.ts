@@ -225,7 +225,7 @@ export type CustomerEdge = {
 export type CustomerFilter = {
   /** Only customers with this blocking. */
   readonly blocked?: InputMaybe<CustomerBlock>;
-  /** Case-insensitive substring of the name. */
+  /** Case-insensitive substring of the name; at most 100 characters (BAD_USER_INPUT otherwise). */
   readonly search?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -753,11 +753,11 @@ export type ProductEdge = {
 
 /** Filters on the product listing. */
 export type ProductFilter = {
-  /** Only this ERP item category (e.g. Fasteners). */
+  /** Only this ERP item category (e.g. Fasteners); at most 20 characters (BAD_USER_INPUT otherwise). */
   readonly category?: InputMaybe<Scalars['String']['input']>;
   /** Include items blocked in the ERP. Default false. */
   readonly includeBlocked?: InputMaybe<Scalars['Boolean']['input']>;
-  /** Case-insensitive substring of the ERP item description. */
+  /** Case-insensitive substring of the ERP item description; at most 100 characters (BAD_USER_INPUT otherwise). */
   readonly search?: InputMaybe<Scalars['String']['input']>;
 };
 

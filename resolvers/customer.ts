@@ -4,10 +4,10 @@
 import type { CustomerResolvers, QueryResolvers } from '../generated/resolvers-types.js';
 import type { CustomerRecord } from '../sources/contract.js';
 import { CUSTOMER_READERS, channelScope, requireRole } from './access.js';
-import { toConnection } from './connection.js';
+import { listPage, pageRequest, toConnection } from './connection.js';
 import type { ResolverContext } from './context.js';
 import { notFound } from './errors.js';
-import { fromCursor, keyFromIdArgument, pageSize, toGlobalId } from './ids.js';
+import { MAX_TEXT_CHARS, boundedText, keyFromIdArgument, toGlobalId } from './ids.js';
 import { compareMoney, nonNegative, subtractMoney } from '../workflows/money.js';
 
 /** Customer numbers as the ERP issues them (letters, digits, dash, underscore). */
@@ -36,9 +36,11 @@ export const Customer: CustomerResolvers<ResolverContext> = {
   },
   async orders(c, { first, after }, ctx) {
     const scope = channelScope(ctx);
-    const page = await ctx.sources.erp.listOrders(
-      { first: pageSize(first), after: after == null ? undefined : fromCursor(after) },
-      { customerNumber: c.number, ...(scope ? { channel: scope } : {}) },
+    const page = await listPage(pageRequest(first, after), (p) =>
+      ctx.sources.erp.listOrders(p, {
+        customerNumber: c.number,
+        ...(scope ? { channel: scope } : {}),
+      }),
     );
     for (const order of page.items) ctx.loaders.order.prime(order.number, order);
     return toConnection(
@@ -57,9 +59,11 @@ export const customerQueries: Pick<QueryResolvers<ResolverContext>, 'customer' |
   },
   async customers(_root, { first, after, filter }, ctx) {
     requireRole(ctx, CUSTOMER_READERS, 'Query.customers');
-    const page = await ctx.sources.erp.listCustomers(
-      { first: pageSize(first), after: after == null ? undefined : fromCursor(after) },
-      { search: filter?.search ?? undefined, blocked: filter?.blocked ?? undefined },
+    const page = await listPage(pageRequest(first, after), (p) =>
+      ctx.sources.erp.listCustomers(p, {
+        search: boundedText('filter.search', filter?.search, MAX_TEXT_CHARS),
+        blocked: filter?.blocked ?? undefined,
+      }),
     );
     for (const customer of page.items) ctx.loaders.customer.prime(customer.number, customer);
     return toConnection(

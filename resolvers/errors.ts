@@ -33,11 +33,26 @@ export function crossdockError(
 
 /** `BAD_USER_INPUT` for one argument: says what was expected and what arrived. */
 export function badInput(argument: string, expected: string, received: unknown): GraphQLError {
-  return crossdockError(
-    'BAD_USER_INPUT',
-    `${argument}: expected ${expected}, got ${JSON.stringify(received)}`,
-    { argument, expected, received },
-  );
+  const shown = shownValue(received);
+  return crossdockError('BAD_USER_INPUT', `${argument}: expected ${expected}, got ${shown}`, {
+    argument,
+    expected,
+    received: shown,
+  });
+}
+
+/** Characters of a refused value quoted back to the caller (and into logs). */
+export const MAX_ECHOED_CHARS = 64;
+
+/**
+ * A refused value as an error quotes it: JSON, cut to {@link MAX_ECHOED_CHARS} characters with
+ * its full length named, so a hostile megabyte is never echoed back or logged whole.
+ */
+export function shownValue(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length <= MAX_ECHOED_CHARS
+    ? text
+    : `${text.slice(0, MAX_ECHOED_CHARS)}… (${text.length} characters)`;
 }
 
 /** `NOT_FOUND` for a key of a type. */

@@ -67,6 +67,12 @@ export function fromCursor(cursor: string, argument = 'after'): string {
   return text.slice(CURSOR_PREFIX.length);
 }
 
+/** Longest free-text filter (a name or description search; BC's Text[100]). */
+export const MAX_TEXT_CHARS = 100;
+
+/** Longest code filter (an item category; BC's Code[20]). */
+export const MAX_CODE_CHARS = 20;
+
 /** Largest page a connection serves. */
 export const MAX_PAGE_SIZE = 250;
 
@@ -76,5 +82,20 @@ export function pageSize(first: number | null | undefined, fallback = 20): numbe
   if (!Number.isInteger(value) || value < 0 || value > MAX_PAGE_SIZE) {
     throw badInput('first', `an integer from 0 to ${MAX_PAGE_SIZE}`, first);
   }
+  return value;
+}
+
+/**
+ * A free-text filter argument (a search string, a code): at most `max` characters, as the system
+ * that applies it stores the field (Business Central: Text[100] names, Code[20] codes), so a
+ * value the system would refuse is refused here, naming the argument. Empty means no filter.
+ */
+export function boundedText(
+  argument: string,
+  value: string | null | undefined,
+  max: number,
+): string | undefined {
+  if (value == null || value === '') return undefined;
+  if (value.length > max) throw badInput(argument, `at most ${max} characters`, value);
   return value;
 }

@@ -11,11 +11,11 @@ import { isChannel, type OrderRecord } from '../sources/contract.js';
 import type { StoredOrder } from '../store/contract.js';
 import { NO_SHIP_TO, isOrderStatus, type OrderData } from '../workflows/model.js';
 import { canSeeOrder, channelScope } from './access.js';
-import { toConnection } from './connection.js';
+import { listPage, pageRequest, toConnection } from './connection.js';
 import type { ResolverContext } from './context.js';
 import { badInput, notFound } from './errors.js';
 import { fromEveryWarehouseSystem, withErrorSlots } from './fanout.js';
-import { fromCursor, keyFromIdArgument, pageSize, toGlobalId } from './ids.js';
+import { keyFromIdArgument, toGlobalId } from './ids.js';
 import { CUSTOMER_NUMBER } from './customer.js';
 import type { TimelineEntryParent } from './parents.js';
 
@@ -302,9 +302,8 @@ export const orderQueries: Pick<QueryResolvers<ResolverContext>, 'order' | 'orde
       filter?.customerId == null
         ? undefined
         : keyFromIdArgument(filter.customerId, 'Customer', CUSTOMER_NUMBER);
-    const page = await ctx.sources.erp.listOrders(
-      { first: pageSize(first), after: after == null ? undefined : fromCursor(after) },
-      { customerNumber, channel: scope ?? channel },
+    const page = await listPage(pageRequest(first, after), (p) =>
+      ctx.sources.erp.listOrders(p, { customerNumber, channel: scope ?? channel }),
     );
     for (const order of page.items) ctx.loaders.order.prime(order.number, order);
     const items = await withCrossdock(ctx, page.items);

@@ -4,10 +4,16 @@
 import type { ProductResolvers, QueryResolvers } from '../generated/resolvers-types.js';
 import { isSourceError } from '../sources/contract.js';
 import type { ResolverContext } from './context.js';
-import { toConnection } from './connection.js';
+import { listPage, pageRequest, toConnection } from './connection.js';
 import { badInput, notFound, toGraphQLError } from './errors.js';
 import { fromEveryWarehouseSystem, withErrorSlots } from './fanout.js';
-import { fromCursor, keyFromIdArgument, pageSize, toGlobalId } from './ids.js';
+import {
+  MAX_CODE_CHARS,
+  MAX_TEXT_CHARS,
+  boundedText,
+  keyFromIdArgument,
+  toGlobalId,
+} from './ids.js';
 import type { ExternalIdParent, ProductParent } from './parents.js';
 
 /** Validates a SKU argument: 1 to 64 printable characters. */
@@ -110,14 +116,14 @@ export const Product: ProductResolvers<ResolverContext> = {
 export const productQueries: Pick<QueryResolvers<ResolverContext>, 'product' | 'products'> = {
   product: (_root, { sku }, ctx) => loadProduct(ctx, checkSku(sku)),
   async products(_root, { first, after, filter }, ctx) {
-    const page = { first: pageSize(first), after: after == null ? undefined : fromCursor(after) };
+    const page = pageRequest(first, after);
     const catalogFilter = {
-      category: filter?.category ?? undefined,
-      search: filter?.search ?? undefined,
+      category: boundedText('filter.category', filter?.category, MAX_CODE_CHARS),
+      search: boundedText('filter.search', filter?.search, MAX_TEXT_CHARS),
       includeBlocked: filter?.includeBlocked ?? undefined,
     };
     try {
-      const items = await ctx.sources.erp.listItems(page, catalogFilter);
+      const items = await listPage(page, (p) => ctx.sources.erp.listItems(p, catalogFilter));
       for (const item of items.items) ctx.loaders.catalogItem.prime(item.sku, item);
       return toConnection(
         items,
@@ -129,7 +135,7 @@ export const productQueries: Pick<QueryResolvers<ResolverContext>, 'product' | '
       if (!isSourceError(error) || filtered) throw toGraphQLError(error);
       // The ERP owns the listing, but commerce lists the same SKUs in the same order: serve
       // the page from there and say so, rather than failing the storefront's whole page.
-      const content = await ctx.sources.commerce.listContent(page);
+      const content = await listPage(page, (p) => ctx.sources.commerce.listContent(p));
       for (const record of content.items) ctx.loaders.content.prime(record.sku, record);
       ctx.warnings.push({
         code: 'SOURCE_FALLBACK',
