@@ -1,5 +1,5 @@
 /**
- * What resolvers receive as context. Built per request by server/context.ts: who is calling,
+ * What resolvers receive as context. Built per request (and per graphql-ws socket) by server/app.ts: who is calling,
  * the correlation ID, the connectors and fresh DataLoaders.
  */
 import type { Store } from '../store/contract.js';

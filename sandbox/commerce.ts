@@ -15,7 +15,7 @@
  * second cancel INVALID. Cancelling voids an authorization, refunds a payment when `refund`,
  * and with `restock` puts an unfulfilled order's quantities back on its variants.
  *
- * Webhooks (sandbox/commerce/webhooks.ts; spec /work/spec/webhooks.md): `orders/updated` from
+ * Webhooks (sandbox/commerce/webhooks.ts; webhook signing: shared/reference/wms-apis-and-webhooks.md §4): `orders/updated` from
  * orderUpdate, `orders/cancelled` from orderCancel, REST-shaped bodies, the X-Shopify-* headers
  * (Topic, Hmac-Sha256, Shop-Domain, API-Version, Webhook-Id and Triggered-At the same on every
  * retry, Event-Id) and a base64 HMAC-SHA256 of the raw body keyed with

@@ -23,7 +23,7 @@
  * pair), `POST /_carrier/{orderId}/delivered` (the carrier delivered a shipped order: sets
  * `readOnly.deliveredDate`; 409 unless the order is closed and not yet delivered).
  *
- * Webhooks (Extensiv's event notifications; spec /work/spec/webhooks.md): one event per
+ * Webhooks (Extensiv's event notifications; webhook signing: shared/reference/wms-apis-and-webhooks.md §4): one event per
  * delivery, `Signature` = base64 RSA-SHA256 of the raw body with the instance's RSA-2048 key
  * (made at start, replaced by rotate-key), envelope `tplId`, `wmsEventId` (same on retries),
  * `eventDateTimeUtc` (7 fractional digits, no offset), `eventType`, `tags`, `resource{rel, href,

@@ -94,7 +94,7 @@ export const SETTINGS: readonly SettingDoc[] = [
     name: 'NATS_STREAM_PREFIX',
     default: 'CROSSDOCK',
     description:
-      'Prefix of the JetStream stream names (one stream per domain: _ORDER, _SHIPMENT, _INVENTORY).',
+      'Prefix of the JetStream stream names (one stream per domain: _ORDER, _SHIPMENT, _INVENTORY, _CUSTOMER).',
   },
   {
     name: 'IDEMPOTENCY_LEASE_MS',

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
-    // Order: stop taking requests and drain them, close connectors, then the sandbox.
+    // The order is embedded.ts's (its header): webhooks and polling, HTTP and sockets, workflows, connectors, bus, store, sandbox.
     await running.close();
     logger.info('stopped');
     process.exit(0);

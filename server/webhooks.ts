@@ -1,5 +1,5 @@
 /**
- * The webhook endpoint: `POST /webhooks/:system` (spec/webhooks.md, "Crossdock side").
+ * The webhook endpoint: `POST /webhooks/:system` (webhook signing: shared/reference/wms-apis-and-webhooks.md §4; "Crossdock side").
  *
  *   1. `system` is the configured name of a source whose connector receives webhooks (else 404);
  *   2. the raw body (never parsed before verification; at most `maxBytes`, else 413) and the

@@ -1,5 +1,5 @@
 /**
- * The commerce sandbox's webhooks, after Shopify's (spec: /work/spec/webhooks.md, "Commerce"):
+ * The commerce sandbox's webhooks, after Shopify's (webhook signing: shared/reference/wms-apis-and-webhooks.md §4, "Commerce"):
  * REST-shaped order bodies (snake_case, numeric `id`, `admin_graphql_api_id`) and the
  * `X-Shopify-*` headers that stay the same on every retry. The HMAC is webhooks.ts's
  * `shopifySigner`, computed per attempt over the exact body.

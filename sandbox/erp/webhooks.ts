@@ -1,5 +1,5 @@
 /**
- * The sandbox ERP's webhooks (spec: /work/spec/webhooks.md, "ERP"). Business Central's own
+ * The sandbox ERP's webhooks (webhook signing: shared/reference/wms-apis-and-webhooks.md §4, "ERP"). Business Central's own
  * webhooks carry no data and no signature, so the sandbox models a partner extension (like the
  * `crossdock/pricing/v1.0` custom API) whose event subscribers post Standard Webhooks:
  * `{"type", "timestamp", "data"}` bodies, `webhook-id: msg_<ulid>` (same on retries), signed by

@@ -1,5 +1,5 @@
 /**
- * The sandbox WMS's webhooks, after Extensiv's event notifications (spec: /work/spec/webhooks.md,
+ * The sandbox WMS's webhooks, after Extensiv's event notifications (webhook signing: shared/reference/wms-apis-and-webhooks.md §4,
  * "WMS and 3PL"): the instance's RSA key pair behind `GET /events/webhook/key`, and the event
  * envelope (`tplId`, `wmsEventId`, `eventDateTimeUtc`, `eventType`, `tags`, `resource`, and
  * `links`/`data` as escaped JSON strings). Signing itself is webhooks.ts's `extensivSigner`.

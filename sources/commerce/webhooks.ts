@@ -1,5 +1,5 @@
 /**
- * Commerce webhooks in Shopify's dialect (spec/webhooks.md, "Commerce"):
+ * Commerce webhooks in Shopify's dialect (webhook signing: shared/reference/wms-apis-and-webhooks.md §4; "Commerce"):
  *
  *   X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256(webhook secret, exact raw body)>
  *   X-Shopify-Topic: orders/updated | orders/cancelled

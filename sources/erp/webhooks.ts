@@ -1,7 +1,7 @@
 /**
  * ERP webhooks: Business Central's own webhooks carry neither data nor a signature, so the
  * events come from the Crossdock partner extension's event subscribers, posted as Standard
- * Webhooks v1 (spec/webhooks.md, "ERP"):
+ * Webhooks v1 (webhook signing: shared/reference/wms-apis-and-webhooks.md §4; "ERP"):
  *
  *   webhook-id: msg_…                 the delivery id, the same on every retry
  *   webhook-timestamp: <unix seconds> of this attempt; the replay window is measured on it

@@ -1,5 +1,5 @@
 /**
- * WMS webhooks in Extensiv 3PL Warehouse Manager's dialect (spec/webhooks.md, "WMS and 3PL"):
+ * WMS webhooks in Extensiv 3PL Warehouse Manager's dialect (webhook signing: shared/reference/wms-apis-and-webhooks.md §4; "WMS and 3PL"):
  *
  *   Signature: <base64 RSA-SHA256 (PKCS#1 v1.5) of the exact raw body>
  *
