@@ -10,6 +10,7 @@
  * system failures are thrown as SourceError after whatever was done has been compensated.
  */
 import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { EventBus } from '../subscriptions/bus.js';
 import { orderStatusEvent } from '../subscriptions/events.js';
 import {
@@ -194,8 +195,20 @@ export function orderIdFor(scope: string, key: string, operation = 'placeOrder')
   return `XD-${hash.slice(0, 16).toUpperCase()}`;
 }
 
+/**
+ * What the order workflows announce, for tests and diagnostics to await instead of polling the
+ * store (issue #8). Listeners run synchronously inside the workflow; a listener that throws is
+ * ignored (the workflow's outcome never depends on who listens).
+ */
+export interface OrderWorkflowEvents {
+  /** A dead letter was retried or replayed successfully and is now RESOLVED (the stored letter). */
+  deadLetterResolved: [letter: DeadLetter];
+}
+
 /** The order workflows. */
 export interface OrderWorkflows {
+  /** Announcements to await (see {@link OrderWorkflowEvents}). */
+  readonly events: EventEmitter<OrderWorkflowEvents>;
   placeOrder(
     input: PlaceOrderInput,
     key: string,
@@ -240,6 +253,15 @@ export interface OrderWorkflows {
 export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
   const { erp, store, bus, guard, now } = deps;
   const byName = new Map(deps.warehouses.map((w) => [w.name, w]));
+  const events = new EventEmitter<OrderWorkflowEvents>();
+  /** Runs an `events.emit`; a listener that throws must not change the workflow's outcome. */
+  const announce = (emit: () => void): void => {
+    try {
+      emit();
+    } catch {
+      // A failing listener is the listener's problem, not the order's.
+    }
+  };
 
   // Last-known ERP master data of this process: lets orders be accepted (PENDING_ERP) while the
   // ERP is down, priced and credit-checked as of the last time the ERP answered.
@@ -1360,6 +1382,8 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
         deadLetter: letter.id,
         attempts: letter.attempts,
       });
+      // Null when the claim was lost meanwhile: then the letter is not this call's to announce.
+      if (resolved) announce(() => events.emit('deadLetterResolved', resolved));
       return { letter: resolved ?? letter, resolved: true };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -1386,7 +1410,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
     }
   };
 
-  return { placeOrder, cancelOrder, createReturn, retryDeadLetter, recordSystemEvent };
+  return { events, placeOrder, cancelOrder, createReturn, retryDeadLetter, recordSystemEvent };
 }
 
 /** Alias of {@link UserError} for the generated resolver types (the GraphQL type has its name). */
