@@ -129,6 +129,8 @@ export interface Webhooks {
   dropped(): number;
   faults(): WebhookFaults;
   setFaults(faults: Partial<WebhookFaults>): void;
+  /** Calls `listener` with a delivery's record each time one of its attempts has an outcome (tests await an attempt instead of polling); returns the unsubscribe. */
+  onAttempt(listener: (delivery: WebhookDelivery) => void): () => void;
 }
 
 /** The engine as its system holds it: the public handle plus emitting and shutting down. */
@@ -245,6 +247,7 @@ export function createWebhookDispatcher(
   const inflight = new Set<AbortController>();
   const queue: Unit[] = [];
   let waiters: (() => void)[] = [];
+  const attemptListeners = new Set<(delivery: WebhookDelivery) => void>();
   let url: string | null = null;
   let faults: WebhookFaults = NO_WEBHOOK_FAULTS;
   let dropped = 0;
@@ -329,6 +332,13 @@ export function createWebhookDispatcher(
     update(entry, { attempts: entry.record.attempts + 1 });
     const outcome = await send(entry);
     if (!live.has(unit)) return; // abandoned while in flight
+    conclude(unit, outcome);
+    for (const listener of attemptListeners) listener(entry.record);
+  };
+
+  /** Records what an attempt came to: delivered, failed, or a retry on its own timer. */
+  const conclude = (unit: Unit, outcome: Outcome): void => {
+    const { entry } = unit;
     if (unit.kind === 'copy') {
       settle(unit);
       return;
@@ -397,6 +407,10 @@ export function createWebhookDispatcher(
     faults: () => faults,
     setFaults(next) {
       faults = { ...faults, ...next };
+    },
+    onAttempt(listener) {
+      attemptListeners.add(listener);
+      return () => attemptListeners.delete(listener);
     },
     emit(message) {
       if (closed || url === null || faults.drop) {
