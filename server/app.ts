@@ -14,7 +14,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { unwrapResolverError } from '@apollo/server/errors';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Router } from 'express';
-import { GraphQLError, parse, validate, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, validate, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../observability/logger.js';
 import { CORRELATION_HEADER, correlationIdFrom } from '../observability/correlation.js';
 import { createLoaders, type ResolverContext, type Sources } from '../resolvers/index.js';
@@ -23,7 +23,13 @@ import { sourceError } from '../resolvers/errors.js';
 import { allConnectors } from '../resolvers/sources.js';
 import { createAuthenticator } from './auth.js';
 import type { Config } from './config.js';
-import { limitError, queryLimitsPlugin } from './limits.js';
+import {
+  limitError,
+  parseBounded,
+  queryLimitsPlugin,
+  tooManyTokens,
+  type QueryLimits,
+} from './limits.js';
 import { buildSchema } from './schema.js';
 import type { Store } from '../store/contract.js';
 import type { Workflows } from '../workflows/index.js';
@@ -67,9 +73,17 @@ const DOCUMENT_ERRORS = new Set([
 ]);
 
 /** Maps every error to the catalogue; unknown errors are masked (stack only in development). */
-export function formatError(development: boolean) {
+export function formatError(development: boolean, limits?: Pick<QueryLimits, 'maxTokens'>) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
+    const tokens =
+      limits && formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED'
+        ? tooManyTokens(formatted, limits)
+        : null;
+    if (tokens) {
+      const { http: _http, ...extensions } = tokens.extensions;
+      return { message: tokens.message, extensions };
+    }
     if (isSourceError(original)) {
       const mapped = sourceError(original);
       return { ...formatted, message: mapped.message, extensions: mapped.extensions };
@@ -175,8 +189,12 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
           new GraphQLError(error.message, { nodes: error.nodes ?? null, extensions });
         let document;
         try {
-          document = parse(payload.query);
+          document = parseBounded(payload.query, config.limits);
         } catch (error) {
+          if (error instanceof GraphQLError && error.extensions.code === 'QUERY_TOO_COMPLEX') {
+            const { http: _http, ...extensions } = error.extensions;
+            return [refuse(error, extensions)];
+          }
           const syntax = error instanceof GraphQLError ? error : new GraphQLError(String(error));
           return [refuse(syntax, { code: 'BAD_USER_INPUT', reason: 'GRAPHQL_PARSE_FAILED' })];
         }
@@ -274,10 +292,12 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     introspection: true,
     includeStacktraceInErrorResponses: development,
     persistedQueries: false,
+    // Parsing stops at the token limit (server/limits.ts); formatError names it QUERY_TOO_COMPLEX.
+    parseOptions: { maxTokens: config.limits.maxTokens },
     // main.ts owns the shutdown order (drain HTTP, connectors, sandbox); Apollo's own signal
     // handlers would stop it behind our back and re-raise the signal.
     stopOnTerminationSignals: false,
-    formatError: formatError(development),
+    formatError: formatError(development, config.limits),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       {

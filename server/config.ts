@@ -10,6 +10,7 @@ import { ERP_SANDBOX, COMMERCE_SANDBOX, WMS_SANDBOX } from '../sandbox/credentia
 import { LOG_LEVELS } from '../observability/logger.js';
 import { isChannel } from '../sources/contract.js';
 import { standardWebhookKey } from '../sources/erp/webhooks.js';
+import type { QueryLimits } from './limits.js';
 
 /** A configuration error: one line, naming the setting. */
 export class ConfigError extends Error {
@@ -65,7 +66,24 @@ export const SETTINGS: readonly SettingDoc[] = [
     name: 'MAX_QUERY_COST',
     default: '50000',
     description:
-      'Largest estimated cost of one operation (fields × page sizes; see server/limits.ts); above it QUERY_TOO_COMPLEX.',
+      "Largest estimated cost of one operation (field weights × list sizes from the schema's @cost/@listSize; see server/limits.ts); above it QUERY_TOO_COMPLEX.",
+  },
+  {
+    name: 'MAX_QUERY_TOKENS',
+    default: '2000',
+    description:
+      'Most lexical tokens in one document: parsing stops there (QUERY_TOO_COMPLEX), so a huge or deeply nested document costs no more than this.',
+  },
+  {
+    name: 'MAX_QUERY_ALIASES',
+    default: '30',
+    description:
+      'Most aliased fields in one operation (fragments counted per spread); above it QUERY_TOO_COMPLEX.',
+  },
+  {
+    name: 'MAX_QUERY_DIRECTIVES',
+    default: '50',
+    description: 'Most directives in one operation; above it QUERY_TOO_COMPLEX.',
   },
   {
     name: 'MAX_QUERY_DEPTH',
@@ -347,7 +365,7 @@ export interface Config {
   readonly host: string;
   readonly env: 'development' | 'test' | 'production';
   readonly logLevel: LevelWithSilent;
-  readonly limits: { readonly maxCost: number; readonly maxDepth: number };
+  readonly limits: QueryLimits;
   readonly ws: {
     readonly initTimeoutMs: number;
     readonly keepAliveMs: number;
@@ -622,6 +640,9 @@ export function loadConfig(env: Raw = process.env): Config {
     limits: {
       maxCost: int(raw, 'MAX_QUERY_COST', 50_000, 1, 100_000_000),
       maxDepth: int(raw, 'MAX_QUERY_DEPTH', 15, 1, 1_000),
+      maxTokens: int(raw, 'MAX_QUERY_TOKENS', 2_000, 50, 1_000_000),
+      maxAliases: int(raw, 'MAX_QUERY_ALIASES', 30, 0, 10_000),
+      maxDirectives: int(raw, 'MAX_QUERY_DIRECTIVES', 50, 0, 10_000),
     },
     sandbox: {
       mode,
