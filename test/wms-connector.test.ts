@@ -89,6 +89,8 @@ for (const instance of INSTANCES) {
     before(async () => {
       system = await startSystem({ system: instance.system });
       connector = connectorFor(system, instance.system);
+      // Token and facilities first, so each test's routes are its own calls whatever ran before.
+      await connector.warehouses();
     });
     beforeEach(() => {
       system.control.setFaults({ latencyMs: 0, errorRate: 0, down: false, malformed: false });
@@ -111,16 +113,21 @@ for (const instance of INSTANCES) {
     });
 
     test('the first call of its life costs a token and a facilities request, later ones neither', async () => {
-      await connector.positions([skuOf(1)]);
-      assert.deepEqual(routes(system), {
-        'POST /AuthServer/api/Token': 1,
-        'GET /properties/facilities': 1,
-        'GET /inventory/stocksummaries': 1,
-      });
-      system.control.resetStats();
-      await connector.warehouses();
-      await connector.positions([skuOf(2)]);
-      assert.deepEqual(routes(system), { 'GET /inventory/stocksummaries': 1 });
+      const fresh = connectorFor(system, instance.system);
+      try {
+        await fresh.positions([skuOf(1)]);
+        assert.deepEqual(routes(system), {
+          'POST /AuthServer/api/Token': 1,
+          'GET /properties/facilities': 1,
+          'GET /inventory/stocksummaries': 1,
+        });
+        system.control.resetStats();
+        await fresh.warehouses();
+        await fresh.positions([skuOf(2)]);
+        assert.deepEqual(routes(system), { 'GET /inventory/stocksummaries': 1 });
+      } finally {
+        await fresh.close();
+      }
     });
 
     test('warehouses() maps facilities with the configured kind', async () => {
@@ -350,12 +357,20 @@ for (const instance of INSTANCES) {
     });
 
     test('health() delegates to the upstream breaker', async () => {
-      const health = connector.health();
-      assert.equal(health.name, instance.system);
-      assert.equal(health.kind, 'wms');
-      assert.equal(health.baseUrl, `${system.url}/`);
-      assert.equal(health.state, 'CLOSED');
-      assert.ok(health.requests > 0);
+      const fresh = connectorFor(system, instance.system);
+      try {
+        await fresh.positions([skuOf(1)]);
+        const health = fresh.health();
+        assert.equal(health.name, instance.system);
+        assert.equal(health.kind, 'wms');
+        assert.equal(health.baseUrl, `${system.url}/`);
+        assert.equal(health.state, 'CLOSED');
+        // The token, the facilities and the stock summaries.
+        assert.equal(health.requests, 3);
+        assert.equal(system.control.stats().requests, 3);
+      } finally {
+        await fresh.close();
+      }
     });
   });
 }
