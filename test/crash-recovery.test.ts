@@ -7,15 +7,19 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ERP_SANDBOX } from '../sandbox/credentials.js';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { orderIdFor } from '../workflows/orders.js';
 import { erpCompanyUrl, erpToken, wmsToken } from './support/sandbox-api.js';
+import { collect } from './support/ws.js';
 
 let sandbox: Sandbox;
 const dataDir = mkdtempSync(join(tmpdir(), 'crossdock-crash-'));
@@ -85,6 +89,27 @@ async function reservations(
   return Object.values(body._embedded ?? {}).flat();
 }
 
+/**
+ * Resolves when a request for which `wanted` holds reaches a server of this process (the
+ * sandbox systems run here): Node's `http.server.request.start` diagnostics channel.
+ */
+function requestArrives(wanted: (request: IncomingMessage) => boolean): Promise<void> {
+  const channel = 'http.server.request.start';
+  return new Promise((resolve) => {
+    const onStart = (message: unknown): void => {
+      if (!wanted((message as { request: IncomingMessage }).request)) return;
+      diagnosticsChannel.unsubscribe(channel, onStart);
+      resolve();
+    };
+    diagnosticsChannel.subscribe(channel, onStart);
+  });
+}
+
+/** A request creating an ERP sales order (`POST .../companies(<id>)/salesOrders`). */
+const isSalesOrderPost = (request: IncomingMessage): boolean =>
+  request.method === 'POST' &&
+  new URL(request.url ?? '/', 'http://sandbox').pathname.endsWith('/salesOrders');
+
 async function erpOrders(externalDocumentNumber: string): Promise<unknown[]> {
   const bearer = await erpToken(sandbox);
   const base = erpCompanyUrl(sandbox);
@@ -97,7 +122,8 @@ async function erpOrders(externalDocumentNumber: string): Promise<unknown[]> {
   return ((await res.json()) as { value: unknown[] }).value;
 }
 
-describe('crash recovery', () => {
+// The timeout turns a wait for something that never happens (the behaviour broken) into a failure.
+describe('crash recovery', { timeout: 120_000 }, () => {
   it('finishes an order exactly once after Crossdock is killed between reserving and posting', async () => {
     const customer = sandbox.world.customers.find(
       (c) => c.blocked === ' ' && c.balanceDueCents < c.creditLimitCents / 4,
@@ -130,20 +156,10 @@ describe('crash recovery', () => {
     });
     // The ERP now takes long to create sales orders: the workflow will be inside that call.
     sandbox.erp.control.setFaults({ latencyMs: 60_000, methods: ['POST'] });
+    const posting = requestArrives(isSalesOrderPost);
     void fetch(first.url, { method: 'POST', headers, body: mutation }).catch(() => undefined);
-    // Wait until the reservation exists and the ERP post is in flight, then kill.
-    for (
-      let i = 0;
-      i < 500 &&
-      !(
-        sandbox.erp.control.stats().byRoute[
-          `POST /v2.0/${ERP_SANDBOX.tenant}/${ERP_SANDBOX.environment}/api/v2.0/companies(${ERP_SANDBOX.companyId})/salesOrders`
-        ] ?? 0
-      );
-      i++
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    // Once the ERP post is in flight (the reservation was made before it), kill.
+    await posting;
     assert.equal((await reservations(orderId)).length, 1, 'reserved before the crash');
     const exited = once(first.child, 'exit');
     first.child.kill('SIGKILL');
@@ -152,28 +168,41 @@ describe('crash recovery', () => {
     sandbox.erp.control.setFaults({ latencyMs: 0, methods: null });
     assert.equal((await erpOrders(orderId)).length, 0, 'the ERP never got the order');
 
-    // Restart on the same store: the recovery sweep finishes the order by itself.
+    // Restart on the same store: the recovery sweep finishes the order by itself. A subscriber
+    // from the start of the new process's (in-process) bus sees it accepted.
     const second = await startCrossdock();
-    let status = '';
-    for (let i = 0; i < 500; i++) {
-      const res = await fetch(second.url, {
+    const client = createClient({
+      url: second.url.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: headers.authorization },
+    });
+    try {
+      const seen = await collect(
+        client,
+        `subscription($orderId: ID) { orderStatusChanged(orderId: $orderId, after: "order:0") { status } }`,
+        { orderId },
+        (result) => result.data?.orderStatusChanged.status === 'ACCEPTED',
+      );
+      assert.deepEqual(
+        seen.map((result) => result.errors ?? result.data?.orderStatusChanged.status),
+        ['ACCEPTED'],
+        'the restarted process carried on from ALLOCATED by itself: one hop, to ACCEPTED',
+      );
+    } finally {
+      await client.dispose();
+    }
+    const now = (await (
+      await fetch(second.url, {
         method: 'POST',
         headers,
         body: JSON.stringify({
-          query: `query($id: ID!) { order(id: $id) { status timeline { step caller } } }`,
+          query: `query($id: ID!) { order(id: $id) { status } }`,
           variables: { id: orderId },
         }),
-      });
-      const body = (await res.json()) as { data?: { order?: { status: string } } };
-      status = body.data?.order?.status ?? '';
-      if (status === 'RELEASED_TO_WAREHOUSE') break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    assert.equal(
-      status,
-      'RELEASED_TO_WAREHOUSE',
-      'the restarted process finished the order by itself',
-    );
+      })
+    ).json()) as { data?: { order?: { status: string } } };
+    assert.equal(now.data?.order?.status, 'RELEASED_TO_WAREHOUSE');
     const reserved = await reservations(orderId);
     assert.equal(reserved.length, 1, 'no second reservation');
     assert.equal(reserved[0]?.readOnly.status, 0, 'the reservation is live');
