@@ -30,7 +30,7 @@ import { natsUrl } from './support/nats.js';
 import { erpCompanyUrl, erpToken } from './support/sandbox-api.js';
 import { orderIdOf, placeOrder } from './support/orders.js';
 import { startStack, type Stack } from './support/stack.js';
-import { collect, wsClient, wsClients } from './support/ws.js';
+import { collectLive as collectLiveOn, wsClient, wsClients } from './support/ws.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -254,29 +254,16 @@ describe('shipmentUpdated and inventoryChanged over graphql-ws', () => {
     await stack.close();
   });
 
-  /** Subscribes, resolves `ready` once the server holds the subscription, collects `count`. */
-  function collectLive(
+  /**
+   * Subscribes and collects `count` results; `ready` resolves once the server holds the
+   * subscription (the fan-out's `started`). One at a time: await `ready` before the next.
+   */
+  const collectLive = (
     c: Client,
     query: string,
     variables: Record<string, unknown>,
     count: number,
-  ) {
-    // `started` only grows: unlike the live count, it cannot be masked by another subscription
-    // ending at the same moment. Call collectLive one at a time (await `ready` in between).
-    const before = stack.crossdock.subscriptions.stats().started;
-    const done = collect(c, query, variables, count);
-    let settled = false;
-    done.then(
-      () => (settled = true),
-      () => (settled = true),
-    );
-    // Resolves once the server holds the subscription (or it already ended, e.g. refused).
-    const ready = (async () => {
-      while (!settled && stack.crossdock.subscriptions.stats().started <= before)
-        await new Promise((resolve) => setTimeout(resolve, 5));
-    })();
-    return { done, ready };
-  }
+  ) => collectLiveOn(stack, c, query, variables, count);
 
   const shipped = (
     orderId: string,
@@ -393,8 +380,11 @@ describe('shipmentUpdated and inventoryChanged over graphql-ws', () => {
     assert.equal(a[0].reason, 'Cycle count');
     assert.equal(a[0].source, 'wms');
     assert.deepEqual(
-      b.map((e) => e.sku),
-      [sku1, sku2],
+      b.map((e) => [e.sku, e.warehouse.code]),
+      [
+        [sku1, 'WEST'],
+        [sku2, 'WEST'],
+      ],
     );
     assert.deepEqual(
       c.map((e) => [e.sku, e.warehouse.code, e.delta]),
@@ -424,6 +414,10 @@ describe('shipmentUpdated and inventoryChanged over graphql-ws', () => {
     const target = world.customers.find((c) => c.blocked === ' ');
     const other = world.customers.find((c) => c.blocked === ' ' && c !== target);
     assert.ok(target && other);
+    // The other customer's hold reaches the bus before the target's: a subscriber the customerId
+    // filter did not hold back would receive it first.
+    const watcher = collectLive(ws.client(stack), CREDIT, { customerId: other.number }, 1);
+    await watcher.ready;
     const sub = collectLive(ws.client(stack), CREDIT, { customerId: target.number }, 2);
     await sub.ready;
     const token = await erpToken(stack.sandbox);
@@ -438,6 +432,8 @@ describe('shipmentUpdated and inventoryChanged over graphql-ws', () => {
         body: JSON.stringify({ blocked }),
       });
     assert.equal((await patch(other.number, 'All')).status, 200); // not this subscriber's
+    const [otherHold] = await watcher.done;
+    assert.equal(otherHold?.data?.customerCreditChanged.customer.number, other.number);
     assert.equal((await patch(target.number, 'All')).status, 200);
     assert.equal((await patch(target.number, ' ')).status, 200);
     const events = (await sub.done).map((r) => r.data?.customerCreditChanged);
@@ -448,7 +444,10 @@ describe('shipmentUpdated and inventoryChanged over graphql-ws', () => {
         ['NONE', 'ALL'],
       ],
     );
-    assert.equal(events[1].customer.number, target.number);
+    assert.deepEqual(
+      events.map((e) => e.customer.number),
+      [target.number, target.number],
+    );
     assert.equal(events[1].customer.blocked, 'NONE');
     // A partner key may not read customers, live or not.
     const [refused] = await collectLive(ws.client(stack, { key: 'demo-partner-a' }), CREDIT, {}, 1)
@@ -474,7 +473,13 @@ describe('a slow consumer over graphql-ws', () => {
     // A raw socket that subscribes, then stops reading.
     const slow = new WebSocket(url, 'graphql-transport-ws');
     const frames: Json[] = [];
-    slow.on('message', (data) => frames.push(JSON.parse(String(data)) as Json));
+    let acked: () => void = () => undefined;
+    const ack = new Promise<void>((resolve) => (acked = resolve));
+    slow.on('message', (data) => {
+      const frame = JSON.parse(String(data)) as Json;
+      frames.push(frame);
+      if (frame.type === 'connection_ack') acked();
+    });
     const closed = new Promise<{ code: number; reason: string }>((resolve) =>
       slow.on('close', (code, reason) => resolve({ code, reason: String(reason) })),
     );
@@ -482,8 +487,18 @@ describe('a slow consumer over graphql-ws', () => {
     slow.send(
       JSON.stringify({ type: 'connection_init', payload: { authorization: 'Bearer demo-admin' } }),
     );
-    while (!frames.some((f) => f.type === 'connection_ack'))
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    await ack;
+    // Both subscribers registered with the fan-out: two of its 'started' events.
+    const { events } = stack.crossdock.subscriptions;
+    const bothStarted = new Promise<void>((resolve) => {
+      let started = 0;
+      const onStarted = () => {
+        if (++started < 2) return;
+        events.off('started', onStarted);
+        resolve();
+      };
+      events.on('started', onStarted);
+    });
     slow.send(JSON.stringify({ id: 'slow', type: 'subscribe', payload: { query } }));
 
     const fast = wsClient(stack);
@@ -500,8 +515,8 @@ describe('a slow consumer over graphql-ws', () => {
         complete: () => undefined,
       },
     );
-    while (stack.crossdock.subscriptions.stats().subscribers < 2)
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    await bothStarted;
+    assert.equal(stack.crossdock.subscriptions.stats().subscribers, 2);
     slow.pause(); // from now on the slow client reads nothing: the kernel buffers fill up
 
     // Big events in batches the fast client keeps up with; the slow one falls behind.

@@ -1,16 +1,19 @@
 /**
  * Live order status over graphql-ws on the same endpoint as queries (in-process bus): events of
  * a placed order arrive in order with cursors, `after` resumes right after a cursor, a bad
- * cursor is a clear error, a socket without a valid key is closed with 4403, and channel-scoped
- * keys see their channel only.
+ * cursor is a clear error, a socket without a valid key is closed with 4403, channel-scoped
+ * keys see their channel only, and the orderId, customerId and channel arguments select.
+ *
+ * What a subscriber must NOT receive is always published (or replayed) before what it must: a
+ * filter that let it through would deliver it first, so "exactly these events" proves it.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { buildWorld } from '../sandbox/seed.js';
-import { placeOrder } from './support/orders.js';
+import { buildWorld, type SeedCustomer } from '../sandbox/seed.js';
+import { orderIdOf, orderableCustomer, placeOrder } from './support/orders.js';
 import { startStack, type Stack } from './support/stack.js';
-import { collect, wsClients } from './support/ws.js';
+import { collect, collectLive, wsClients, type WsResult } from './support/ws.js';
 
 let stack: Stack;
 const ws = wsClients();
@@ -29,17 +32,49 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 /** The cursor before the first event of the in-process bus: replays the whole history kept. */
 const FROM_START = 'order:0';
 
-const SUB = `subscription($orderId: ID, $after: String) { orderStatusChanged(orderId: $orderId, after: $after) {
-  cursor status previousStatus at order { id status } } }`;
+const SUB = `subscription($orderId: ID, $customerId: ID, $channel: Channel, $after: String) {
+  orderStatusChanged(orderId: $orderId, customerId: $customerId, channel: $channel, after: $after) {
+    cursor status previousStatus at order { id status customer { number } channel } } }`;
+
+/** What a placed order publishes, in order, by the time placeOrder answers. */
+const PLACED = ['RECEIVED', 'ALLOCATED', 'ACCEPTED'];
+
+/** [Crossdock order id, status] of each event (failing on a result with errors). */
+const idsAndStatuses = (results: readonly WsResult[]) =>
+  results.map((r) => {
+    assert.equal(r.errors, undefined, JSON.stringify(r.errors));
+    const event = r.data?.orderStatusChanged;
+    // An order the key may not read resolves to null: the event still shows, as [null, status].
+    return [event?.order ? orderIdOf(event.order.id) : null, event?.status];
+  });
+
+/** A seed customer, other than `orderableCustomer`, who can order as much. */
+function secondOrderableCustomer(stack: Stack): SeedCustomer {
+  const first = orderableCustomer(stack.sandbox.world);
+  const customer = stack.sandbox.world.customers.find(
+    (c) =>
+      c !== first &&
+      c.blocked === ' ' &&
+      c.balanceDueCents < c.creditLimitCents / 4 &&
+      c.creditLimitCents >= 5_000_000,
+  );
+  assert.ok(customer, 'a second customer who can order');
+  return customer;
+}
 
 describe('subscriptions over graphql-ws', () => {
   it('streams the status changes of an order in order, and resumes after a cursor', async () => {
+    // Another order's events come first in the history: the orderId filter must pass over them.
+    const other = await placeOrder(stack, 'sub-1-other');
     const { id: orderId } = await placeOrder(stack, 'sub-1');
     // Subscribing after the fact with a cursor from the start makes the test independent of
     // when the subscription becomes live.
     const events = await collect(ws.client(stack), SUB, { orderId, after: FROM_START }, 3);
-    const statuses = events.map((e) => e.data?.orderStatusChanged.status);
-    assert.deepEqual(statuses, ['RECEIVED', 'ALLOCATED', 'ACCEPTED']);
+    assert.notEqual(other.id, orderId);
+    assert.deepEqual(
+      idsAndStatuses(events),
+      PLACED.map((status) => [orderId, status]),
+    );
     assert.deepEqual(
       events.map((e) => e.data?.orderStatusChanged.previousStatus),
       [null, 'RECEIVED', 'ALLOCATED'],
@@ -56,6 +91,46 @@ describe('subscriptions over graphql-ws', () => {
       resumed.map((e) => e.data?.orderStatusChanged.cursor),
       cursors.slice(1),
     );
+  });
+
+  it('delivers the orders of one customer only to a customerId subscriber', async () => {
+    const mine = secondOrderableCustomer(stack);
+    const sub = collectLive(
+      stack,
+      ws.client(stack),
+      SUB,
+      { customerId: mine.number },
+      PLACED.length,
+    );
+    await sub.ready;
+    // Another customer's order first: a subscriber it reached would receive it first.
+    const other = await placeOrder(stack, 'sub-customer-other');
+    const own = await placeOrder(stack, 'sub-customer-own', {
+      input: { customerId: mine.number },
+    });
+    const events = await sub.done;
+    assert.notEqual(orderableCustomer(stack.sandbox.world).number, mine.number);
+    assert.notEqual(other.id, own.id);
+    assert.deepEqual(
+      idsAndStatuses(events),
+      PLACED.map((status) => [own.id, status]),
+    );
+    for (const e of events)
+      assert.equal(e.data?.orderStatusChanged.order.customer.number, mine.number);
+  });
+
+  it('delivers the orders of one channel only to a channel subscriber', async () => {
+    const sub = collectLive(stack, ws.client(stack), SUB, { channel: 'WEB' }, PLACED.length);
+    await sub.ready;
+    const other = await placeOrder(stack, 'sub-channel-other', { channel: 'EDI' });
+    const own = await placeOrder(stack, 'sub-channel-own', { channel: 'WEB' });
+    const events = await sub.done;
+    assert.notEqual(other.id, own.id);
+    assert.deepEqual(
+      idsAndStatuses(events),
+      PLACED.map((status) => [own.id, status]),
+    );
+    for (const e of events) assert.equal(e.data?.orderStatusChanged.order.channel, 'WEB');
   });
 
   it('refuses a malformed cursor with a clear error', async () => {
@@ -78,22 +153,31 @@ describe('subscriptions over graphql-ws', () => {
   });
 
   it('delivers only its channel to a partner key', async () => {
-    await placeOrder(stack, 'sub-other-channel', { channel: 'B2B_PORTAL' });
-    await placeOrder(stack, 'sub-own-channel', { channel: 'MARKETPLACE_A' });
-    const events = await collect(
+    const sub = collectLive(
+      stack,
+      ws.client(stack, { key: 'demo-partner-a' }),
+      SUB,
+      {},
+      PLACED.length,
+    );
+    await sub.ready;
+    // The other channel's order first: were it not out of the key's scope, it would come first.
+    const other = await placeOrder(stack, 'sub-other-channel', { channel: 'B2B_PORTAL' });
+    const own = await placeOrder(stack, 'sub-own-channel', { channel: 'MARKETPLACE_A' });
+    const events = await sub.done;
+    assert.notEqual(other.id, own.id);
+    assert.deepEqual(
+      idsAndStatuses(events),
+      PLACED.map((status) => [own.id, status]),
+    );
+    // Resuming from the start of the history is scoped the same way.
+    const replayed = await collect(
       ws.client(stack, { key: 'demo-partner-a' }),
       SUB,
       { after: FROM_START },
-      3,
+      PLACED.length,
     );
-    for (const e of events) {
-      const id = Buffer.from(e.data?.orderStatusChanged.order.id, 'base64url').toString('utf8');
-      assert.ok(id.startsWith('Order:XD-'));
-    }
-    assert.deepEqual(
-      events.map((e) => e.data?.orderStatusChanged.status),
-      ['RECEIVED', 'ALLOCATED', 'ACCEPTED'],
-    );
+    assert.deepEqual(idsAndStatuses(replayed), idsAndStatuses(events));
   });
 });
 

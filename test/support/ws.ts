@@ -1,6 +1,8 @@
 /**
  * graphql-ws clients of a test stack: a client authenticated with an API key, a set of them
- * disposed together after a suite, and `collect`, which gathers a subscription's results.
+ * disposed together after a suite, `collect`, which gathers a subscription's results, and
+ * `collectLive`, which also tells when the server holds the subscription (events to await, not a
+ * count to poll).
  */
 import { inspect } from 'node:util';
 import type { FormattedExecutionResult } from 'graphql';
@@ -68,6 +70,8 @@ export function wsClients(): WsClients {
  * Subscribes and collects results until `until` holds: a count of results, or a test of the
  * latest one. Also resolves on the first result with errors (included) and when the server
  * completes the subscription; rejects when the subscription fails (a socket or protocol error).
+ * Results that arrive after it resolved (already on the way when it unsubscribed) are ignored:
+ * the array resolved is exactly what `until` saw.
  */
 export function collect(
   client: Client,
@@ -76,6 +80,7 @@ export function collect(
   until: number | ((result: WsResult) => boolean),
 ): Promise<WsResult[]> {
   const results: WsResult[] = [];
+  let settled = false;
   const done = (result: WsResult) =>
     typeof until === 'number' ? results.length === until : until(result);
   return new Promise((resolve, reject) => {
@@ -83,8 +88,10 @@ export function collect(
       { query, variables },
       {
         next: (value) => {
+          if (settled) return;
           results.push(value);
           if (done(value) || value.errors) {
+            settled = true;
             unsubscribe();
             resolve(results);
           }
@@ -99,4 +106,44 @@ export function collect(
       },
     );
   });
+}
+
+/** A subscription collected by {@link collectLive}. */
+export interface LiveCollection {
+  /** The results, as {@link collect} resolves them. */
+  readonly done: Promise<WsResult[]>;
+  /**
+   * Resolves once the server holds the subscription (the fan-out's `started`: from then on every
+   * event published is matched against it), or once the subscription has ended (e.g. refused).
+   */
+  readonly ready: Promise<void>;
+}
+
+/**
+ * {@link collect} for events published after subscribing: await `ready` before publishing or
+ * causing them. `ready` is the next `started` of the stack's fan-out, so start one collection at
+ * a time per stack (await its `ready` before the next).
+ */
+export function collectLive(
+  stack: Pick<Stack, 'crossdock'>,
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  until: number | ((result: WsResult) => boolean),
+): LiveCollection {
+  const { events } = stack.crossdock.subscriptions;
+  let onStarted: (() => void) | undefined;
+  const started = new Promise<void>((resolve) => {
+    onStarted = () => resolve();
+    events.once('started', onStarted);
+  });
+  const done = collect(client, query, variables, until);
+  const ended = done.then(
+    () => undefined,
+    () => undefined,
+  );
+  const ready = Promise.race([started, ended]).finally(() => {
+    if (onStarted) events.off('started', onStarted);
+  });
+  return { done, ready };
 }
