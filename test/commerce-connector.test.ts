@@ -21,7 +21,12 @@ import {
   type CommerceConnectorOptions,
   type ShopifyCommerceConnector,
 } from '../sources/commerce/index.js';
-import { CONTENT_CHUNK, ORDERS_CHUNK, skuSearch } from '../sources/commerce/queries.js';
+import {
+  CONTENT_CHUNK,
+  ORDER_LINE_ITEMS_FIRST,
+  ORDERS_CHUNK,
+  skuSearch,
+} from '../sources/commerce/queries.js';
 import { SourceError, type ProductContentRecord } from '../sources/contract.js';
 
 const world: SeedWorld = buildWorld({ catalogSize: 300 });
@@ -167,11 +172,13 @@ describe('commerce connector', () => {
     });
 
     test('the canonical key is the exact SKU: a case variant is null', async () => {
+      system.control.resetStats();
       const got = await commerce.contentBySku([skuOf(9).toLowerCase(), skuOf(9)]);
       assert.deepEqual(
         got.map((r) => r?.sku ?? null),
         [null, skuOf(9)],
       );
+      assert.equal(requests(system), 1);
     });
   });
 
@@ -201,6 +208,7 @@ describe('commerce connector', () => {
     });
 
     test('pages are capped by pageSize; after the last SKU is an empty last page', async () => {
+      system.control.resetStats();
       const capped = connect(system, { pageSize: 30 });
       const page = await capped.listContent({ first: 500 });
       assert.deepEqual(
@@ -213,6 +221,7 @@ describe('commerce connector', () => {
         items: [],
         hasNextPage: false,
       });
+      assert.equal(requests(system), 2, 'one request per page');
     });
 
     test('a bad page size is refused before any request', async () => {
@@ -225,6 +234,7 @@ describe('commerce connector', () => {
 
   describe('listChannelOrders', () => {
     test('walks every WEB order by order name with totals, customer number and lines', async () => {
+      system.control.resetStats();
       const seen: string[] = [];
       let after: string | undefined;
       for (;;) {
@@ -265,6 +275,9 @@ describe('commerce connector', () => {
         seen,
         webOrders.map((o) => o.externalReference),
       );
+      // One request per page of 7: no seed order has more line items than come with it.
+      assert.ok(webOrders.every((o) => o.lines.length <= ORDER_LINE_ITEMS_FIRST));
+      assert.equal(requests(system), Math.ceil(webOrders.length / 7));
     });
 
     test('a page is capped so one query stays within the cost limit', async () => {
@@ -308,15 +321,17 @@ describe('commerce connector', () => {
   });
 
   test('tracks the throttle status and reports health', async () => {
-    await commerce.contentBySku([skuOf(1)]);
-    const status = commerce.throttleStatus();
+    const fresh = connect(system);
+    assert.equal(fresh.throttleStatus(), null);
+    await fresh.contentBySku([skuOf(1)]);
+    const status = fresh.throttleStatus();
     assert.equal(status?.maximumAvailable, 1_000_000);
     assert.equal(status?.restoreRate, 1_000_000);
-    const health = commerce.health();
+    const health = fresh.health();
     assert.equal(health.name, 'commerce');
     assert.equal(health.kind, 'commerce');
     assert.equal(health.state, 'CLOSED');
-    assert.ok(health.requests > 0);
+    assert.equal(health.requests, 1);
     assert.equal(health.baseUrl, `${system.url}/`);
   });
 });
@@ -481,12 +496,19 @@ describe('commerce connector and the cost bucket', () => {
   });
 
   test('a known low bucket is waited for before sending, not hit', async () => {
-    const shop = await start({ bucketSize: 100, restoreRate: 100 });
+    // The shop's clock stands still for the first call, so it reports exactly what is left;
+    // then it runs, so the bucket restores while the connector waits.
+    const clock: { frozen: number | null } = { frozen: Date.now() };
+    const shop = await start({
+      bucketSize: 100,
+      restoreRate: 100,
+      now: () => clock.frozen ?? Date.now(),
+    });
     const connector = connect(shop);
     await connector.contentBySku(forty);
-    // About 18 left (plus what a few ms restored): not enough for another 82.
-    const known = connector.throttleStatus()?.currentlyAvailable ?? Number.NaN;
-    assert.ok(known >= 18 && known < 82, `currentlyAvailable ${known}`);
+    clock.frozen = null;
+    // 18 left: not enough for another 82.
+    assert.equal(connector.throttleStatus()?.currentlyAvailable, 18);
     const got = await connector.contentBySku(forty);
     assert.equal(got.length, 40);
     assert.equal(requests(shop), 2);
