@@ -9,7 +9,7 @@
  * (lose an answer, make an etag stale, fail only a POST): network trouble, not a test hook.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it, type TestContext } from 'node:test';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { ERP_SANDBOX } from '../sandbox/credentials.js';
 import { createErpApp } from '../sandbox/erp.js';
@@ -44,18 +44,25 @@ interface Answer {
 }
 type Rows = Record<string, unknown>[];
 
+/** Where a call goes: the shared sandbox ERP, or one a test started for itself. */
+interface Target {
+  readonly url: string;
+  readonly token: string;
+}
+
 async function call(
   method: string,
   path: string,
-  init: { body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  init: { body?: unknown; raw?: string; headers?: Record<string, string>; on?: Target } = {},
 ): Promise<Answer> {
-  const headers: Record<string, string> = { authorization: `Bearer ${token}`, ...init.headers };
+  const on = init.on ?? { url: erp.url, token };
+  const headers: Record<string, string> = { authorization: `Bearer ${on.token}`, ...init.headers };
   let body: string | undefined;
   if (init.raw !== undefined || init.body !== undefined) {
     headers['content-type'] = 'application/json';
     body = init.raw ?? JSON.stringify(init.body);
   }
-  const res = await fetch(`${erp.url}${COMPANY}/${path}`, { method, headers, body });
+  const res = await fetch(`${on.url}${COMPANY}/${path}`, { method, headers, body });
   const text = await res.text();
   return {
     status: res.status,
@@ -80,10 +87,10 @@ function bcError(answer: Answer): { status: number; code: string; message: strin
   return { status: answer.status, code: error.code, message: match[1] ?? '' };
 }
 
-/** Requests the sandbox saw per route, under the company's path. */
-function routes(): Record<string, number> {
+/** Requests the sandbox (the shared one unless given) saw per route, under the company's path. */
+function routes(system: RunningSystem = erp): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [route, count] of Object.entries(erp.control.stats().byRoute)) {
+  for (const [route, count] of Object.entries(system.control.stats().byRoute)) {
     const [method = '', path = ''] = route.split(' ');
     if (path.startsWith(COMPANY)) {
       const rest = path.slice(COMPANY.length + 1).replace(/\([0-9a-f-]{36}\)/, '({id})');
@@ -132,16 +139,9 @@ async function ordersUnder(externalDocumentNumber: string): Promise<Rows> {
 const product = (sku: string) => productOf(world, sku);
 const customer = (number: string) => customerOf(world, number);
 
-before(async () => {
-  const made = createErpApp(world, { now: () => clock });
-  const outer = express();
-  outer.use((req, res, next) => {
-    if (intercept) intercept(req, res, next);
-    else next();
-  });
-  outer.use(made.app);
-  erp = await listen('erp', outer, made.control, 0);
-  const res = await fetch(`${erp.url}/${C.tenant}/oauth2/v2.0/token`, {
+/** A bearer token of the sandbox ERP at `url`. */
+async function tokenOf(url: string): Promise<string> {
+  const res = await fetch(`${url}/${C.tenant}/oauth2/v2.0/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({
@@ -151,7 +151,29 @@ before(async () => {
       scope: C.scope,
     }).toString(),
   });
-  token = String(((await res.json()) as Record<string, unknown>)['access_token']);
+  return String(((await res.json()) as Record<string, unknown>)['access_token']);
+}
+
+/** A sandbox ERP of a test's own (closed after it), its requests not counted yet. */
+async function ownErp(t: TestContext): Promise<Target & { readonly system: RunningSystem }> {
+  const made = createErpApp(world, { now: () => clock });
+  const system = await listen('erp', made.app, made.control, 0);
+  t.after(() => system.close());
+  const on = { url: system.url, token: await tokenOf(system.url), system };
+  system.control.resetStats();
+  return on;
+}
+
+before(async () => {
+  const made = createErpApp(world, { now: () => clock });
+  const outer = express();
+  outer.use((req, res, next) => {
+    if (intercept) intercept(req, res, next);
+    else next();
+  });
+  outer.use(made.app);
+  erp = await listen('erp', outer, made.control, 0);
+  token = await tokenOf(erp.url);
   shared = connect();
 });
 
@@ -192,14 +214,17 @@ function orderBody(externalDocumentNumber: string, customerNumber = 'C10001') {
 }
 
 describe('sandbox ERP: POST salesOrders', () => {
-  it('creates the order with its lines, numbered after the seed, Open, totals to the cent', async () => {
+  it('creates the order with its lines, numbered after the seed, Open, totals to the cent', async (t) => {
+    // An ERP of its own: the number must not depend on what other tests created (or deleted).
+    const on = await ownErp(t);
     const created = await call('POST', 'salesOrders?$expand=salesOrderLines', {
       body: orderBody('xd-http-1'),
+      on,
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const id = String(created.body['id']);
     assert.match(id, /^[0-9a-f-]{36}$/);
-    assert.equal(created.headers.get('location'), `${erp.url}${COMPANY}/salesOrders(${id})`);
+    assert.equal(created.headers.get('location'), `${on.url}${COMPANY}/salesOrders(${id})`);
     assert.equal(created.headers.get('etag'), created.body['@odata.etag']);
     assert.match(String(created.body['@odata.etag']), /^W\/"JzQ0O[A-Za-z0-9+/=]+"$/);
     const third = product('SKU-000003').priceCents;
@@ -251,7 +276,7 @@ describe('sandbox ERP: POST salesOrders', () => {
         [30000, 'SKU-000003', 2, third / 100, (2 * third) / 100, 0, id],
       ],
     );
-    assert.deepEqual(routes(), { 'POST salesOrders': 1 });
+    assert.deepEqual(routes(on.system), { 'POST salesOrders': 1 });
   });
 
   it('keeps reads consistent: filter, key, lines and listing all see the new order', async () => {
@@ -540,9 +565,12 @@ describe('sandbox ERP: POST salesCreditMemos', () => {
     salesCreditMemoLines: [{ lineType: 'Item', lineObjectNumber: 'SKU-000004', quantity: 2 }],
   });
 
-  it('creates a Draft credit memo from its own series and finds it by external number', async () => {
+  it('creates a Draft credit memo from its own series and finds it by external number', async (t) => {
+    // An ERP of its own: the series starts at SCM-100001 whatever other tests created.
+    const on = await ownErp(t);
     const created = await call('POST', 'salesCreditMemos?$expand=salesCreditMemoLines', {
       body: memoBody('rma-http-1'),
+      on,
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const price = product('SKU-000004').priceCents;
@@ -565,7 +593,7 @@ describe('sandbox ERP: POST salesCreditMemos', () => {
       [['SKU-000004', 2, (2 * price) / 100]],
     );
     const found = values(
-      await call('GET', `salesCreditMemos?${f("externalDocumentNumber eq 'RMA-HTTP-1'")}`),
+      await call('GET', `salesCreditMemos?${f("externalDocumentNumber eq 'RMA-HTTP-1'")}`, { on }),
     );
     assert.deepEqual(
       found.map((r) => r['id']),
