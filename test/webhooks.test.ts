@@ -30,7 +30,7 @@ import { startEmbedded, type Embedded } from '../server/embedded.js';
 import { signShopifyWebhook } from '../sources/commerce/webhooks.js';
 import { signStandardWebhook } from '../sources/erp/webhooks.js';
 import { FACILITY_REL } from '../sources/wms/mapping.js';
-import { EVENT_DOMAINS } from '../subscriptions/bus.js';
+import { EVENT_DOMAINS, type DeliveredEvent } from '../subscriptions/bus.js';
 import type { createMemoryBus } from '../subscriptions/memory-bus.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -127,7 +127,40 @@ after(async () => {
 });
 
 const bus = (): MemoryBus => running.bus as MemoryBus;
-const historySizes = () => EVENT_DOMAINS.map((d) => bus().history(d).length);
+
+/** How long "nothing was published" is waited for after an answer (an expiring wait). */
+const QUIET_MS = 50;
+
+/**
+ * Subscribes to every domain of the bus now (before a delivery); `quietFor(ms)`, called once the
+ * answer is in, resolves with the first event published since, or 'nothing' when none comes
+ * within `ms` — so publishing late, after answering, fails too.
+ */
+function watchBus(): { quietFor(ms: number): Promise<DeliveredEvent | 'nothing'> } {
+  const subscriptions = EVENT_DOMAINS.map((domain) => bus().subscribe(domain, {}));
+  const never = new Promise<never>(() => undefined);
+  const first = Promise.race(
+    subscriptions.map((subscription) =>
+      subscription[Symbol.asyncIterator]()
+        .next()
+        .then((next) => (next.done ? never : next.value)),
+    ),
+  );
+  return {
+    async quietFor(ms) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'nothing'>((resolve) => {
+        timer = setTimeout(resolve, ms, 'nothing');
+      });
+      try {
+        return await Promise.race([first, timeout]);
+      } finally {
+        clearTimeout(timer);
+        await Promise.all(subscriptions.map((subscription) => subscription.return()));
+      }
+    },
+  };
+}
 
 async function post(
   system: string,
@@ -592,7 +625,7 @@ describe('bad webhook deliveries', () => {
   for (const c of CASES) {
     it(`${c.system}: ${c.name} → ${c.status} ${c.code}, one warn line, nothing published`, async () => {
       const { body, headers } = await c.make();
-      const sizes = historySizes();
+      const watch = watchBus();
       const logged = logLines.length;
       const res = await post(c.system, body, headers);
       assert.equal(res.status, c.status, JSON.stringify(res.body));
@@ -605,12 +638,13 @@ describe('bad webhook deliveries', () => {
       assert.equal(warns[0]?.code, c.code);
       assert.equal(warns[0]?.deliveryId, c.deliveryId);
       assert.equal(warns[0]?.reason, res.body.error?.message);
-      assert.deepEqual(historySizes(), sizes, 'nothing published');
+      assert.equal(await watch.quietFor(QUIET_MS), 'nothing', 'nothing published');
     });
   }
 
   it('answers 404 for a system that sends no webhooks (unknown, or polled) ', async () => {
     for (const system of ['nope', 'tpl']) {
+      const watch = watchBus();
       const logged = logLines.length;
       const res = await post(system, '{}', { 'content-type': 'application/json' });
       assert.equal(res.status, 404);
@@ -620,11 +654,12 @@ describe('bad webhook deliveries', () => {
         `expected a system that sends webhooks (erp, commerce, wms), got "${system}"`,
       );
       assert.equal(warnsSince(logged).length, 1);
+      assert.equal(await watch.quietFor(QUIET_MS), 'nothing', 'nothing published');
     }
   });
 
   it('answers 413 for a body over WEBHOOK_MAX_BYTES', async () => {
-    const sizes = historySizes();
+    const watch = watchBus();
     const logged = logLines.length;
     const body = creditBody('C10001').replace('"data"', `"padding": "${'x'.repeat(5000)}", "data"`);
     const res = await post('erp', body, erpHeaders(id('msg'), body));
@@ -632,7 +667,7 @@ describe('bad webhook deliveries', () => {
     assert.equal(res.body.error.code, 'WEBHOOK_TOO_LARGE');
     assert.equal(res.body.error.message, 'expected a body of at most 4096 bytes, got more');
     assert.equal(warnsSince(logged).length, 1);
-    assert.deepEqual(historySizes(), sizes);
+    assert.equal(await watch.quietFor(QUIET_MS), 'nothing', 'nothing published');
   });
 });
 
@@ -645,6 +680,7 @@ describe('good webhook deliveries', () => {
     assert.equal(first.status, 200);
     assert.deepEqual(first.body, { status: 'accepted', events: 1 });
     // The retry comes with a timestamp (and signature) of its own attempt, the same body.
+    const watch = watchBus();
     const again = await post(
       'erp',
       body,
@@ -652,6 +688,7 @@ describe('good webhook deliveries', () => {
     );
     assert.equal(again.status, 200);
     assert.deepEqual(again.body, { status: 'duplicate' });
+    assert.equal(await watch.quietFor(QUIET_MS), 'nothing', 'the duplicate publishes nothing');
     const added = bus().history('customer').slice(before);
     assert.equal(added.length, 1);
     assert.equal(added[0]?.id, `erp:${webhookId}`);
@@ -663,6 +700,7 @@ describe('good webhook deliveries', () => {
   });
 
   it('erp: accepts any of several listed signatures (secret rotation)', async () => {
+    const before = bus().history('customer').length;
     const webhookId = id('msg');
     const body = creditBody('C10004', 'All');
     const headers = erpHeaders(webhookId, body);
@@ -670,6 +708,13 @@ describe('good webhook deliveries', () => {
     headers['webhook-signature'] = `${stale} ${headers['webhook-signature']}`;
     const res = await post('erp', body, headers);
     assert.deepEqual(res.body, { status: 'accepted', events: 1 });
+    assert.deepEqual(
+      bus()
+        .history('customer')
+        .slice(before)
+        .map((e) => e.id),
+      [`erp:${webhookId}`],
+    );
   });
 
   it('commerce: accepted once, a retry is a duplicate, one ledger entry', async () => {
@@ -729,8 +774,10 @@ describe('good webhook deliveries', () => {
     const body = adjustmentBody(eventId, { qty: -2 });
     const first = await post('wms', body, wmsHeaders(body));
     assert.deepEqual(first.body, { status: 'accepted', events: 1 });
+    const watch = watchBus();
     const again = await post('wms', body, wmsHeaders(body));
     assert.deepEqual(again.body, { status: 'duplicate' });
+    assert.equal(await watch.quietFor(QUIET_MS), 'nothing', 'the duplicate publishes nothing');
     const added = bus().history('inventory').slice(before);
     assert.equal(added.length, 1);
     assert.equal(added[0]?.id, `wms:${eventId}`);
