@@ -362,13 +362,42 @@ describe('$filter', () => {
       ['SKU-000001'],
     ],
     ['a guid', `id eq ${stableGuid('item:SKU-000009').toUpperCase()}`, ['SKU-000009']],
-    ['a doubled quote', "displayName eq 'it''s'", []],
   ];
   for (const [what, filter, expected] of cases) {
     it(`filters with ${what}`, async () => {
       assert.deepEqual(numbers(await api(`items?$select=number&${f(filter)}`)), expected);
     });
   }
+
+  it('filters with a doubled quote: the literal holds one quote', async (t) => {
+    // No seed value holds a quote, so an ERP of its own gets an order whose reference does.
+    const made = createErpApp(world, { now: () => clock });
+    const own = await listen('erp', made.app, made.control, 0);
+    t.after(() => own.close());
+    const granted = await fetch(`${own.url}/${C.tenant}/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form(GOOD),
+    });
+    const bearer = String(((await granted.json()) as Record<string, unknown>)['access_token']);
+    const orders = `${own.url}/v2.0/${C.tenant}/${C.environment}/api/v2.0/companies(${C.companyId})/salesOrders`;
+    const posted = await fetch(orders, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        externalDocumentNumber: "IT'S-1",
+        customerNumber: 'C10001',
+        salesOrderLines: [{ lineType: 'Item', lineObjectNumber: 'SKU-000001', quantity: 1 }],
+      }),
+    });
+    assert.equal(posted.status, 201);
+    const number = String(((await posted.json()) as Record<string, unknown>)['number']);
+    const matching = async (filter: string) =>
+      numbers(await call(`${orders}?$select=number&${f(filter)}`, { bearer }));
+    assert.deepEqual(await matching("externalDocumentNumber eq 'IT''S-1'"), [number]);
+    assert.deepEqual(await matching("contains(externalDocumentNumber,'''')"), [number]);
+    assert.deepEqual(await matching("externalDocumentNumber eq 'ITS-1'"), []);
+  });
 
   it('filters dates', async () => {
     const from = '2026-10-30';
