@@ -143,6 +143,19 @@ for (const implementation of storeImplementations()) {
           beginRequest({ scope: 'caller-b', fingerprint: 'fp-other', owner: 'owner-b' }),
         );
         assert.equal(other.kind, 'started');
+        // Each caller reads, completes and replays its own record only.
+        assert.equal((await store.idempotency.get('caller-a', 'key-1'))?.fingerprint, 'fp-1');
+        assert.equal((await store.idempotency.get('caller-b', 'key-1'))?.fingerprint, 'fp-other');
+        assert.equal(
+          await store.idempotency.complete('caller-b', 'key-1', 'owner-b', { by: 'b' }, T0 + 1),
+          true,
+        );
+        assert.equal((await store.idempotency.get('caller-a', 'key-1'))?.state, 'IN_PROGRESS');
+        const replayB = await store.idempotency.begin(
+          beginRequest({ scope: 'caller-b', fingerprint: 'fp-other', now: T0 + 2 }),
+        );
+        assert.equal(replayB.kind, 'replay');
+        assert.deepEqual(replayB.record.result, { by: 'b' });
       });
 
       it('a retry while the first runs is in_progress, from another process or the same one', async () => {
@@ -463,8 +476,11 @@ for (const implementation of storeImplementations()) {
             store.orders.update('XD-1', 1, { status: `S${index}` }, T0 + 1),
           ),
         );
-        assert.equal(results.filter((result) => result !== null).length, 1);
-        assert.equal((await store.orders.get('XD-1'))?.version, 2);
+        const winners = results.filter((result) => result !== null);
+        assert.equal(winners.length, 1);
+        // What is stored is the winner's update, and only it.
+        assert.deepEqual(await store.orders.get('XD-1'), winners[0]);
+        assert.equal(winners[0]?.version, 2);
       });
 
       it('getByErpNumber finds the order once the ERP number is known', async () => {
@@ -840,6 +856,29 @@ for (const implementation of storeImplementations()) {
         assert.equal(await store.xrefs.findKey('Order', 'wms', 'order', 'W-7'), null);
         assert.equal(await store.xrefs.findKey('Order', 'wms', 'order', 'W-8'), 'XD-1');
         assert.deepEqual(await store.xrefs.forKey('Order', 'XD-404'), []);
+
+        // The same native id under another source, or another entity, belongs to another key.
+        await store.xrefs.put({
+          type: 'Order',
+          key: 'XD-0',
+          source: 'channel:WEB',
+          entity: 'salesOrder',
+          nativeId: 'SO-1',
+        });
+        await store.xrefs.put({
+          type: 'Order',
+          key: 'XD-00',
+          source: 'erp',
+          entity: 'salesInvoice',
+          nativeId: 'SO-1',
+        });
+        assert.equal(await store.xrefs.findKey('Order', 'erp', 'salesOrder', 'SO-1'), 'XD-1');
+        assert.equal(
+          await store.xrefs.findKey('Order', 'channel:WEB', 'salesOrder', 'SO-1'),
+          'XD-0',
+        );
+        assert.equal(await store.xrefs.findKey('Order', 'erp', 'salesInvoice', 'SO-1'), 'XD-00');
+        assert.equal(await store.xrefs.findKey('Order', 'channel:EDI', 'salesOrder', 'SO-1'), null);
       });
     });
 
