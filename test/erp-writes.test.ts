@@ -813,8 +813,10 @@ describe('ERP connector: OrderWriteSource', () => {
   });
 
   it('finds an order by external number in any case, and answers null for none', async () => {
-    const order = await shared.createSalesOrder(draft('XD-CONN-FIND'));
-    assert.deepEqual(await shared.findSalesOrderByExternalNumber('xd-conn-find'), order);
+    // A quote in the reference: found only if the connector quotes it as OData wants ('').
+    const order = await shared.createSalesOrder(draft("XD-CONN-O'FIND"));
+    assert.equal(order.externalReference, "XD-CONN-O'FIND");
+    assert.deepEqual(await shared.findSalesOrderByExternalNumber("xd-conn-o'find"), order);
     assert.equal(await shared.findSalesOrderByExternalNumber('XD-NOWHERE'), null);
   });
 
