@@ -48,7 +48,13 @@ describe('allocation rule', () => {
 
   it('breaks ties by warehouse code', () => {
     const result = allocate([{ sku: 'A', quantity: 1 }], [at('WEST', 'A', 3), at('EAST', 'A', 3)]);
-    assert.equal(result.ok && result.allocations[0]?.warehouseCode, 'EAST');
+    assert.deepEqual(result, {
+      ok: true,
+      rule: 'single-owned',
+      allocations: [
+        { warehouseCode: 'EAST', source: 'wms', kind: 'OWNED', lines: [{ sku: 'A', quantity: 1 }] },
+      ],
+    });
   });
 
   it('uses the 3PL alone only when no owned warehouse can ship everything', () => {
@@ -59,8 +65,21 @@ describe('allocation rule', () => {
       ],
       [at('EAST', 'A', 5), at('CENTRAL', 'B', 5), at('3PL-SOUTH', 'A', 5), at('3PL-SOUTH', 'B', 5)],
     );
-    assert.equal(result.ok && result.rule, 'single-3pl');
-    assert.equal(result.ok && result.allocations[0]?.warehouseCode, '3PL-SOUTH');
+    assert.deepEqual(result, {
+      ok: true,
+      rule: 'single-3pl',
+      allocations: [
+        {
+          warehouseCode: '3PL-SOUTH',
+          source: 'tpl',
+          kind: 'THIRD_PARTY',
+          lines: [
+            { sku: 'A', quantity: 5 },
+            { sku: 'B', quantity: 5 },
+          ],
+        },
+      ],
+    });
   });
 
   it('splits line by line, owned warehouses first (most stock first), the 3PL last', () => {
@@ -120,6 +139,30 @@ describe('allocation rule', () => {
 
   it('ignores negative availability reported by a warehouse', () => {
     const result = allocate([{ sku: 'A', quantity: 1 }], [at('EAST', 'A', -4), at('WEST', 'A', 1)]);
-    assert.equal(result.ok && result.allocations[0]?.warehouseCode, 'WEST');
+    assert.deepEqual(result, {
+      ok: true,
+      rule: 'single-owned',
+      allocations: [
+        { warehouseCode: 'WEST', source: 'wms', kind: 'OWNED', lines: [{ sku: 'A', quantity: 1 }] },
+      ],
+    });
+    // Nor in a split: a negative row takes nothing and gives nothing back.
+    const split = allocate(
+      [{ sku: 'A', quantity: 3 }],
+      [at('EAST', 'A', 2), at('WEST', 'A', -5), at('3PL-SOUTH', 'A', 1)],
+    );
+    assert.deepEqual(split, {
+      ok: true,
+      rule: 'split',
+      allocations: [
+        { warehouseCode: 'EAST', source: 'wms', kind: 'OWNED', lines: [{ sku: 'A', quantity: 2 }] },
+        {
+          warehouseCode: '3PL-SOUTH',
+          source: 'tpl',
+          kind: 'THIRD_PARTY',
+          lines: [{ sku: 'A', quantity: 1 }],
+        },
+      ],
+    });
   });
 });
