@@ -149,8 +149,11 @@ async function firstOf(bus: EventBus, domain: EventDomain, after: string): Promi
   return sub[Symbol.asyncIterator]().next();
 }
 
+/** Turns a read that waits for events that never come (the bus broken) into a failure. */
+const SUITE_TIMEOUT_MS = 60_000;
+
 for (const impl of [memory, nats]) {
-  describe(`event bus contract: ${impl.name}`, () => {
+  describe(`event bus contract: ${impl.name}`, { timeout: SUITE_TIMEOUT_MS }, () => {
     after(() => impl.dispose());
 
     it('delivers published events in order, with their fields and cursors', async () => {
@@ -335,7 +338,7 @@ for (const impl of [memory, nats]) {
   });
 }
 
-describe('event bus: nats, broker restart', () => {
+describe('event bus: nats, broker restart', { timeout: SUITE_TIMEOUT_MS }, () => {
   const storeDir = mkdtempSync(join(tmpdir(), 'crossdock-nats-restart-'));
   after(() => rmSync(storeDir, { recursive: true, force: true }));
 
