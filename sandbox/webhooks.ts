@@ -1,5 +1,5 @@
 /**
- * Outbound webhooks of the sandbox systems (spec: /work/spec/webhooks.md, "Delivery"): one small
+ * Outbound webhooks of the sandbox systems (webhook signing: shared/reference/wms-apis-and-webhooks.md §4, "Delivery"): one small
  * delivery engine every system shares, and the three signing schemes the systems plug into it.
  * A system builds each event's body in its own dialect and calls `emit`; the engine signs every
  * attempt, delivers, retries and keeps a record the control plane shows.

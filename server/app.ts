@@ -31,6 +31,7 @@ import {
   type QueryLimits,
 } from './limits.js';
 import { buildSchema } from './schema.js';
+import { guardWebSockets, httpServerOptions } from './transport.js';
 import type { Store } from '../store/contract.js';
 import type { Workflows } from '../workflows/index.js';
 import type { EventBus } from '../subscriptions/bus.js';
@@ -166,7 +167,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   const { config, sources, store, bus, workflows, logger } = options;
   const app = express();
   app.disable('x-powered-by');
-  const httpServer = createServer(app);
+  const httpServer = createServer(httpServerOptions(config.http), app);
   const authenticator = createAuthenticator(config.apiKeys);
   const development = config.env === 'development';
 
@@ -175,7 +176,13 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   const fanout = createFanout(bus, { bufferSize: config.ws.subscriberBuffer });
   // graphql-ws on the same server and path as queries; subscriptions authenticate with
   // connectionParams.authorization (DESIGN.md).
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  // A message is no larger than an HTTP body; ws closes 1009 above it without buffering it.
+  const wsServer = new WebSocketServer({
+    server: httpServer,
+    path: '/graphql',
+    maxPayload: config.http.maxBodyBytes,
+  });
+  const guard = guardWebSockets(wsServer, config.ws);
   const wsCleanup = useServer<
     { authorization?: unknown },
     { caller?: ReturnType<typeof authenticator.authenticate> }
@@ -184,9 +191,19 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
       schema,
       connectionInitWaitTimeout: config.ws.initTimeoutMs,
       // The same validation and limits as over HTTP, and the same error catalogue.
-      onSubscribe: (_ctx, _id, payload) => {
+      onSubscribe: (ctx, _id, payload) => {
         const refuse = (error: GraphQLError, extensions: Record<string, unknown>) =>
           new GraphQLError(error.message, { nodes: error.nodes ?? null, extensions });
+        // graphql-ws has reserved this operation's id already: it counts itself.
+        const running = Object.keys(ctx.subscriptions).length;
+        if (running > config.ws.maxSubscriptions) {
+          return [
+            new GraphQLError(
+              `Too many operations on this socket: at most ${config.ws.maxSubscriptions} at once; complete one first`,
+              { extensions: { code: 'RATE_LIMITED', limit: config.ws.maxSubscriptions } },
+            ),
+          ];
+        }
         let document;
         try {
           document = parseBounded(payload.query, config.limits);
@@ -248,15 +265,22 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
         } as never;
       },
       onConnect: (ctx) => {
+        const socket = ctx.extra.socket;
+        // Closed by the transport guard (a message too big before this one was acknowledged).
+        if (socket.readyState !== socket.OPEN) return false;
+        let caller;
         try {
           const authorization = ctx.connectionParams?.authorization;
-          ctx.extra.caller = authenticator.authenticate(
+          caller = authenticator.authenticate(
             typeof authorization === 'string' ? authorization : undefined,
           );
-          return true;
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
         }
+        if (!guard.admit(socket, caller.id)) return false; // closed 1008: too many sockets
+        ctx.extra.caller = caller;
+        guard.acknowledge(socket);
+        return true;
       },
       context: (ctx): Context => {
         const caller = ctx.extra.caller;
@@ -338,7 +362,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   if (options.webhooks) app.use(options.webhooks);
   app.use(
     '/graphql',
-    express.json({ limit: '1mb' }),
+    express.json({ limit: config.http.maxBodyBytes }),
     expressMiddleware(apollo, {
       context: async ({ req, res }): Promise<Context> => ({
         caller: authenticator.authenticate(req.headers.authorization),
@@ -368,7 +392,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
             {
               message:
                 type === 'entity.too.large'
-                  ? 'Request body too large: expected at most 1 MB of JSON'
+                  ? `Request body too large: expected at most ${config.http.maxBodyBytes} bytes of JSON`
                   : `Malformed request body: expected JSON, got a body that does not parse (${(error as Error).message})`,
               extensions: { code: 'BAD_USER_INPUT' },
             },

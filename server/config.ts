@@ -148,6 +148,47 @@ export const SETTINGS: readonly SettingDoc[] = [
     description:
       'Events one subscription may have waiting to be sent; beyond it the socket is closed 1008 (slow consumer) and the client resumes with `after`.',
   },
+  {
+    name: 'HTTP_MAX_BODY_BYTES',
+    default: '1048576',
+    description:
+      'Largest request body on /graphql (413 above it) and largest graphql-ws message (closed 1009 above it): one limit for both transports.',
+  },
+  {
+    name: 'HTTP_MAX_HEADER_BYTES',
+    default: '16384',
+    description:
+      'Largest request head (request line and headers, so also a GET query); 431 above it.',
+  },
+  {
+    name: 'HTTP_HEADERS_TIMEOUT_MS / HTTP_REQUEST_TIMEOUT_MS',
+    default: '10000 / 30000',
+    description:
+      'Time a client has to send its headers, and its whole request (a body shorter than its Content-Length included); then 408 and the connection is closed. The first must not exceed the second.',
+  },
+  {
+    name: 'HTTP_KEEPALIVE_TIMEOUT_MS',
+    default: '5000',
+    description: 'How long an idle keep-alive connection is kept open for its next request.',
+  },
+  {
+    name: 'WS_PREINIT_MAX_BYTES',
+    default: '16384',
+    description:
+      'Largest graphql-ws message before connection_init is acknowledged (who sends it is not yet known); the socket is closed 1009 above it.',
+  },
+  {
+    name: 'WS_MAX_SUBSCRIPTIONS',
+    default: '100',
+    description:
+      'Operations one graphql-ws socket may run at once; one more is refused with RATE_LIMITED (the socket stays open).',
+  },
+  {
+    name: 'WS_MAX_SOCKETS_PER_KEY',
+    default: '100',
+    description:
+      'graphql-ws sockets one API key may hold open at once (per process); one more is closed 1008 at connection_init.',
+  },
 
   {
     name: 'WEBHOOK_TOLERANCE_MS',
@@ -371,6 +412,20 @@ export interface Config {
     readonly keepAliveMs: number;
     /** Events a subscriber may have waiting before it is closed as a slow consumer. */
     readonly subscriberBuffer: number;
+    /** Largest message before connection_init is acknowledged. */
+    readonly preInitMaxBytes: number;
+    /** Operations one socket may run at once. */
+    readonly maxSubscriptions: number;
+    /** Sockets one key may hold at once. */
+    readonly maxSocketsPerKey: number;
+  };
+  /** Transport limits of the HTTP server (server/transport.ts); the body limit bounds WS messages too. */
+  readonly http: {
+    readonly maxBodyBytes: number;
+    readonly maxHeaderBytes: number;
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
   };
   readonly store: { readonly dataDir: string; readonly mongodbUri: string | null };
   readonly bus: { readonly natsUrl: string | null; readonly streamPrefix: string };
@@ -636,6 +691,16 @@ export function loadConfig(env: Raw = process.env): Config {
       initTimeoutMs: int(raw, 'WS_INIT_TIMEOUT_MS', 3_000, 10, 600_000),
       keepAliveMs: int(raw, 'WS_KEEPALIVE_MS', 12_000, 0, 600_000),
       subscriberBuffer: int(raw, 'WS_SUBSCRIBER_BUFFER', 1_000, 1, 1_000_000),
+      preInitMaxBytes: int(raw, 'WS_PREINIT_MAX_BYTES', 16_384, 256, 104_857_600),
+      maxSubscriptions: int(raw, 'WS_MAX_SUBSCRIPTIONS', 100, 1, 100_000),
+      maxSocketsPerKey: int(raw, 'WS_MAX_SOCKETS_PER_KEY', 100, 1, 1_000_000),
+    },
+    http: {
+      maxBodyBytes: int(raw, 'HTTP_MAX_BODY_BYTES', 1_048_576, 1_024, 104_857_600),
+      maxHeaderBytes: int(raw, 'HTTP_MAX_HEADER_BYTES', 16_384, 1_024, 1_048_576),
+      headersTimeoutMs: int(raw, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 10, 600_000),
+      requestTimeoutMs: int(raw, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 10, 3_600_000),
+      keepAliveTimeoutMs: int(raw, 'HTTP_KEEPALIVE_TIMEOUT_MS', 5_000, 1, 600_000),
     },
     limits: {
       maxCost: int(raw, 'MAX_QUERY_COST', 50_000, 1, 100_000_000),
@@ -700,6 +765,21 @@ export function loadConfig(env: Raw = process.env): Config {
       'WEBHOOK_MAX_EVENT_AGE_MS',
       `at most IDEMPOTENCY_RETENTION_MS (${config.workflows.retentionMs})`,
       String(config.webhooks.maxEventAgeMs),
+    );
+  }
+  if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {
+    // Node refuses a headers timeout longer than the whole request's.
+    throw new ConfigError(
+      'HTTP_HEADERS_TIMEOUT_MS',
+      `at most HTTP_REQUEST_TIMEOUT_MS (${config.http.requestTimeoutMs})`,
+      String(config.http.headersTimeoutMs),
+    );
+  }
+  if (config.ws.preInitMaxBytes > config.http.maxBodyBytes) {
+    throw new ConfigError(
+      'WS_PREINIT_MAX_BYTES',
+      `at most HTTP_MAX_BODY_BYTES (${config.http.maxBodyBytes})`,
+      String(config.ws.preInitMaxBytes),
     );
   }
   if (mode === 'off') {
