@@ -323,7 +323,10 @@ async function runServer(settings: RunSettings): Promise<Measurement[]> {
       PORT: '0',
       SANDBOX_PORT_BASE: '0',
       SANDBOX_CATALOG_SIZE: '20',
-      NODE_ENV: 'production',
+      // Not production: that refuses the embedded sandbox's demo keys (server/config.ts).
+      NODE_ENV: 'test',
+      // Thousands of sockets of one key.
+      WS_MAX_SOCKETS_PER_KEY: '100000',
       LOG_LEVEL: 'warn',
       DATA_DIR: dataDir,
       NATS_URL: natsUrl,

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { buildWorld } from '../sandbox/seed.js';
 import { freePortBase, start } from './support.js';
+import { sandboxCredentialEnv } from '../sandbox/credentials.js';
 
 const catalogSize = Number(process.env.BENCH_CATALOG_SIZE ?? 10_000);
 const duration = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -33,9 +34,11 @@ async function main(): Promise<void> {
     'server/main.ts',
     {
       SANDBOX: 'off',
+      ...sandboxCredentialEnv(),
       PORT: String(base + 5),
       LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
+      // Not production: that refuses the sandbox's published credentials (server/config.ts).
+      NODE_ENV: 'test',
       DATA_DIR: mkdtempSync(join(tmpdir(), 'crossdock-bench-')),
       API_KEYS: 'bench-admin-key=admin',
       ERP_URL: `http://127.0.0.1:${base + 1}`,

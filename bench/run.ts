@@ -12,6 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { freePortBase, median, start } from './support.js';
+import { sandboxCredentialEnv } from '../sandbox/credentials.js';
 
 const catalogSize = Number(process.env.BENCH_CATALOG_SIZE ?? 100_000);
 const duration = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -42,9 +43,11 @@ async function main(): Promise<void> {
       'server/main.ts',
       {
         SANDBOX: 'off',
+        ...sandboxCredentialEnv(),
         PORT: String(portBase + 5),
         LOG_LEVEL: 'warn',
-        NODE_ENV: 'production',
+        // Not production: that refuses the sandbox's published credentials (server/config.ts).
+        NODE_ENV: 'test',
         API_KEYS: 'bench-admin-key=admin',
         ERP_URL: `http://127.0.0.1:${portBase + 1}`,
         WMS_URL: `http://127.0.0.1:${portBase + 2}`,

@@ -43,3 +43,24 @@ export const WMS_SANDBOX = Object.freeze({
     tplGuid: '{2b7f9d30-4e8a-4a1c-8f6e-5d9c1b2a3e47}',
   },
 });
+
+/**
+ * The settings that point Crossdock at these sandbox systems with `SANDBOX=off` (a Crossdock in
+ * its own process: tests, benchmarks): with SANDBOX=off every credential must be set explicitly
+ * (server/config.ts), and NODE_ENV=production refuses these published ones.
+ */
+export function sandboxCredentialEnv(): Record<string, string> {
+  return {
+    ERP_TENANT: ERP_SANDBOX.tenant,
+    ERP_COMPANY_ID: ERP_SANDBOX.companyId,
+    ERP_CLIENT_ID: ERP_SANDBOX.clientId,
+    ERP_CLIENT_SECRET: ERP_SANDBOX.clientSecret,
+    COMMERCE_ACCESS_TOKEN: COMMERCE_SANDBOX.accessToken,
+    WMS_CLIENT_ID: WMS_SANDBOX.wms.clientId,
+    WMS_CLIENT_SECRET: WMS_SANDBOX.wms.clientSecret,
+    WMS_USER_LOGIN: WMS_SANDBOX.wms.userLogin,
+    TPL_CLIENT_ID: WMS_SANDBOX.tpl.clientId,
+    TPL_CLIENT_SECRET: WMS_SANDBOX.tpl.clientSecret,
+    TPL_USER_LOGIN: WMS_SANDBOX.tpl.userLogin,
+  };
+}

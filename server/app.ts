@@ -14,7 +14,13 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { unwrapResolverError } from '@apollo/server/errors';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Router } from 'express';
-import { GraphQLError, validate, type GraphQLFormattedError } from 'graphql';
+import {
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  specifiedRules,
+  validate,
+  type GraphQLFormattedError,
+} from 'graphql';
 import type { Logger } from '../observability/logger.js';
 import { CORRELATION_HEADER, correlationIdFrom } from '../observability/correlation.js';
 import { createLoaders, type ResolverContext, type Sources } from '../resolvers/index.js';
@@ -73,8 +79,49 @@ const DOCUMENT_ERRORS = new Set([
   'BAD_REQUEST',
 ]);
 
+/** How {@link formatError} formats. */
+export interface ErrorFormat {
+  /** Stack traces and internal details are sent (NODE_ENV=development). */
+  readonly development: boolean;
+  /**
+   * Messages of system failures name the source and the reason only: library error codes,
+   * upstream paths and timings stay in the logs, found by the response's correlation ID.
+   */
+  readonly redactSources: boolean;
+  /** Suggestions ("Did you mean …?") are cut from validation messages. */
+  readonly hideSuggestions: boolean;
+  /** For naming the token limit of a document refused by the lexer. */
+  readonly limits?: Pick<QueryLimits, 'maxTokens'>;
+}
+
+/** graphql-js's suggestion tail of a validation message. */
+const SUGGESTION = / Did you mean .*\?$/;
+
+/** What a client is told of a system failure when details are redacted. */
+export function redactedSourceMessage(source: unknown, reason: unknown): string {
+  return `${String(source)} could not answer (${String(reason)}); details are logged under this response's correlation ID`;
+}
+
 /** Maps every error to the catalogue; unknown errors are masked (stack only in development). */
-export function formatError(development: boolean, limits?: Pick<QueryLimits, 'maxTokens'>) {
+export function formatError(format: ErrorFormat) {
+  const { development, limits } = format;
+  const inner = formatErrorDetails(development, limits);
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const out = inner(formatted, error);
+    const code = out.extensions?.code;
+    if (format.redactSources && typeof code === 'string' && code.startsWith('SOURCE_')) {
+      return {
+        ...out,
+        message: redactedSourceMessage(out.extensions?.source, out.extensions?.reason),
+      };
+    }
+    if (format.hideSuggestions && SUGGESTION.test(out.message))
+      return { ...out, message: out.message.replace(SUGGESTION, '') };
+    return out;
+  };
+}
+
+function formatErrorDetails(development: boolean, limits?: Pick<QueryLimits, 'maxTokens'>) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const tokens =
@@ -152,7 +199,23 @@ function operationPlugin(logger: Logger): ApolloServerPlugin<Context> {
           );
           for (const error of errors ?? []) {
             const original = unwrapResolverError(error);
-            if (!(original instanceof GraphQLError) && !isSourceError(original)) {
+            const code = error.extensions?.code;
+            if (
+              isSourceError(original) ||
+              (typeof code === 'string' && code.startsWith('SOURCE_'))
+            ) {
+              // What a redacted client message leaves out (production): found by correlation ID.
+              logger.warn(
+                {
+                  correlationId,
+                  source:
+                    error.extensions?.source ?? (isSourceError(original) ? original.source : null),
+                  detail: error.message,
+                  path: error.path ?? null,
+                },
+                'source failure',
+              );
+            } else if (!(original instanceof GraphQLError)) {
               logger.error({ correlationId, err: original }, 'unexpected resolver error');
             }
           }
@@ -172,6 +235,16 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   const development = config.env === 'development';
 
   const schema = buildSchema();
+  const format = formatError({
+    development,
+    redactSources: config.graphql.redactSourceErrors,
+    hideSuggestions: !config.graphql.suggestions,
+    limits: config.limits,
+  });
+  // graphql-ws validates with the same rules Apollo does: introspection refused when it is off.
+  const validationRules = config.graphql.introspection
+    ? specifiedRules
+    : [...specifiedRules, NoSchemaIntrospectionCustomRule];
   // Subscribers share one bus subscription per domain, each with a bounded queue.
   const fanout = createFanout(bus, { bufferSize: config.ws.subscriberBuffer });
   // graphql-ws on the same server and path as queries; subscriptions authenticate with
@@ -215,7 +288,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
           const syntax = error instanceof GraphQLError ? error : new GraphQLError(String(error));
           return [refuse(syntax, { code: 'BAD_USER_INPUT', reason: 'GRAPHQL_PARSE_FAILED' })];
         }
-        const invalid = validate(schema, document);
+        const invalid = validate(schema, document, validationRules);
         if (invalid.length > 0) {
           return invalid.map((e) =>
             refuse(e, { code: 'BAD_USER_INPUT', reason: 'GRAPHQL_VALIDATION_FAILED' }),
@@ -254,14 +327,14 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
         // formatError would pass through unmasked: format its original instead.
         const inner = (e: GraphQLError) =>
           e.path === undefined && e.originalError ? e.originalError : e;
-        return errors.map((e) => formatError(development)(e.toJSON(), inner(e))) as never;
+        return errors.map((e) => format(e.toJSON(), inner(e))) as never;
       },
       onNext: (_ctx, _id, _payload, _args, result) => {
         const r = result as { errors?: readonly GraphQLError[] };
         if (!r.errors) return undefined;
         return {
           ...result,
-          errors: r.errors.map((e) => formatError(development)(e.toJSON(), e)),
+          errors: r.errors.map((e) => format(e.toJSON(), e)),
         } as never;
       },
       onConnect: (ctx) => {
@@ -313,7 +386,11 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
 
   const apollo = new ApolloServer<Context>({
     schema,
+    // Introspection is refused by the same graphql-js rule on both transports (validationRules),
+    // so both answer with the same message.
     introspection: true,
+    validationRules: config.graphql.introspection ? [] : [NoSchemaIntrospectionCustomRule],
+    hideSchemaDetailsFromClientErrors: !config.graphql.suggestions,
     includeStacktraceInErrorResponses: development,
     persistedQueries: false,
     // Parsing stops at the token limit (server/limits.ts); formatError names it QUERY_TOO_COMPLEX.
@@ -321,7 +398,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     // main.ts owns the shutdown order (drain HTTP, connectors, sandbox); Apollo's own signal
     // handlers would stop it behind our back and re-raise the signal.
     stopOnTerminationSignals: false,
-    formatError: formatError(development, config.limits),
+    formatError: format,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       {

@@ -31,8 +31,9 @@ export function createAuthenticator(keys: readonly ApiKey[]): Authenticator {
       }
       const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
       if (!match?.[1]) {
+        // What arrived is not quoted back: it may be the key itself without its scheme.
         throw unauthenticated(
-          `Malformed Authorization header: expected "Bearer <API key>", got "${authorization.split(/\s+/)[0] ?? ''} …"`,
+          `Malformed Authorization header: expected "Bearer <API key>", got ${authorization.length} characters that are not`,
         );
       }
       const caller = byDigest.get(digest(match[1]));

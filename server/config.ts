@@ -50,7 +50,25 @@ export const SETTINGS: readonly SettingDoc[] = [
   {
     name: 'NODE_ENV',
     default: 'development',
-    description: 'development, test or production; stack traces are only sent in development.',
+    description:
+      'development, test or production; stack traces are only sent in development. production refuses the demo keys and every sandbox secret or credential at start-up, turns introspection and field suggestions off (unless enabled below) and keeps upstream details out of client messages.',
+  },
+  {
+    name: 'GRAPHQL_INTROSPECTION',
+    default: 'on (off when NODE_ENV=production)',
+    description: 'on or off: whether __schema and __type queries are answered.',
+  },
+  {
+    name: 'ERROR_DETAIL',
+    default: 'full (redacted when NODE_ENV=production)',
+    description:
+      "full or redacted: with redacted, a system failure's message names the source and the reason only (library error codes, upstream paths and timings are logged under the response's correlation ID).",
+  },
+  {
+    name: 'GRAPHQL_SUGGESTIONS',
+    default: 'on (off when NODE_ENV=production)',
+    description:
+      'on or off: whether validation errors suggest field and argument names ("Did you mean …?").',
   },
   {
     name: 'LOG_LEVEL',
@@ -405,6 +423,13 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly env: 'development' | 'test' | 'production';
+  /** Whether __schema/__type are answered, and validation errors suggest names. */
+  readonly graphql: {
+    readonly introspection: boolean;
+    readonly suggestions: boolean;
+    /** System failures' messages name the source and the reason only. */
+    readonly redactSourceErrors: boolean;
+  };
   readonly logLevel: LevelWithSilent;
   readonly limits: QueryLimits;
   readonly ws: {
@@ -664,10 +689,45 @@ export function loadConfig(env: Raw = process.env): Config {
       '',
     );
   }
+  if (mode === 'off') {
+    // Where each system is comes before how to log in to it.
+    for (const name of ['ERP', 'COMMERCE', 'WMS', 'TPL'])
+      if (!raw[`${name}_URL`]) throw new ConfigError(`${name}_URL`, 'a URL when SANDBOX=off', '');
+  }
+  const nodeEnv = oneOf(
+    raw,
+    'NODE_ENV',
+    ['development', 'test', 'production'] as const,
+    'development',
+  );
+  const production = nodeEnv === 'production';
+  /**
+   * A system credential: the sandbox's own value on the embedded sandbox only. With SANDBOX=off
+   * it must be set (no silent fallback to credentials published in this repository).
+   */
+  const credential = (name: string, sandboxValue: string): string => {
+    const text = raw[name];
+    if (text !== undefined && text !== '') return text;
+    if (mode === 'off') throw new ConfigError(name, 'a value of your own when SANDBOX=off', '');
+    return sandboxValue;
+  };
+  const onOff = (name: string, fallback: boolean): boolean =>
+    oneOf(raw, name, ['on', 'off'] as const, fallback ? 'on' : 'off') === 'on';
   const config: Config = {
     port: int(raw, 'PORT', 4000, 0, 65_535),
     host: str(raw, 'HOST', '127.0.0.1'),
-    env: oneOf(raw, 'NODE_ENV', ['development', 'test', 'production'] as const, 'development'),
+    env: nodeEnv,
+    graphql: {
+      introspection: onOff('GRAPHQL_INTROSPECTION', !production),
+      suggestions: onOff('GRAPHQL_SUGGESTIONS', !production),
+      redactSourceErrors:
+        oneOf(
+          raw,
+          'ERROR_DETAIL',
+          ['full', 'redacted'] as const,
+          production ? 'redacted' : 'full',
+        ) === 'redacted',
+    },
     logLevel: oneOf(raw, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     bus: {
       natsUrl: natsUrl(raw),
@@ -736,11 +796,11 @@ export function loadConfig(env: Raw = process.env): Config {
     sources: {
       erp: {
         url: url(raw, 'ERP_URL'),
-        tenant: str(raw, 'ERP_TENANT', ERP_SANDBOX.tenant),
+        tenant: credential('ERP_TENANT', ERP_SANDBOX.tenant),
         environment: str(raw, 'ERP_ENVIRONMENT', ERP_SANDBOX.environment),
-        companyId: str(raw, 'ERP_COMPANY_ID', ERP_SANDBOX.companyId),
-        clientId: str(raw, 'ERP_CLIENT_ID', ERP_SANDBOX.clientId),
-        clientSecret: str(raw, 'ERP_CLIENT_SECRET', ERP_SANDBOX.clientSecret),
+        companyId: credential('ERP_COMPANY_ID', ERP_SANDBOX.companyId),
+        clientId: credential('ERP_CLIENT_ID', ERP_SANDBOX.clientId),
+        clientSecret: credential('ERP_CLIENT_SECRET', ERP_SANDBOX.clientSecret),
         scope: str(raw, 'ERP_SCOPE', ERP_SANDBOX.scope),
         tokenUrl: url(raw, 'ERP_TOKEN_URL'),
         ...resilience(raw, 'ERP'),
@@ -748,15 +808,15 @@ export function loadConfig(env: Raw = process.env): Config {
       commerce: {
         url: url(raw, 'COMMERCE_URL'),
         apiVersion: str(raw, 'COMMERCE_API_VERSION', COMMERCE_SANDBOX.apiVersion),
-        accessToken: str(raw, 'COMMERCE_ACCESS_TOKEN', COMMERCE_SANDBOX.accessToken),
+        accessToken: credential('COMMERCE_ACCESS_TOKEN', COMMERCE_SANDBOX.accessToken),
         contentCache: {
           ttlMs: int(raw, 'CONTENT_CACHE_TTL_MS', 60_000, 0, 86_400_000),
           maxEntries: int(raw, 'CONTENT_CACHE_MAX_ENTRIES', 50_000, 1, 10_000_000),
         },
         ...resilience(raw, 'COMMERCE'),
       },
-      wms: wms(raw, 'WMS', WMS_SANDBOX.wms),
-      tpl: wms(raw, 'TPL', WMS_SANDBOX.tpl),
+      wms: wms(raw, 'WMS', WMS_SANDBOX.wms, credential),
+      tpl: wms(raw, 'TPL', WMS_SANDBOX.tpl, credential),
     },
   };
   if (config.webhooks.maxEventAgeMs > config.workflows.retentionMs) {
@@ -782,6 +842,7 @@ export function loadConfig(env: Raw = process.env): Config {
       String(config.ws.preInitMaxBytes),
     );
   }
+  if (production) refuseSandboxSecrets(config);
   if (mode === 'off') {
     for (const [name, source] of Object.entries(config.sources)) {
       if (source.url === null) {
@@ -792,16 +853,48 @@ export function loadConfig(env: Raw = process.env): Config {
   return config;
 }
 
+/**
+ * NODE_ENV=production: nothing this repository publishes may authenticate anyone. The demo keys
+ * and the sandbox's webhook secrets and system credentials are refused at start-up, one line
+ * naming the setting (they are public: with them anyone could call Crossdock or forge a webhook).
+ */
+function refuseSandboxSecrets(config: Config): void {
+  const demo = config.apiKeys.find((k) => DEMO_API_KEYS.some((d) => d.key === k.key));
+  if (demo)
+    throw new ConfigError(
+      'API_KEYS',
+      'keys of your own when NODE_ENV=production (the demo keys are for the sandbox only)',
+      `the demo key ${demo.key}`,
+    );
+  const published: [string, string | null, string][] = [
+    ['WEBHOOK_SECRET_ERP', config.webhooks.secrets.erp, ERP_SANDBOX.webhookSecret],
+    ['WEBHOOK_SECRET_COMMERCE', config.webhooks.secrets.commerce, COMMERCE_SANDBOX.webhookSecret],
+    ['ERP_CLIENT_SECRET', config.sources.erp.clientSecret, ERP_SANDBOX.clientSecret],
+    ['COMMERCE_ACCESS_TOKEN', config.sources.commerce.accessToken, COMMERCE_SANDBOX.accessToken],
+    ['WMS_CLIENT_SECRET', config.sources.wms.clientSecret, WMS_SANDBOX.wms.clientSecret],
+    ['TPL_CLIENT_SECRET', config.sources.tpl.clientSecret, WMS_SANDBOX.tpl.clientSecret],
+  ];
+  for (const [name, value, sandbox] of published) {
+    if (value !== null && value === sandbox)
+      throw new ConfigError(
+        name,
+        "a secret of your own when NODE_ENV=production (this one is the sandbox's, published in the repository)",
+        'the sandbox secret',
+      );
+  }
+}
+
 function wms(
   raw: Raw,
   prefix: 'WMS' | 'TPL',
   sandbox: { clientId: string; clientSecret: string; userLogin: string },
+  credential: (name: string, sandboxValue: string) => string,
 ): WmsConfig {
   return {
     url: url(raw, `${prefix}_URL`),
-    clientId: str(raw, `${prefix}_CLIENT_ID`, sandbox.clientId),
-    clientSecret: str(raw, `${prefix}_CLIENT_SECRET`, sandbox.clientSecret),
-    userLogin: str(raw, `${prefix}_USER_LOGIN`, sandbox.userLogin),
+    clientId: credential(`${prefix}_CLIENT_ID`, sandbox.clientId),
+    clientSecret: credential(`${prefix}_CLIENT_SECRET`, sandbox.clientSecret),
+    userLogin: credential(`${prefix}_USER_LOGIN`, sandbox.userLogin),
     tplGuid: raw[`${prefix}_TPL_GUID`] || null,
     pageSize: int(raw, `${prefix}_PAGE_SIZE`, 1000, 1, 1000),
     customerId: int(raw, `${prefix}_CUSTOMER_ID`, 1, 1, 2_147_483_647),

@@ -72,6 +72,7 @@ describe('configuration', () => {
       COMMERCE_URL: 'https://shop.example',
       WMS_URL: 'https://wms.example',
       TPL_URL: 'https://tpl.example',
+      ...OWN_CREDENTIALS,
     };
     assert.deepEqual(loadConfig(off).webhooks.secrets, { erp: null, commerce: null });
     const secret = `whsec_${Buffer.from('a-real-secret-of-32-bytes-long!!').toString('base64')}`;
@@ -219,6 +220,134 @@ describe('configuration', () => {
     assert.equal(
       stderr,
       'Invalid configuration: PORT: expected an integer from 0 to 65535, got "eighty"\n',
+    );
+  });
+});
+
+/** Credentials of a real deployment (none of them the sandbox's). */
+const OWN_CREDENTIALS = {
+  ERP_TENANT: 'contoso',
+  ERP_COMPANY_ID: '00000000-0000-4000-8000-000000000001',
+  ERP_CLIENT_ID: 'crossdock-prod',
+  ERP_CLIENT_SECRET: 'erp-secret-of-our-own',
+  COMMERCE_ACCESS_TOKEN: 'shpat_our_own',
+  WMS_CLIENT_ID: 'wms-prod',
+  WMS_CLIENT_SECRET: 'wms-secret-of-our-own',
+  WMS_USER_LOGIN: 'crossdock',
+  TPL_CLIENT_ID: 'tpl-prod',
+  TPL_CLIENT_SECRET: 'tpl-secret-of-our-own',
+  TPL_USER_LOGIN: 'crossdock',
+};
+
+describe('production-safe start-up (issue #9)', () => {
+  const urls = {
+    SANDBOX: 'off',
+    ERP_URL: 'https://erp.example',
+    COMMERCE_URL: 'https://shop.example',
+    WMS_URL: 'https://wms.example',
+    TPL_URL: 'https://tpl.example',
+  };
+  const production = {
+    NODE_ENV: 'production',
+    API_KEYS: 'ops-key-123=admin',
+    ...urls,
+    ...OWN_CREDENTIALS,
+  };
+
+  it('starts with keys, secrets and credentials of its own; introspection and suggestions off', () => {
+    const config = loadConfig(production);
+    assert.deepEqual(config.graphql, {
+      introspection: false,
+      suggestions: false,
+      redactSourceErrors: true,
+    });
+    assert.deepEqual(
+      loadConfig({
+        ...production,
+        GRAPHQL_INTROSPECTION: 'on',
+        GRAPHQL_SUGGESTIONS: 'on',
+        ERROR_DETAIL: 'full',
+      }).graphql,
+      { introspection: true, suggestions: true, redactSourceErrors: false },
+    );
+    assert.deepEqual(loadConfig({}).graphql, {
+      introspection: true,
+      suggestions: true,
+      redactSourceErrors: false,
+    });
+  });
+
+  const refused: [string, Record<string, string>, string][] = [
+    [
+      'the demo keys (the embedded default)',
+      { NODE_ENV: 'production' },
+      'Invalid configuration: API_KEYS: expected keys of your own when NODE_ENV=production (the demo keys are for the sandbox only), got "the demo key demo-admin"',
+    ],
+    [
+      'a demo key among its own',
+      { ...production, API_KEYS: 'ops-key-123=admin,demo-partner-a=partner:MARKETPLACE_A' },
+      'Invalid configuration: API_KEYS: expected keys of your own when NODE_ENV=production (the demo keys are for the sandbox only), got "the demo key demo-partner-a"',
+    ],
+    [
+      "the sandbox's ERP webhook secret",
+      { ...production, WEBHOOK_SECRET_ERP: ERP_SANDBOX.webhookSecret },
+      `Invalid configuration: WEBHOOK_SECRET_ERP: expected a secret of your own when NODE_ENV=production (this one is the sandbox's, published in the repository), got "the sandbox secret"`,
+    ],
+    [
+      "the sandbox's commerce webhook secret",
+      { ...production, WEBHOOK_SECRET_COMMERCE: COMMERCE_SANDBOX.webhookSecret },
+      `Invalid configuration: WEBHOOK_SECRET_COMMERCE: expected a secret of your own when NODE_ENV=production (this one is the sandbox's, published in the repository), got "the sandbox secret"`,
+    ],
+    [
+      "the sandbox's ERP client secret",
+      { ...production, ERP_CLIENT_SECRET: ERP_SANDBOX.clientSecret },
+      `Invalid configuration: ERP_CLIENT_SECRET: expected a secret of your own when NODE_ENV=production (this one is the sandbox's, published in the repository), got "the sandbox secret"`,
+    ],
+    [
+      'the embedded sandbox with keys of its own (its webhook secrets are published)',
+      { NODE_ENV: 'production', API_KEYS: 'ops-key-123=admin' },
+      `Invalid configuration: WEBHOOK_SECRET_ERP: expected a secret of your own when NODE_ENV=production (this one is the sandbox's, published in the repository), got "the sandbox secret"`,
+    ],
+    ...Object.keys(OWN_CREDENTIALS).map((name): [string, Record<string, string>, string] => {
+      const { [name as keyof typeof OWN_CREDENTIALS]: _left, ...rest } = OWN_CREDENTIALS;
+      return [
+        `SANDBOX=off without ${name} (no fallback to the sandbox's)`,
+        { API_KEYS: 'ops-key-123=admin', ...urls, ...rest },
+        `Invalid configuration: ${name}: expected a value of your own when SANDBOX=off, got ""`,
+      ];
+    }),
+    [
+      'an introspection setting that is not on or off',
+      { GRAPHQL_INTROSPECTION: 'yes' },
+      'Invalid configuration: GRAPHQL_INTROSPECTION: expected one of on, off, got "yes"',
+    ],
+  ];
+  for (const [name, env, message] of refused) {
+    it(`refuses ${name}`, () => {
+      assert.throws(
+        () => loadConfig(env),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.equal(error.message, message);
+          return true;
+        },
+      );
+    });
+  }
+
+  it('stops `npm start` in production on the demo keys with one line naming the setting', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+      cwd: new URL('..', import.meta.url),
+      env: { ...process.env, NATS_URL: '', NODE_ENV: 'production', PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 1);
+    assert.equal(
+      stderr,
+      'Invalid configuration: API_KEYS: expected keys of your own when NODE_ENV=production (the demo keys are for the sandbox only), got "the demo key demo-admin"\n',
     );
   });
 });

@@ -17,6 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { sandboxCredentialEnv } from '../sandbox/credentials.js';
 import { orderIdFor } from '../workflows/orders.js';
 import { erpCompanyUrl, erpToken, wmsToken } from './support/sandbox-api.js';
 import { collect } from './support/ws.js';
@@ -47,8 +48,11 @@ async function startCrossdock(): Promise<{ child: ChildProcess; url: string }> {
       PORT: '0',
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
+      // Not production: SANDBOX=off against the sandbox systems needs their published
+      // credentials, which production refuses (server/config.ts).
+      NODE_ENV: 'test',
       API_KEYS: 'crash-test-key=admin',
+      ...sandboxCredentialEnv(),
       ERP_URL: sandbox.erp.url,
       WMS_URL: sandbox.wms.url,
       TPL_URL: sandbox.tpl.url,

@@ -256,7 +256,7 @@ function stackOnNatsUrl(prefix: string): NatsSuite {
     servers = await natsUrl();
     stack = await startStack({
       catalogSize: 20,
-      env: { NATS_URL: servers, NATS_STREAM_PREFIX: prefix },
+      env: { NATS_URL: servers, NATS_STREAM_PREFIX: prefix, WS_MAX_SOCKETS_PER_KEY: '10000' },
     });
   });
   after(
@@ -506,7 +506,7 @@ describe('resuming graphql-ws clients across a NATS restart', () => {
     server = await startNatsServer({ storeDir });
     stack = await startStack({
       catalogSize: 20,
-      env: { NATS_URL: server.url, NATS_STREAM_PREFIX: prefix },
+      env: { NATS_URL: server.url, NATS_STREAM_PREFIX: prefix, WS_MAX_SOCKETS_PER_KEY: '10000' },
     });
   });
 

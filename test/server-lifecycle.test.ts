@@ -65,7 +65,8 @@ describe('server lifecycle', () => {
         SANDBOX_PORT_BASE: '0',
         SANDBOX_CATALOG_SIZE: '100',
         LOG_LEVEL: 'info',
-        NODE_ENV: 'production',
+        // The embedded sandbox's demo keys and secrets are refused in production.
+        NODE_ENV: 'test',
         ERP_TOKEN_URL: `http://127.0.0.1:${gatePort}/${ERP_SANDBOX.tenant}/oauth2/v2.0/token`,
         // However long the gate holds the call, it is not the ERP timing out.
         ERP_TIMEOUT_MS: '600000',
