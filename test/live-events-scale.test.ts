@@ -261,9 +261,16 @@ function stackOnNatsUrl(prefix: string): NatsSuite {
   });
   after(
     async () => {
-      await ws.disposeAll();
-      await stack?.close();
-      if (servers) await deleteStreams(servers, prefix);
+      // Whatever failed before, the stack is closed: a process left running hangs the suite.
+      try {
+        await ws.disposeAll();
+      } finally {
+        try {
+          await stack?.close();
+        } finally {
+          if (servers) await deleteStreams(servers, prefix);
+        }
+      }
     },
     { timeout: 30_000 },
   );
@@ -512,13 +519,16 @@ describe('resuming graphql-ws clients across a NATS restart', () => {
 
   after(
     async () => {
-      await Promise.all(clients.map((c) => c.close()));
-      await stack?.close();
-      if (server) {
-        await deleteStreams(server.url, prefix);
-        await server.stop();
+      try {
+        await Promise.allSettled(clients.map((c) => c.close()));
+        await stack?.close();
+      } finally {
+        if (server) {
+          await deleteStreams(server.url, prefix);
+          await server.stop();
+        }
+        rmSync(storeDir, { recursive: true, force: true });
       }
-      rmSync(storeDir, { recursive: true, force: true });
     },
     { timeout: 30_000 },
   );

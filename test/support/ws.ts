@@ -61,7 +61,8 @@ export function wsClients(): WsClients {
       return client;
     },
     async disposeAll() {
-      await Promise.all(clients.splice(0).map((client) => client.dispose()));
+      // Every client, even when one fails to dispose (a socket the server closed first).
+      await Promise.allSettled(clients.splice(0).map((client) => client.dispose()));
     },
   };
 }
