@@ -39,7 +39,7 @@ async function wsErrors(stack: Stack, query: string): Promise<Json[]> {
       client.subscribe(
         { query },
         {
-          next: (value) => resolve((value.errors ?? []) as Json[]),
+          next: (value) => resolve((value.errors ?? []) as unknown as Json[]),
           error: (error) =>
             Array.isArray(error) ? resolve(error as Json[]) : reject(new Error(String(error))),
           complete: () => undefined,
