@@ -227,6 +227,18 @@ export const SETTINGS: readonly SettingDoc[] = [
       'Secrets of the ERP extension (Standard Webhooks, whsec_…) and of the commerce app (HMAC key); a system without one receives no webhooks (404).',
   },
   {
+    name: 'WEBHOOK_KEY_REFRESH_MS',
+    default: '60000',
+    description:
+      "WMS/3PL webhooks: least time between two fetches of the signing key caused by signatures that do not verify (a key rotation), so forged deliveries cannot spend the tenant's API quota; 0 fetches on every failure.",
+  },
+  {
+    name: 'WEBHOOK_FAILURES_PER_MINUTE',
+    default: '120',
+    description:
+      'Refused deliveries (4xx) one system may cause per minute; beyond it its deliveries are answered 429 WEBHOOK_RATE_LIMITED with Retry-After, unverified, until the minute ends.',
+  },
+  {
     name: 'WEBHOOK_MAX_BYTES',
     default: '1048576',
     description: 'Largest webhook body accepted (1 MiB); above it 413.',
@@ -477,6 +489,10 @@ export interface Config {
     /** How old an event stamped with its own time may be (the vendors' retry horizon). */
     readonly maxEventAgeMs: number;
     readonly maxBytes: number;
+    /** Least time between two WMS key fetches caused by failing signatures. */
+    readonly keyRefreshMs: number;
+    /** Refused deliveries per system and minute before the rest are answered 429. */
+    readonly failuresPerMinute: number;
     /** Per system; null: that system's webhooks are not received. */
     readonly secrets: { readonly erp: string | null; readonly commerce: string | null };
   };
@@ -780,6 +796,8 @@ export function loadConfig(env: Raw = process.env): Config {
       toleranceMs: int(raw, 'WEBHOOK_TOLERANCE_MS', 300_000, 1_000, 86_400_000),
       maxEventAgeMs: int(raw, 'WEBHOOK_MAX_EVENT_AGE_MS', 21_600_000, 1_000, 604_800_000),
       maxBytes: int(raw, 'WEBHOOK_MAX_BYTES', 1_048_576, 1_024, 104_857_600),
+      keyRefreshMs: int(raw, 'WEBHOOK_KEY_REFRESH_MS', 60_000, 0, 86_400_000),
+      failuresPerMinute: int(raw, 'WEBHOOK_FAILURES_PER_MINUTE', 120, 1, 1_000_000),
       secrets: {
         erp: erpWebhookSecret(raw, mode === 'embedded' ? ERP_SANDBOX.webhookSecret : null),
         commerce: secret(

@@ -83,6 +83,7 @@ export function createSources(config: Config, sandbox?: SourceUrls): Sources {
         timeoutMs: wms.timeoutMs,
         breaker: wms.breaker,
         receiveWebhooks: !polled.has('wms'),
+        webhookKeyRefreshMs: config.webhooks.keyRefreshMs,
       }),
       createWmsConnector({
         name: 'tpl',
@@ -97,6 +98,7 @@ export function createSources(config: Config, sandbox?: SourceUrls): Sources {
         timeoutMs: tpl.timeoutMs,
         breaker: tpl.breaker,
         receiveWebhooks: !polled.has('tpl'),
+        webhookKeyRefreshMs: config.webhooks.keyRefreshMs,
       }),
     ],
   };

@@ -113,6 +113,7 @@ export async function startEmbedded(
       toleranceMs: config.webhooks.toleranceMs,
       maxEventAgeMs: config.webhooks.maxEventAgeMs,
       maxBytes: config.webhooks.maxBytes,
+      failuresPerMinute: config.webhooks.failuresPerMinute,
       leaseMs: config.workflows.leaseMs,
       retentionMs: config.workflows.retentionMs,
     });

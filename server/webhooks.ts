@@ -36,7 +36,8 @@ export type WebhookErrorCode =
   | 'WEBHOOK_ID_REUSED'
   | 'WEBHOOK_IN_PROGRESS'
   | 'WEBHOOK_VERIFICATION_UNAVAILABLE'
-  | 'WEBHOOK_APPLY_FAILED';
+  | 'WEBHOOK_APPLY_FAILED'
+  | 'WEBHOOK_RATE_LIMITED';
 
 /** HTTP status of each refusal. */
 export const WEBHOOK_STATUS: Readonly<Record<WebhookErrorCode, number>> = {
@@ -50,7 +51,27 @@ export const WEBHOOK_STATUS: Readonly<Record<WebhookErrorCode, number>> = {
   WEBHOOK_IN_PROGRESS: 503,
   WEBHOOK_VERIFICATION_UNAVAILABLE: 503,
   WEBHOOK_APPLY_FAILED: 503,
+  WEBHOOK_RATE_LIMITED: 429,
 };
+
+/**
+ * Refused deliveries a system may cause per minute before its next ones are answered 429
+ * without being verified (no signature check, no key fetch): a flood of forged deliveries costs
+ * a counter, and genuine ones are retried by their vendor.
+ * @default 120
+ */
+export const DEFAULT_WEBHOOK_FAILURES_PER_MINUTE = 120;
+
+/** Characters of a request-supplied value (a delivery id, a path) kept in logs and answers. */
+export const MAX_LOGGED_CHARS = 64;
+
+/** A request-supplied value cut to {@link MAX_LOGGED_CHARS}, its full length named. */
+export function clipped(value: string): string;
+export function clipped(value: string | null): string | null;
+export function clipped(value: string | null): string | null {
+  if (value === null || value.length <= MAX_LOGGED_CHARS) return value;
+  return `${value.slice(0, MAX_LOGGED_CHARS)}… (${value.length} characters)`;
+}
 
 /**
  * Largest webhook body accepted.
@@ -75,6 +96,8 @@ export interface WebhookRouterOptions {
   readonly leaseMs: number;
   /** How long a delivery id is remembered (retries after this run again). */
   readonly retentionMs: number;
+  /** @default DEFAULT_WEBHOOK_FAILURES_PER_MINUTE */
+  readonly failuresPerMinute?: number;
   /** Clock. @default Date.now */
   readonly now?: () => number;
 }
@@ -91,6 +114,22 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
   const receivers = new Map(options.receivers.map((r) => [r.name, r]));
   const known = [...receivers.keys()];
   const router = express.Router();
+  const failuresPerMinute = options.failuresPerMinute ?? DEFAULT_WEBHOOK_FAILURES_PER_MINUTE;
+  /** Refusals per system in the current minute (a fixed window); unknown systems share one. */
+  const failures = new Map<
+    string,
+    { windowStart: number; count: number; limitedLogged: boolean }
+  >();
+  const windowOf = (system: string) => {
+    const key = receivers.has(system) ? system : '(unknown)';
+    const at = now();
+    let w = failures.get(key);
+    if (!w || at - w.windowStart >= 60_000) {
+      w = { windowStart: at, count: 0, limitedLogged: false };
+      failures.set(key, w);
+    }
+    return w;
+  };
 
   const refuse = (
     res: Response,
@@ -100,11 +139,14 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
     deliveryId: string | null,
     error?: unknown,
   ): void => {
+    // 4xx refusals count against the system (a 503 of ours is not the sender's fault).
+    if (WEBHOOK_STATUS[code] < 500) windowOf(system).count++;
+    const shownId = clipped(deliveryId);
     logger.warn(
       {
-        system,
+        system: clipped(system),
         code,
-        deliveryId,
+        deliveryId: shownId,
         reason: message,
         correlationId: res.locals.correlationId ?? null,
         ...(error === undefined ? {} : { err: error }),
@@ -112,13 +154,37 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
       'webhook refused',
     );
     if (WEBHOOK_STATUS[code] === 503) res.setHeader('retry-after', '1');
-    res.status(WEBHOOK_STATUS[code]).json({ error: { code, message, deliveryId } });
+    res.status(WEBHOOK_STATUS[code]).json({ error: { code, message, deliveryId: shownId } });
+  };
+
+  /** Answers 429 (logged once a window) when the system refused too many deliveries this minute. */
+  const limited = (req: Request, res: Response, next: NextFunction): void => {
+    const system = systemOf(req);
+    const w = windowOf(system);
+    if (w.count < failuresPerMinute) return next();
+    const retryAfter = Math.max(1, Math.ceil((w.windowStart + 60_000 - now()) / 1000));
+    if (!w.limitedLogged) {
+      w.limitedLogged = true;
+      logger.warn(
+        { system: clipped(system), code: 'WEBHOOK_RATE_LIMITED', failures: w.count },
+        'webhook deliveries rate-limited until the minute ends',
+      );
+    }
+    res.setHeader('retry-after', String(retryAfter));
+    res.status(429).json({
+      error: {
+        code: 'WEBHOOK_RATE_LIMITED',
+        message: `more than ${failuresPerMinute} refused deliveries from this system in a minute; retry in ${retryAfter} s`,
+        deliveryId: null,
+      },
+    });
   };
 
   const systemOf = (req: Request): string => String(req.params.system ?? '');
 
   router.post(
     '/webhooks/:system',
+    limited,
     (req, res, next) => {
       const system = systemOf(req);
       if (receivers.has(system)) return next();
@@ -126,7 +192,7 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
         res,
         system,
         'NOT_FOUND',
-        `expected a system that sends webhooks (${known.join(', ') || 'none is configured'}), got ${JSON.stringify(system)}`,
+        `expected a system that sends webhooks (${known.join(', ') || 'none is configured'}), got ${JSON.stringify(clipped(system))}`,
         null,
       );
     },

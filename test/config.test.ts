@@ -59,6 +59,8 @@ describe('configuration', () => {
       toleranceMs: 300_000,
       maxEventAgeMs: 21_600_000,
       maxBytes: 1_048_576,
+      keyRefreshMs: 60_000,
+      failuresPerMinute: 120,
       secrets: { erp: ERP_SANDBOX.webhookSecret, commerce: COMMERCE_SANDBOX.webhookSecret },
     });
     assert.deepEqual(config.polling, { intervalMs: 5_000, sources: ['tpl'] });

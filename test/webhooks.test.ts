@@ -113,6 +113,9 @@ before(async () => {
     LOG_LEVEL: 'info',
     WMS_URL: fakeWms.url,
     WEBHOOK_MAX_BYTES: '4096',
+    // Every test here may rotate the fake WMS's key: a refused signature earlier in the file must
+    // not hold the next rotation back (the window itself: webhook-abuse.test.ts).
+    WEBHOOK_KEY_REFRESH_MS: '0',
   });
   running = await startEmbedded(config, {
     logger: pino({ level: 'info' }, sink),

@@ -151,6 +151,11 @@ export interface WmsConnectorOptions {
    * @default true
    */
   readonly receiveWebhooks?: boolean | undefined;
+  /**
+   * Least time between two key fetches caused by signatures that do not verify (webhooks.ts).
+   * @default DEFAULT_WEBHOOK_KEY_REFRESH_MS // 60 s
+   */
+  readonly webhookKeyRefreshMs?: number | undefined;
 }
 
 /** Default `pgsiz` of listings. */
@@ -546,6 +551,7 @@ export function createWmsConnector(options: WmsConnectorOptions): WmsConnector &
       : createWmsWebhookReceiver({
           name,
           tplGuid: options.tplGuid,
+          keyRefreshMs: options.webhookKeyRefreshMs,
           async fetchKey(previousRetrievalDateISO) {
             const res = await send(
               {

@@ -99,7 +99,22 @@ export interface WmsWebhookOptions {
   warehouseCodeOf(facilityId: number): Promise<string>;
   /** When set, events must carry this `tplId` (the tenant's 3PL GUID). */
   readonly tplGuid?: string | undefined;
+  /**
+   * The rotation window: a signature that does not verify fetches the key again (a rotation)
+   * only when no other failing signature did so within this window, so unauthenticated
+   * deliveries cannot spend the tenant's API quota (at most one key fetch per window, however
+   * many arrive). A rotation just after a forged delivery is refused until the window passes;
+   * the WMS retries.
+   * @default DEFAULT_WEBHOOK_KEY_REFRESH_MS // 60 s
+   */
+  readonly keyRefreshMs?: number | undefined;
 }
+
+/**
+ * Least time between two fetches of the webhook key caused by failing signatures.
+ * @default 60_000 // 1 minute
+ */
+export const DEFAULT_WEBHOOK_KEY_REFRESH_MS = 60_000;
 
 interface CachedKey {
   readonly key: KeyObject;
@@ -109,6 +124,7 @@ interface CachedKey {
 /** The WMS's webhook receiver (RSA signature, key from the WMS API). */
 export function createWmsWebhookReceiver(options: WmsWebhookOptions): WebhookReceiver {
   const { name } = options;
+  const refreshMs = options.keyRefreshMs ?? DEFAULT_WEBHOOK_KEY_REFRESH_MS;
   let cached: CachedKey | null = null;
   let inFlight: Promise<CachedKey> | null = null;
 
@@ -117,9 +133,20 @@ export function createWmsWebhookReceiver(options: WmsWebhookOptions): WebhookRec
     retrievalDateISO: answer.retrievalDateISO,
   });
 
-  /** The key, fetched when none is cached or when `stale` is the one cached (shared by callers). */
-  const keyAfter = (stale: CachedKey | null): Promise<CachedKey> => {
+  /** When a failing signature last caused a fetch (null: never). */
+  let refetchedAt: number | null = null;
+
+  /**
+   * The key: fetched when none is cached, or when `stale` is the one cached (a signature did not
+   * verify with it) and no failing signature caused a fetch in the last rotation window. Shared
+   * by concurrent callers.
+   */
+  const keyAfter = (stale: CachedKey | null, now: number): Promise<CachedKey> => {
     if (cached !== null && cached !== stale) return Promise.resolve(cached);
+    if (cached !== null) {
+      if (refetchedAt !== null && now - refetchedAt < refreshMs) return Promise.resolve(cached);
+      refetchedAt = now;
+    }
     inFlight ??= (async () => {
       const previous = cached;
       const answer = await options.fetchKey(previous?.retrievalDateISO);
@@ -153,14 +180,15 @@ export function createWmsWebhookReceiver(options: WmsWebhookOptions): WebhookRec
         );
       }
       const signature = Buffer.from(header, 'base64');
-      const key = await keyAfter(null);
+      const key = await keyAfter(null, delivery.receivedAt);
       if (!verifies(delivery.body, signature, key)) {
-        // The WMS may have rotated its key: fetch it again, once, and try the new one.
-        const fresh = await keyAfter(key);
-        if (fresh === key || !verifies(delivery.body, signature, fresh)) {
+        // The WMS may have rotated its key: fetch it again (at most once per rotation window)
+        // and try the new one.
+        const fresh = await keyAfter(key, delivery.receivedAt);
+        if (!verifies(delivery.body, signature, fresh)) {
           return rejectWebhook(
             'WEBHOOK_SIGNATURE_INVALID',
-            `expected Signature to be the base64 RSA-SHA256 signature of the body under the key of GET events/webhook/key (retrieved ${fresh.retrievalDateISO}), got ${shown(header)}, which does not verify`,
+            `expected Signature to be the base64 RSA-SHA256 signature of the body under the key of GET events/webhook/key, got ${shown(header)}, which does not verify`,
           );
         }
       }
