@@ -14,6 +14,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { unwrapResolverError } from '@apollo/server/errors';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Router } from 'express';
+import Negotiator from 'negotiator';
 import {
   GraphQLError,
   NoSchemaIntrospectionCustomRule,
@@ -158,6 +159,50 @@ function formatErrorDetails(development: boolean, limits?: Pick<QueryLimits, 'ma
           : {}),
       },
     };
+  };
+}
+
+/** Apollo's codes of a request that could not be parsed, validated or have its variables coerced. */
+const REQUEST_ERRORS = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+]);
+
+/**
+ * GraphQL over HTTP §"application/json": a response in the legacy `application/json` media type
+ * SHOULD use 200 for parse, validation and variable-coercion failures (the client reads the
+ * errors from the body); `application/graphql-response+json` keeps its 4xx. The media type is
+ * negotiated as Apollo does (application/json first, so `*\/*` and no Accept mean JSON).
+ */
+function legacyJsonStatusPlugin(): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart({ request }) {
+      return {
+        async willSendResponse({ response, errors }) {
+          if (response.body.kind !== 'single' || response.body.singleResult.data !== undefined)
+            return;
+          const accept = request.http?.headers.get('accept') ?? '*/*';
+          const type = new Negotiator({ headers: { accept } }).mediaType([
+            'application/json',
+            'application/graphql-response+json',
+          ]);
+          if (type !== 'application/json' || !errors || errors.length === 0) return;
+          const requestErrors = errors.every((e) => {
+            const code = e.extensions?.code;
+            // Apollo marks variable coercion BAD_USER_INPUT without a path; a resolver's has one.
+            return (
+              typeof code === 'string' &&
+              REQUEST_ERRORS.has(code) &&
+              e.path === undefined &&
+              // The token limit is demand control (QUERY_TOO_COMPLEX), not a syntax error.
+              tooManyTokens(e, { maxTokens: 0 }) === null
+            );
+          });
+          if (requestErrors) response.http.status = 200;
+        },
+      };
+    },
   };
 }
 
@@ -393,6 +438,13 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     hideSchemaDetailsFromClientErrors: !config.graphql.suggestions,
     includeStacktraceInErrorResponses: development,
     persistedQueries: false,
+    // CSRF (Apollo's csrfPrevention): a request a browser could send cross-site without a
+    // preflight is refused unless it carries one of these headers. Authorization is one: a
+    // browser never attaches a bearer token by itself, so a request carrying it needs no other
+    // preflight header (GraphQL over HTTP, issue #9); ambient-credential requests still do.
+    csrfPrevention: {
+      requestHeaders: ['authorization', 'x-apollo-operation-name', 'apollo-require-preflight'],
+    },
     // Parsing stops at the token limit (server/limits.ts); formatError names it QUERY_TOO_COMPLEX.
     parseOptions: { maxTokens: config.limits.maxTokens },
     // main.ts owns the shutdown order (drain HTTP, connectors, sandbox); Apollo's own signal
@@ -413,6 +465,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
       },
       ApolloServerPluginLandingPageDisabled(),
       operationPlugin(logger),
+      legacyJsonStatusPlugin(),
       queryLimitsPlugin<Context>(config.limits),
     ],
   });
@@ -439,6 +492,20 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   if (options.webhooks) app.use(options.webhooks);
   app.use(
     '/graphql',
+    (req, res, next) => {
+      // GraphQL over HTTP: a POST body is application/json; anything else is 415, not a 400
+      // about a body Apollo could not find.
+      if (req.method !== 'POST' || req.is('application/json')) return next();
+      const type = req.headers['content-type'];
+      res.status(415).json({
+        errors: [
+          {
+            message: `Unsupported Content-Type: expected application/json, got ${type === undefined ? 'none' : JSON.stringify(type.slice(0, 64))}`,
+            extensions: { code: 'BAD_USER_INPUT' },
+          },
+        ],
+      });
+    },
     express.json({ limit: config.http.maxBodyBytes }),
     expressMiddleware(apollo, {
       context: async ({ req, res }): Promise<Context> => ({
