@@ -214,7 +214,8 @@ const cases: Case[] = [
     headers: { authorization: 'Basic Zm9vOmJhcg==' },
     status: 401,
     code: 'UNAUTHENTICATED',
-    message: 'Malformed Authorization header: expected "Bearer <API key>", got 18 characters that are not',
+    message:
+      'Malformed Authorization header: expected "Bearer <API key>", got 18 characters that are not',
   },
   {
     name: 'sourceHealth for a storefront key',
