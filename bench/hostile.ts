@@ -13,20 +13,23 @@
  * request in phase 1 (from /proc, so only Crossdock's own CPU counts), and its resident memory
  * before, at its peak during, and after the campaign. Raw results: bench/results/hostile.json.
  *
- * Settings: BENCH_HOSTILE_DURATION_S (default 10), BENCH_CONNECTIONS (default 10),
- * BENCH_HOSTILE_CONCURRENCY (hostile requests in flight, default 4). `--quick`: 3 s phases.
+ * Phases 1 and 2 alternate BENCH_HOSTILE_ROUNDS times (default 3) so warm-up and machine noise
+ * fall on both; medians are reported. Settings: BENCH_HOSTILE_DURATION_S (default 10),
+ * BENCH_CONNECTIONS (default 10), BENCH_HOSTILE_CONCURRENCY (hostile requests in flight,
+ * default 4). `--quick`: one round of 3 s phases.
  */
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import autocannon from 'autocannon';
 import WebSocket from 'ws';
 import { sandboxCredentialEnv } from '../sandbox/credentials.js';
-import { freePortBase, start } from './support.js';
+import { freePortBase, median, start } from './support.js';
 
 const quick = process.argv.includes('--quick');
 const duration = quick ? 3 : Number(process.env.BENCH_HOSTILE_DURATION_S ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const concurrency = Number(process.env.BENCH_HOSTILE_CONCURRENCY ?? 4);
+const rounds = quick ? 1 : Number(process.env.BENCH_HOSTILE_ROUNDS ?? 3);
 
 /** Resident memory of a process, MB. */
 function rssMb(pid: number): number {
@@ -104,9 +107,12 @@ async function main(): Promise<void> {
   });
   const memory = { beforeMb: rssMb(pid), peakMb: 0, afterMb: 0 };
 
-  const cpu0 = cpuMs(pid);
-  const alone = await normal();
-  const cpuPerRequestMs = (cpuMs(pid) - cpu0) / Math.max(1, alone.requests.total);
+  /** The normal load alone, with Crossdock's CPU time per request. */
+  const aloneRun = async () => {
+    const cpu0 = cpuMs(pid);
+    const result = await normal();
+    return { result, cpuMs: (cpuMs(pid) - cpu0) / Math.max(1, result.requests.total) };
+  };
 
   // --- the attacker ---------------------------------------------------------------------------
   const answers: Record<string, Record<string, number>> = {};
@@ -223,20 +229,31 @@ async function main(): Promise<void> {
       }
     },
   ];
-  let attacking = true;
   let sent = 0;
-  const attackers = Array.from({ length: concurrency }, async (_, worker) => {
-    for (let i = worker; attacking; i += concurrency) {
-      sent++;
-      await (attacks[i % attacks.length] as () => Promise<void>)();
-    }
-  });
   const sampler = setInterval(() => {
     memory.peakMb = Math.max(memory.peakMb, rssMb(pid));
   }, 200);
-  const during = await normal();
-  attacking = false;
-  await Promise.all(attackers);
+  /** The normal load while `concurrency` attackers cycle through the attacks. */
+  const attackRun = async () => {
+    let attacking = true;
+    const attackers = Array.from({ length: concurrency }, async (_, worker) => {
+      for (let i = worker; attacking; i += concurrency) {
+        sent++;
+        await (attacks[i % attacks.length] as () => Promise<void>)();
+      }
+    });
+    const result = await normal();
+    attacking = false;
+    await Promise.all(attackers);
+    return result;
+  };
+  // Interleaved (alone, attacked, alone, attacked, …): warm-up and machine noise fall on both.
+  const alone: { result: autocannon.Result; cpuMs: number }[] = [];
+  const attacked: autocannon.Result[] = [];
+  for (let round = 0; round < rounds; round++) {
+    alone.push(await aloneRun());
+    attacked.push(await attackRun());
+  }
   clearInterval(sampler);
 
   const recovery = await normal();
@@ -255,10 +272,24 @@ async function main(): Promise<void> {
     duration,
     connections,
     hostileConcurrency: concurrency,
-    normalAlone: summary(alone),
-    normalUnderAttack: summary(during),
+    rounds,
+    normalAlone: alone.map((a) => summary(a.result)),
+    normalUnderAttack: attacked.map(summary),
     normalAfter: summary(recovery),
-    cpuPerNormalRequestMs: Math.round(cpuPerRequestMs * 1000) / 1000,
+    medians: {
+      alone: {
+        p50Ms: median(alone.map((a) => a.result.latency.p50)),
+        p99Ms: median(alone.map((a) => a.result.latency.p99)),
+      },
+      underAttack: {
+        p50Ms: median(attacked.map((r) => r.latency.p50)),
+        p99Ms: median(attacked.map((r) => r.latency.p99)),
+      },
+      underAttackOverAloneP99:
+        median(attacked.map((r) => r.latency.p99)) /
+        Math.max(1, median(alone.map((a) => a.result.latency.p99))),
+    },
+    cpuPerNormalRequestMs: Math.round(median(alone.map((a) => a.cpuMs)) * 1000) / 1000,
     hostileRequests: sent,
     hostileAnswers: answers,
     hostile5xx: fivexx,
