@@ -16,8 +16,7 @@ import { connect } from '@nats-io/transport-node';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { buildWorld } from '../sandbox/seed.js';
-import { freePortBase, median, start } from './support.js';
-import { sandboxCredentialEnv } from '../sandbox/credentials.js';
+import { crossdockEnv, freePortBase, median, start } from './support.js';
 
 const orders = Number(process.env.BENCH_EVENTS_ORDERS ?? 100);
 const subscriberCounts = (process.env.BENCH_EVENTS_SUBSCRIBERS ?? '1,100,500')
@@ -41,24 +40,15 @@ async function main(): Promise<void> {
   const prefix = `XDBENCH_${process.pid}`;
   const crossdock = await start(
     'server/main.ts',
-    {
-      SANDBOX: 'off',
-      ...sandboxCredentialEnv(),
-      PORT: String(base + 5),
+    crossdockEnv(base, {
       LOG_LEVEL: 'warn',
-      // Not production: that refuses the sandbox's published credentials (server/config.ts).
-      NODE_ENV: 'test',
       DATA_DIR: mkdtempSync(join(tmpdir(), 'crossdock-bench-events-')),
       API_KEYS: 'bench-admin-key=admin',
       // Every subscriber is a socket of this one key.
       WS_MAX_SOCKETS_PER_KEY: '100000',
       NATS_URL: natsUrl,
       NATS_STREAM_PREFIX: prefix,
-      ERP_URL: `http://127.0.0.1:${base + 1}`,
-      WMS_URL: `http://127.0.0.1:${base + 2}`,
-      TPL_URL: `http://127.0.0.1:${base + 3}`,
-      COMMERCE_URL: `http://127.0.0.1:${base + 4}`,
-    },
+    }),
     /Crossdock GraphQL/,
   );
   const url = `http://127.0.0.1:${base + 5}/graphql`;

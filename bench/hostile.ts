@@ -22,8 +22,7 @@ import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import autocannon from 'autocannon';
 import WebSocket from 'ws';
-import { sandboxCredentialEnv } from '../sandbox/credentials.js';
-import { freePortBase, median, start } from './support.js';
+import { crossdockEnv, freePortBase, median, start } from './support.js';
 
 const quick = process.argv.includes('--quick');
 const duration = quick ? 3 : Number(process.env.BENCH_HOSTILE_DURATION_S ?? 10);
@@ -53,22 +52,14 @@ async function main(): Promise<void> {
   );
   const crossdock = await start(
     'server/main.ts',
-    {
-      SANDBOX: 'off',
-      ...sandboxCredentialEnv(),
-      PORT: String(base + 5),
+    crossdockEnv(base, {
       LOG_LEVEL: 'silent',
-      NODE_ENV: 'test',
       NATS_URL: '',
       POLL_SOURCES: 'none',
       API_KEYS: 'bench-storefront-key=storefront:WEB,bench-attacker-key=storefront:WEB',
       HTTP_REQUEST_TIMEOUT_MS: '2000',
       HTTP_HEADERS_TIMEOUT_MS: '2000',
-      ERP_URL: `http://127.0.0.1:${base + 1}`,
-      WMS_URL: `http://127.0.0.1:${base + 2}`,
-      TPL_URL: `http://127.0.0.1:${base + 3}`,
-      COMMERCE_URL: `http://127.0.0.1:${base + 4}`,
-    },
+    }),
     /Crossdock GraphQL/,
   );
   const pid = crossdock.pid as number;

@@ -12,8 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { buildWorld } from '../sandbox/seed.js';
-import { freePortBase, start } from './support.js';
-import { sandboxCredentialEnv } from '../sandbox/credentials.js';
+import { crossdockEnv, freePortBase, start } from './support.js';
 
 const catalogSize = Number(process.env.BENCH_CATALOG_SIZE ?? 10_000);
 const duration = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -32,20 +31,11 @@ async function main(): Promise<void> {
   );
   const crossdock = await start(
     'server/main.ts',
-    {
-      SANDBOX: 'off',
-      ...sandboxCredentialEnv(),
-      PORT: String(base + 5),
+    crossdockEnv(base, {
       LOG_LEVEL: 'warn',
-      // Not production: that refuses the sandbox's published credentials (server/config.ts).
-      NODE_ENV: 'test',
       DATA_DIR: mkdtempSync(join(tmpdir(), 'crossdock-bench-')),
       API_KEYS: 'bench-admin-key=admin',
-      ERP_URL: `http://127.0.0.1:${base + 1}`,
-      WMS_URL: `http://127.0.0.1:${base + 2}`,
-      TPL_URL: `http://127.0.0.1:${base + 3}`,
-      COMMERCE_URL: `http://127.0.0.1:${base + 4}`,
-    },
+    }),
     /Crossdock GraphQL/,
   );
   // The same seed as the sandbox process: pick a customer who can order, and stocked SKUs.

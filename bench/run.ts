@@ -11,8 +11,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { freePortBase, median, start } from './support.js';
-import { sandboxCredentialEnv } from '../sandbox/credentials.js';
+import { crossdockEnv, freePortBase, median, start } from './support.js';
 
 const catalogSize = Number(process.env.BENCH_CATALOG_SIZE ?? 100_000);
 const duration = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -41,19 +40,10 @@ async function main(): Promise<void> {
   const startCrossdock = (portBase: number) =>
     start(
       'server/main.ts',
-      {
-        SANDBOX: 'off',
-        ...sandboxCredentialEnv(),
-        PORT: String(portBase + 5),
+      crossdockEnv(portBase, {
         LOG_LEVEL: 'warn',
-        // Not production: that refuses the sandbox's published credentials (server/config.ts).
-        NODE_ENV: 'test',
         API_KEYS: 'bench-admin-key=admin',
-        ERP_URL: `http://127.0.0.1:${portBase + 1}`,
-        WMS_URL: `http://127.0.0.1:${portBase + 2}`,
-        TPL_URL: `http://127.0.0.1:${portBase + 3}`,
-        COMMERCE_URL: `http://127.0.0.1:${portBase + 4}`,
-      },
+      }),
       /Crossdock GraphQL/,
     );
   const crossdock = await startCrossdock(base);

@@ -3,6 +3,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { sandboxCredentialEnv } from '../sandbox/credentials.js';
 
 const root = new URL('..', import.meta.url);
 
@@ -51,3 +52,26 @@ export const median = (xs: readonly number[]): number => {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 };
+
+/**
+ * The settings of a Crossdock child pointed at the sandbox child on `base` + 1..4 and listening
+ * on `base` + 5 (SANDBOX=off with the sandbox's credentials; NODE_ENV=test, since production
+ * refuses those published credentials). `extra` wins.
+ */
+export function crossdockEnv(
+  base: number,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    SANDBOX: 'off',
+    ...sandboxCredentialEnv(),
+    PORT: String(base + 5),
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'test',
+    ERP_URL: `http://127.0.0.1:${base + 1}`,
+    WMS_URL: `http://127.0.0.1:${base + 2}`,
+    TPL_URL: `http://127.0.0.1:${base + 3}`,
+    COMMERCE_URL: `http://127.0.0.1:${base + 4}`,
+    ...extra,
+  };
+}

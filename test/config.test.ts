@@ -11,6 +11,18 @@ import { describe, it } from 'node:test';
 import { COMMERCE_SANDBOX, ERP_SANDBOX } from '../sandbox/credentials.js';
 import { ConfigError, DEMO_API_KEYS, SETTINGS, loadConfig } from '../server/config.js';
 
+/** Asserts that `env` stops start-up with exactly `message`. */
+function refuses(env: Record<string, string>, message: string): void {
+  assert.throws(
+    () => loadConfig(env),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.message, message);
+      return true;
+    },
+  );
+}
+
 describe('configuration', () => {
   it('has documented defaults', () => {
     const config = loadConfig({});
@@ -175,18 +187,7 @@ describe('configuration', () => {
       'Invalid configuration: CROSSDOCK_CONFIG: expected a readable JSON file, got "/nonexistent/crossdock.json (ENOENT: no such file or directory, open \'/nonexistent/crossdock.json\')"',
     ],
   ];
-  for (const [name, env, message] of bad) {
-    it(`rejects ${name}`, () => {
-      assert.throws(
-        () => loadConfig(env),
-        (error: unknown) => {
-          assert.ok(error instanceof ConfigError);
-          assert.equal(error.message, message);
-          return true;
-        },
-      );
-    });
-  }
+  for (const [name, env, message] of bad) it(`rejects ${name}`, () => refuses(env, message));
 
   it('reads a JSON file under the environment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'crossdock-config-'));
@@ -324,18 +325,7 @@ describe('production-safe start-up (issue #9)', () => {
       'Invalid configuration: GRAPHQL_INTROSPECTION: expected one of on, off, got "yes"',
     ],
   ];
-  for (const [name, env, message] of refused) {
-    it(`refuses ${name}`, () => {
-      assert.throws(
-        () => loadConfig(env),
-        (error: unknown) => {
-          assert.ok(error instanceof ConfigError);
-          assert.equal(error.message, message);
-          return true;
-        },
-      );
-    });
-  }
+  for (const [name, env, message] of refused) it(`refuses ${name}`, () => refuses(env, message));
 
   it('stops `npm start` in production on the demo keys with one line naming the setting', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
