@@ -11,6 +11,21 @@ import { describe, it } from 'node:test';
 import { COMMERCE_SANDBOX, ERP_SANDBOX } from '../sandbox/credentials.js';
 import { ConfigError, DEMO_API_KEYS, SETTINGS, loadConfig } from '../server/config.js';
 
+/** Runs `npm start`'s entry with `env`; asserts it exits 1 printing exactly `stderr`. */
+async function startFails(env: Record<string, string>, stderr: string): Promise<void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: new URL('..', import.meta.url),
+    // Not the shared NATS of CI: this process uses the in-process bus.
+    env: { ...process.env, NATS_URL: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 1);
+  assert.equal(err, stderr);
+}
+
 /** Asserts that `env` stops start-up with exactly `message`. */
 function refuses(env: Record<string, string>, message: string): void {
   assert.throws(
@@ -205,26 +220,11 @@ describe('configuration', () => {
     }
   });
 
-  it('stops `npm start` with one clear line on a bad value', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-      cwd: new URL('..', import.meta.url),
-      env: {
-        ...process.env,
-        // Not the shared NATS of CI: this process uses the in-process bus.
-        NATS_URL: '',
-        PORT: 'eighty',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    assert.equal(code, 1);
-    assert.equal(
-      stderr,
+  it('stops `npm start` with one clear line on a bad value', () =>
+    startFails(
+      { PORT: 'eighty' },
       'Invalid configuration: PORT: expected an integer from 0 to 65535, got "eighty"\n',
-    );
-  });
+    ));
 });
 
 /** Credentials of a real deployment (none of them the sandbox's). */
@@ -327,19 +327,9 @@ describe('production-safe start-up (issue #9)', () => {
   ];
   for (const [name, env, message] of refused) it(`refuses ${name}`, () => refuses(env, message));
 
-  it('stops `npm start` in production on the demo keys with one line naming the setting', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-      cwd: new URL('..', import.meta.url),
-      env: { ...process.env, NATS_URL: '', NODE_ENV: 'production', PORT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    assert.equal(code, 1);
-    assert.equal(
-      stderr,
+  it('stops `npm start` in production on the demo keys with one line naming the setting', () =>
+    startFails(
+      { NODE_ENV: 'production', PORT: '0' },
       'Invalid configuration: API_KEYS: expected keys of your own when NODE_ENV=production (the demo keys are for the sandbox only), got "the demo key demo-admin"\n',
-    );
-  });
+    ));
 });
