@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     headers: { 'content-type': 'application/json', authorization: 'Bearer bench-storefront-key' },
     body: page,
   });
-  const memory = { beforeMb: rssMb(pid), peakMb: 0, afterMb: 0 };
+  const memory = { beforeMb: rssMb(pid), afterNormalLoadMb: 0, peakMb: 0, afterMb: 0 };
 
   /** The normal load alone, with Crossdock's CPU time per request. */
   const aloneRun = async () => {
@@ -243,6 +243,12 @@ async function main(): Promise<void> {
   const attacked: autocannon.Result[] = [];
   for (let round = 0; round < rounds; round++) {
     alone.push(await aloneRun());
+    if (round === 0) {
+      // The baseline "after" is compared with: the same idle pause after normal load alone
+      // (a heap grown by normal load is not the attack's).
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      memory.afterNormalLoadMb = rssMb(pid);
+    }
     attacked.push(await attackRun());
   }
   clearInterval(sampler);

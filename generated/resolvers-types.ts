@@ -42,19 +42,19 @@ export type Address = {
 
 /** A postal address given as input. */
 export type AddressInput = {
-  /** City. */
+  /** City; 1 to 30 characters. */
   readonly city: Scalars['String']['input'];
-  /** ISO 3166-1 alpha-2 country code. */
+  /** ISO 3166-1 alpha-2 country code: two capital letters. */
   readonly countryCode: Scalars['String']['input'];
-  /** Street and number. */
+  /** Street and number; 1 to 100 characters. */
   readonly line1: Scalars['String']['input'];
-  /** Second line. */
+  /** Second line; at most 50 characters. */
   readonly line2?: InputMaybe<Scalars['String']['input']>;
-  /** Addressee or company name. */
+  /** Addressee or company name; at most 100 characters. */
   readonly name?: InputMaybe<Scalars['String']['input']>;
-  /** Postal code. */
+  /** Postal code; 1 to 20 characters. */
   readonly postalCode: Scalars['String']['input'];
-  /** State or region code. */
+  /** State or region code; at most 30 characters. */
   readonly region?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -71,7 +71,7 @@ export type BreakerState =
 export type CancelOrderInput = {
   /** Order global ID, Crossdock order id (XD-…) or ERP order number. */
   readonly orderId: Scalars['ID']['input'];
-  /** Why (kept in the ledger). */
+  /** Why (kept in the ledger); 1 to 250 characters. */
   readonly reason: Scalars['String']['input'];
 };
 
@@ -105,7 +105,7 @@ export type CreateReturnInput = {
   readonly lines?: InputMaybe<ReadonlyArray<OrderLineInput>>;
   /** Order global ID, Crossdock order id or ERP order number. */
   readonly orderId: Scalars['ID']['input'];
-  /** Why (sent to the ERP and the warehouse). */
+  /** Why (sent to the ERP and the warehouse); 1 to 250 characters. */
   readonly reason: Scalars['String']['input'];
 };
 
@@ -637,7 +637,7 @@ export type PlaceOrderInput = {
   readonly channel: Channel;
   /** Customer global ID or number. */
   readonly customerId: Scalars['ID']['input'];
-  /** The channel's own reference (web order name, EDI PO number, marketplace order id). */
+  /** The channel's own reference (web order name, EDI PO number, marketplace order id); at most 35 characters (the ERP's external document number). */
   readonly externalReference?: InputMaybe<Scalars['String']['input']>;
   /** 1 to 100 lines, one per SKU. */
   readonly lines: ReadonlyArray<OrderLineInput>;

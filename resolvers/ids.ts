@@ -37,17 +37,28 @@ export function fromGlobalId(id: string): { type: NodeType; key: string } | null
  * The canonical key an `id` argument names: a global ID of `type`, or the plain key itself
  * (order number, customer number) for people typing queries by hand.
  */
-export function keyFromIdArgument(id: string, type: NodeType, plainKey: RegExp): string {
+export function keyFromIdArgument(
+  id: string,
+  type: NodeType,
+  plainKey: RegExp,
+  argument = 'id',
+): string {
   const global = fromGlobalId(id);
   if (global) {
     if (global.type !== type) {
-      throw badInput('id', `a ${type} ID`, `a ${global.type} ID (${id})`);
+      throw badInput(
+        argument,
+        `${article(type)} ${type} ID`,
+        `${article(global.type)} ${global.type} ID (${id})`,
+      );
     }
     return global.key;
   }
   if (plainKey.test(id)) return id;
-  throw badInput('id', `a ${type} global ID or key`, id);
+  throw badInput(argument, `${article(type)} ${type} global ID or key`, id);
 }
+
+const article = (word: string) => (/^[AEIOU]/.test(word) ? 'an' : 'a');
 
 const CURSOR_PREFIX = 'v1:';
 
@@ -72,6 +83,26 @@ export const MAX_TEXT_CHARS = 100;
 
 /** Longest code filter (an item category; BC's Code[20]). */
 export const MAX_CODE_CHARS = 20;
+
+/**
+ * A required free-text input field (an address line, a reason): 1 to `max` characters, as the
+ * system that stores it allows (Business Central's field lengths), refused here naming the field
+ * rather than forwarded to fail there.
+ */
+export function requiredText(argument: string, value: string, max: number): string {
+  if (value.length === 0 || value.length > max) {
+    throw badInput(argument, `1 to ${max} characters`, value);
+  }
+  return value;
+}
+
+/** A warehouse code argument (EAST, 3PL-SOUTH): letters, digits, - and _, at most 40. */
+export function checkWarehouseCode(code: string, argument: string): string {
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(code)) {
+    throw badInput(argument, 'a warehouse code such as EAST', code);
+  }
+  return code;
+}
 
 /** Largest page a connection serves. */
 export const MAX_PAGE_SIZE = 250;

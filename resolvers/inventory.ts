@@ -10,7 +10,7 @@ import type { WarehouseRecord } from '../sources/contract.js';
 import type { ResolverContext } from './context.js';
 import { badInput, notFound, toGraphQLError } from './errors.js';
 import { fromEveryWarehouseSystem, withErrorSlots } from './fanout.js';
-import { MAX_PAGE_SIZE, toGlobalId } from './ids.js';
+import { MAX_PAGE_SIZE, checkWarehouseCode, toGlobalId } from './ids.js';
 import type { WarehouseParent } from './parents.js';
 import { checkSku } from './product.js';
 
@@ -66,7 +66,12 @@ export const inventoryQueries: Pick<QueryResolvers<ResolverContext>, 'inventory'
     }
     skus.forEach((sku, i) => checkSku(sku, `skus[${i}]`));
     const unique = [...new Set(skus)];
-    const wanted = warehouses ? new Set(warehouses) : null;
+    if (warehouses && warehouses.length > MAX_PAGE_SIZE) {
+      throw badInput('warehouses', `at most ${MAX_PAGE_SIZE} codes`, `${warehouses.length} codes`);
+    }
+    const wanted = warehouses
+      ? new Set(warehouses.map((code, i) => checkWarehouseCode(code, `warehouses[${i}]`)))
+      : null;
     const fan = await fromEveryWarehouseSystem(ctx, async (system) => {
       const perSku = await system.positions.loadMany(unique);
       return perSku.flatMap((rows) => {

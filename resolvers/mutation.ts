@@ -16,7 +16,8 @@ import type { ResolverContext } from './context.js';
 import { renewLoaders } from './loaders.js';
 import { CUSTOMER_NUMBER } from './customer.js';
 import { badInput, crossdockError, forbidden } from './errors.js';
-import { keyFromIdArgument } from './ids.js';
+import { boundedText, keyFromIdArgument, requiredText } from './ids.js';
+import { checkSku } from './product.js';
 import { ORDER_NUMBER, loadOrder } from './order.js';
 import type { OrderPayloadParent } from './parents.js';
 
@@ -68,22 +69,38 @@ async function guarded<T extends { outcome: unknown; replayed: boolean }>(
   }
 }
 
+/** Longest dead-letter id (theirs are `DL-<order id>-<step>`). */
+const MAX_DEAD_LETTER_ID_CHARS = 200;
+/** Longest reason of a cancellation or return (kept in the ledger, sent to the systems). */
+const MAX_REASON_CHARS = 250;
+/** Longest channel reference: the ERP's external document number (BC Code[35]). */
+const MAX_EXTERNAL_REFERENCE_CHARS = 35;
+
+/** A ship-to address within the ERP's field lengths (BC sales order ship-to fields). */
 function address(input: AddressInput | null | undefined): AddressRecord | null {
   if (!input) return null;
+  const at = (field: string) => `input.shipTo.${field}`;
+  if (!/^[A-Z]{2}$/.test(input.countryCode)) {
+    throw badInput(
+      at('countryCode'),
+      'an ISO 3166-1 alpha-2 code of two capital letters',
+      input.countryCode,
+    );
+  }
   return {
-    name: input.name ?? null,
-    line1: input.line1,
-    line2: input.line2 ?? null,
-    city: input.city,
-    region: input.region ?? null,
-    postalCode: input.postalCode,
+    name: boundedText(at('name'), input.name, 100) ?? null,
+    line1: requiredText(at('line1'), input.line1, 100),
+    line2: boundedText(at('line2'), input.line2, 50) ?? null,
+    city: requiredText(at('city'), input.city, 30),
+    region: boundedText(at('region'), input.region, 30) ?? null,
+    postalCode: requiredText(at('postalCode'), input.postalCode, 20),
     countryCode: input.countryCode,
   };
 }
 
 /** The order key an `orderId` argument names: a global ID, an XD id or an ERP number. */
 function orderKey(id: string): string {
-  return keyFromIdArgument(id, 'Order', ORDER_NUMBER);
+  return keyFromIdArgument(id, 'Order', ORDER_NUMBER, 'input.orderId');
 }
 
 /** A channel-scoped caller may act only on orders of its channel; others look missing. */
@@ -116,16 +133,28 @@ export const Mutation: MutationResolvers<ResolverContext> = {
         `${ctx.caller.role} (channel ${ctx.caller.channel})`,
       );
     }
-    const customerNumber = keyFromIdArgument(input.customerId, 'Customer', CUSTOMER_NUMBER);
+    const customerNumber = keyFromIdArgument(
+      input.customerId,
+      'Customer',
+      CUSTOMER_NUMBER,
+      'input.customerId',
+    );
+    // Shapes are checked here, before any system sees them; counts and quantities are the
+    // workflow's userErrors (business rules a client corrects line by line).
+    const lines = input.lines.map((l, i) => ({
+      sku: checkSku(l.sku, `input.lines[${i}].sku`),
+      quantity: l.quantity,
+    }));
+    const shipTo = address(input.shipTo);
+    const externalReference =
+      boundedText(
+        'input.externalReference',
+        input.externalReference,
+        MAX_EXTERNAL_REFERENCE_CHARS,
+      ) ?? null;
     const { outcome } = await guarded(ctx, key, () =>
       ctx.workflows.orders.placeOrder(
-        {
-          channel: input.channel,
-          customerNumber,
-          lines: input.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
-          shipTo: address(input.shipTo),
-          externalReference: input.externalReference ?? null,
-        },
+        { channel: input.channel, customerNumber, lines, shipTo, externalReference },
         key,
         { id: ctx.caller.id, correlationId: ctx.correlationId },
       ),
@@ -135,10 +164,11 @@ export const Mutation: MutationResolvers<ResolverContext> = {
   async cancelOrder(_root, { input, idempotencyKey: keyArg }, ctx) {
     const key = idempotencyKey(ctx, keyArg);
     const orderId = orderKey(input.orderId);
+    const reason = requiredText('input.reason', input.reason, MAX_REASON_CHARS);
     const hidden = await visibleOrder(ctx, orderId);
     if (hidden) return payload(null, [hidden]);
     const { outcome } = await guarded(ctx, key, () =>
-      ctx.workflows.orders.cancelOrder(orderId, input.reason, key, {
+      ctx.workflows.orders.cancelOrder(orderId, reason, key, {
         id: ctx.caller.id,
         correlationId: ctx.correlationId,
       }),
@@ -148,16 +178,20 @@ export const Mutation: MutationResolvers<ResolverContext> = {
   async createReturn(_root, { input, idempotencyKey: keyArg }, ctx) {
     const key = idempotencyKey(ctx, keyArg);
     const orderId = orderKey(input.orderId);
+    const reason = requiredText('input.reason', input.reason, MAX_REASON_CHARS);
+    const lines = input.lines
+      ? input.lines.map((l, i) => ({
+          sku: checkSku(l.sku, `input.lines[${i}].sku`),
+          quantity: l.quantity,
+        }))
+      : null;
     const hidden = await visibleOrder(ctx, orderId);
     if (hidden) return { ...payload(null, [hidden]), returnReference: null };
     const { outcome } = await guarded(ctx, key, () =>
-      ctx.workflows.orders.createReturn(
-        orderId,
-        input.lines ? input.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })) : null,
-        input.reason,
-        key,
-        { id: ctx.caller.id, correlationId: ctx.correlationId },
-      ),
+      ctx.workflows.orders.createReturn(orderId, lines, reason, key, {
+        id: ctx.caller.id,
+        correlationId: ctx.correlationId,
+      }),
     );
     return {
       ...payload(outcome.orderId, outcome.userErrors),
@@ -166,6 +200,7 @@ export const Mutation: MutationResolvers<ResolverContext> = {
   },
   async replayDeadLetter(_root, { id, idempotencyKey: keyArg }, ctx) {
     requireRole(ctx, OPERATORS, 'Mutation.replayDeadLetter');
+    requiredText('id', id, MAX_DEAD_LETTER_ID_CHARS);
     const key = idempotencyKey(ctx, keyArg);
     const { outcome } = await guarded(ctx, key, async () => {
       const result = await ctx.workflows.guard.run(

@@ -301,7 +301,7 @@ export const orderQueries: Pick<QueryResolvers<ResolverContext>, 'order' | 'orde
     const customerNumber =
       filter?.customerId == null
         ? undefined
-        : keyFromIdArgument(filter.customerId, 'Customer', CUSTOMER_NUMBER);
+        : keyFromIdArgument(filter.customerId, 'Customer', CUSTOMER_NUMBER, 'filter.customerId');
     const page = await listPage(pageRequest(first, after), (p) =>
       ctx.sources.erp.listOrders(p, { customerNumber, channel: scope ?? channel }),
     );

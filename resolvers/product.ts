@@ -16,6 +16,9 @@ import {
 } from './ids.js';
 import type { ExternalIdParent, ProductParent } from './parents.js';
 
+/** A customer number (the ERP's key), as customer.ts's CUSTOMER_NUMBER. */
+const CUSTOMER_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
+
 /** Validates a SKU argument: 1 to 64 printable characters. */
 export function checkSku(sku: string, argument = 'sku'): string {
   if (sku.length === 0 || sku.length > 64 || !/^[\x21-\x7e]+$/.test(sku)) {
@@ -74,11 +77,7 @@ export const Product: ProductResolvers<ResolverContext> = {
   listPrice: async ({ sku }, _args, ctx) =>
     (await ctx.loaders.catalogItem.load(sku))?.listPrice ?? null,
   async customerPrice({ sku }, { customerId }, ctx) {
-    const customerNumber = keyFromIdArgument(
-      customerId,
-      'Customer',
-      /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/,
-    );
+    const customerNumber = keyFromIdArgument(customerId, 'Customer', CUSTOMER_KEY, 'customerId');
     const price = await ctx.loaders.customerPrice.load({ customerNumber, sku });
     if (!price) throw notFound('customer price', `${customerNumber}/${sku}`);
     return price;

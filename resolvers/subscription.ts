@@ -17,6 +17,7 @@ import type {
 } from '../generated/resolvers-types.js';
 import {
   CursorExpiredError,
+  sequenceOfCursor,
   type BusEvent,
   type DeliveredEvent,
   type EventDomain,
@@ -33,7 +34,7 @@ import type { ResolverContext } from './context.js';
 import { CUSTOMER_READERS, requireRole } from './access.js';
 import { CUSTOMER_NUMBER, loadCustomer } from './customer.js';
 import { badInput, crossdockError } from './errors.js';
-import { keyFromIdArgument, toGlobalId } from './ids.js';
+import { checkWarehouseCode, keyFromIdArgument, toGlobalId } from './ids.js';
 import { renewLoaders } from './loaders.js';
 import { ORDER_NUMBER, crossdockIdOf, loadOrder } from './order.js';
 import type {
@@ -78,6 +79,13 @@ function subscribe<T>(
   after: string | null | undefined,
   filter: (event: BusEvent<T>) => boolean,
 ): AsyncIterable<DeliveredEvent<T>> {
+  if (after != null && sequenceOfCursor(after, domain) === null) {
+    throw badInput(
+      'after',
+      `a cursor of this subscription's events, as received (${domain}:<n>)`,
+      after,
+    );
+  }
   let source: AsyncIterator<DeliveredEvent<T>> & { return?(): Promise<unknown> };
   try {
     source = ctx.bus
@@ -115,9 +123,12 @@ function fresh<P>(event: P, _args: unknown, ctx: ResolverContext): P {
 export const Subscription: SubscriptionResolvers<ResolverContext> = {
   orderStatusChanged: {
     subscribe: (_root, { orderId, customerId, channel, after }, ctx) => {
-      const order = orderId == null ? null : keyFromIdArgument(orderId, 'Order', ORDER_NUMBER);
+      const order =
+        orderId == null ? null : keyFromIdArgument(orderId, 'Order', ORDER_NUMBER, 'orderId');
       const customer =
-        customerId == null ? null : keyFromIdArgument(customerId, 'Customer', CUSTOMER_NUMBER);
+        customerId == null
+          ? null
+          : keyFromIdArgument(customerId, 'Customer', CUSTOMER_NUMBER, 'customerId');
       const scope = ctx.caller.channel;
       return subscribe<OrderStatusPayload>(
         ctx,
@@ -136,7 +147,8 @@ export const Subscription: SubscriptionResolvers<ResolverContext> = {
 
   shipmentUpdated: {
     subscribe: (_root, { orderId, after }, ctx) => {
-      const order = orderId == null ? null : keyFromIdArgument(orderId, 'Order', ORDER_NUMBER);
+      const order =
+        orderId == null ? null : keyFromIdArgument(orderId, 'Order', ORDER_NUMBER, 'orderId');
       const scope = ctx.caller.channel;
       return subscribe<ShipmentEventPayload>(
         ctx,
@@ -159,7 +171,9 @@ export const Subscription: SubscriptionResolvers<ResolverContext> = {
     subscribe: (_root, { customerId, after }, ctx) => {
       requireRole(ctx, CUSTOMER_READERS, 'Subscription.customerCreditChanged');
       const customer =
-        customerId == null ? null : keyFromIdArgument(customerId, 'Customer', CUSTOMER_NUMBER);
+        customerId == null
+          ? null
+          : keyFromIdArgument(customerId, 'Customer', CUSTOMER_NUMBER, 'customerId');
       return subscribe<CustomerCreditPayload>(
         ctx,
         'customer',
@@ -184,11 +198,7 @@ export const Subscription: SubscriptionResolvers<ResolverContext> = {
         return new Set(
           name === 'skus'
             ? values.map((sku, i) => checkSku(sku, `skus[${i}]`))
-            : values.map((code, i) => {
-                if (!/^[A-Za-z0-9_-]{1,40}$/.test(code))
-                  throw badInput(`warehouses[${i}]`, 'a warehouse code such as EAST', code);
-                return code;
-              }),
+            : values.map((code, i) => checkWarehouseCode(code, `warehouses[${i}]`)),
         );
       };
       const wantedSkus = keys('skus', skus);

@@ -56,6 +56,7 @@ export function sandboxCredentialEnv(): Record<string, string> {
     ERP_CLIENT_ID: ERP_SANDBOX.clientId,
     ERP_CLIENT_SECRET: ERP_SANDBOX.clientSecret,
     COMMERCE_ACCESS_TOKEN: COMMERCE_SANDBOX.accessToken,
+    COMMERCE_SHOP_DOMAIN: COMMERCE_SANDBOX.shopDomain,
     WMS_CLIENT_ID: WMS_SANDBOX.wms.clientId,
     WMS_CLIENT_SECRET: WMS_SANDBOX.wms.clientSecret,
     WMS_USER_LOGIN: WMS_SANDBOX.wms.userLogin,

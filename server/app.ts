@@ -26,25 +26,25 @@ import type { Logger } from '../observability/logger.js';
 import { CORRELATION_HEADER, correlationIdFrom } from '../observability/correlation.js';
 import { createLoaders, type ResolverContext, type Sources } from '../resolvers/index.js';
 import { isSourceError } from '../sources/contract.js';
-import { sourceError } from '../resolvers/errors.js';
+import { crossdockError, sourceError } from '../resolvers/errors.js';
 import { allConnectors } from '../resolvers/sources.js';
-import { createAuthenticator } from './auth.js';
+import { createAuthenticator, oneAuthorization } from './auth.js';
 import type { Config } from './config.js';
 import {
   limitError,
   parseBounded,
   queryLimitsPlugin,
   tooManyTokens,
+  validationAborted,
   type QueryLimits,
 } from './limits.js';
 import { buildSchema } from './schema.js';
-import { guardWebSockets, httpServerOptions } from './transport.js';
+import { bodyRefusal, guardWebSockets, httpServerOptions, serveGraphqlWs } from './transport.js';
 import type { Store } from '../store/contract.js';
 import type { Workflows } from '../workflows/index.js';
 import type { EventBus } from '../subscriptions/bus.js';
 import { SlowConsumerError, createFanout, type Fanout } from '../subscriptions/fanout.js';
 import { WebSocketServer } from 'ws';
-import { useServer } from 'graphql-ws/use/ws';
 
 /** A running Crossdock. */
 export interface Crossdock {
@@ -129,9 +129,14 @@ function formatErrorDetails(development: boolean, limits?: Pick<QueryLimits, 'ma
       limits && formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED'
         ? tooManyTokens(formatted, limits)
         : null;
-    if (tokens) {
-      const { http: _http, ...extensions } = tokens.extensions;
-      return { message: tokens.message, extensions };
+    const aborted =
+      formatted.extensions?.code === 'GRAPHQL_VALIDATION_FAILED'
+        ? validationAborted(formatted)
+        : null;
+    const demand = tokens ?? aborted;
+    if (demand) {
+      const { http: _http, ...extensions } = demand.extensions;
+      return { message: demand.message, extensions };
     }
     if (isSourceError(original)) {
       const mapped = sourceError(original);
@@ -196,10 +201,32 @@ function legacyJsonStatusPlugin(): ApolloServerPlugin<Context> {
               REQUEST_ERRORS.has(code) &&
               e.path === undefined &&
               // The token limit is demand control (QUERY_TOO_COMPLEX), not a syntax error.
-              tooManyTokens(e, { maxTokens: 0 }) === null
+              tooManyTokens(e, { maxTokens: 0 }) === null &&
+              validationAborted(e) === null
             );
           });
           if (requestErrors) response.http.status = 200;
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Subscriptions are served over graphql-ws: one sent over HTTP is the client's error (it would
+ * otherwise fail inside execution as an internal error).
+ */
+function httpOperationsPlugin(): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation }) {
+          if (operation?.operation !== 'subscription') return;
+          throw crossdockError(
+            'BAD_USER_INPUT',
+            'Subscriptions are served over graphql-ws (WebSocket subprotocol graphql-transport-ws) at this URL, not over HTTP',
+            { http: { status: 400 } },
+          );
         },
       };
     },
@@ -301,7 +328,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     maxPayload: config.http.maxBodyBytes,
   });
   const guard = guardWebSockets(wsServer, config.ws);
-  const wsCleanup = useServer<
+  const wsCleanup = serveGraphqlWs<
     { authorization?: unknown },
     { caller?: ReturnType<typeof authenticator.authenticate> }
   >(
@@ -335,9 +362,13 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
         }
         const invalid = validate(schema, document, validationRules);
         if (invalid.length > 0) {
-          return invalid.map((e) =>
-            refuse(e, { code: 'BAD_USER_INPUT', reason: 'GRAPHQL_VALIDATION_FAILED' }),
-          );
+          return invalid.map((e) => {
+            const aborted = validationAborted(e);
+            if (!aborted)
+              return refuse(e, { code: 'BAD_USER_INPUT', reason: 'GRAPHQL_VALIDATION_FAILED' });
+            const { http: _http, ...extensions } = aborted.extensions;
+            return refuse(aborted, extensions);
+          });
         }
         const tooComplex = limitError(
           schema,
@@ -427,6 +458,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     },
     wsServer,
     config.ws.keepAliveMs,
+    logger,
   );
 
   const apollo = new ApolloServer<Context>({
@@ -466,6 +498,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
       ApolloServerPluginLandingPageDisabled(),
       operationPlugin(logger),
       legacyJsonStatusPlugin(),
+      httpOperationsPlugin(),
       queryLimitsPlugin<Context>(config.limits),
     ],
   });
@@ -493,6 +526,18 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   app.use(
     '/graphql',
     (req, res, next) => {
+      // GraphQL is served at /graphql itself, not below it.
+      if (req.path !== '/') {
+        res.status(404).json({
+          errors: [
+            {
+              message: `Not found: GraphQL is served at /graphql, not ${JSON.stringify(req.originalUrl.slice(0, 64))}`,
+              extensions: { code: 'NOT_FOUND' },
+            },
+          ],
+        });
+        return;
+      }
       // GraphQL over HTTP: a POST body is application/json; anything else is 415, not a 400
       // about a body Apollo could not find.
       if (req.method !== 'POST' || req.is('application/json')) return next();
@@ -509,7 +554,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     express.json({ limit: config.http.maxBodyBytes }),
     expressMiddleware(apollo, {
       context: async ({ req, res }): Promise<Context> => ({
-        caller: authenticator.authenticate(req.headers.authorization),
+        caller: authenticator.authenticate(oneAuthorization(req)),
         correlationId: String(res.locals.correlationId),
         sources,
         loaders: createLoaders(sources, store),
@@ -530,6 +575,15 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   app.use(
     (error: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
       const type = (error as { type?: unknown } | null)?.type;
+      const refusal = bodyRefusal(error);
+      if (refusal && type !== 'entity.parse.failed' && type !== 'entity.too.large') {
+        if (!res.headersSent && !res.destroyed) {
+          res.status(refusal.status).json({
+            errors: [{ message: refusal.message, extensions: { code: 'BAD_USER_INPUT' } }],
+          });
+        }
+        return;
+      }
       if (type === 'entity.parse.failed' || type === 'entity.too.large') {
         res.status(type === 'entity.too.large' ? 413 : 400).json({
           errors: [

@@ -4,6 +4,7 @@
  * closes it with 4403). Keys are looked up by their SHA-256 so the secret never sits in a log.
  */
 import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Caller } from '../resolvers/context.js';
 import { crossdockError } from '../resolvers/errors.js';
 import type { ApiKey } from './config.js';
@@ -41,4 +42,20 @@ export function createAuthenticator(keys: readonly ApiKey[]): Authenticator {
       return caller;
     },
   };
+}
+
+/**
+ * The request's one Authorization header. Node keeps the first of several and drops the rest;
+ * credentials that disagree are refused instead of one of them being picked (401).
+ */
+export function oneAuthorization(req: IncomingMessage): string | undefined {
+  const all = req.headersDistinct.authorization;
+  if (all && all.length > 1) {
+    throw crossdockError(
+      'UNAUTHENTICATED',
+      `Ambiguous credentials: expected one Authorization header, got ${all.length}`,
+      { http: { status: 401 } },
+    );
+  }
+  return req.headers.authorization;
 }

@@ -307,6 +307,12 @@ export const SETTINGS: readonly SettingDoc[] = [
       'Commerce (Shopify Admin GraphQL shape) shop origin, API version and access token.',
   },
   {
+    name: 'COMMERCE_SHOP_DOMAIN',
+    default: 'sandbox shop; else the host of COMMERCE_URL',
+    description:
+      'The shop this deployment serves (X-Shopify-Shop-Domain): a signed webhook naming another shop of the same app is refused (401 WEBHOOK_SIGNATURE_INVALID).',
+  },
+  {
     name: 'CONTENT_CACHE_TTL_MS',
     default: '60000',
     description:
@@ -410,6 +416,8 @@ export interface CommerceConfig extends ResilienceConfig {
   readonly contentCache: { readonly ttlMs: number; readonly maxEntries: number };
   readonly apiVersion: string;
   readonly accessToken: string;
+  /** The shop webhooks must name; null: the host of the commerce URL. */
+  readonly shopDomain: string | null;
 }
 
 /** WMS connection. */
@@ -827,6 +835,9 @@ export function loadConfig(env: Raw = process.env): Config {
         url: url(raw, 'COMMERCE_URL'),
         apiVersion: str(raw, 'COMMERCE_API_VERSION', COMMERCE_SANDBOX.apiVersion),
         accessToken: credential('COMMERCE_ACCESS_TOKEN', COMMERCE_SANDBOX.accessToken),
+        shopDomain:
+          str(raw, 'COMMERCE_SHOP_DOMAIN', '') ||
+          (mode === 'embedded' ? COMMERCE_SANDBOX.shopDomain : null),
         contentCache: {
           ttlMs: int(raw, 'CONTENT_CACHE_TTL_MS', 60_000, 0, 86_400_000),
           maxEntries: int(raw, 'CONTENT_CACHE_MAX_ENTRIES', 50_000, 1, 10_000_000),

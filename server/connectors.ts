@@ -50,6 +50,7 @@ export function createSources(config: Config, sandbox?: SourceUrls): Sources {
     timeoutMs: commerce.timeoutMs,
     breaker: commerce.breaker,
     ...(secrets.commerce === null ? {} : { webhookSecret: secrets.commerce }),
+    ...(commerce.shopDomain === null ? {} : { shopDomain: commerce.shopDomain }),
   });
   const cached = withContentCache(shop, commerce.contentCache);
   return {

@@ -327,6 +327,21 @@ export function tooManyTokens(
   });
 }
 
+/** graphql-js's message when a rule spent its complexity budget (OverlappingFieldsCanBeMerged). */
+const VALIDATION_ABORTED = 'Validation aborted.';
+
+/**
+ * The QUERY_TOO_COMPLEX error for graphql-js's aborted validation (a document whose field-merge
+ * check would cost too much, e.g. thousands of fields under one response name), else null.
+ */
+export function validationAborted(error: { readonly message: string }): GraphQLError | null {
+  if (error.message !== VALIDATION_ABORTED) return null;
+  return refuse(
+    'Query too complex to validate: too many fields to merge under one response name; ask for each field once',
+    { reason: 'VALIDATION_ABORTED' },
+  );
+}
+
 /** graphql-armor's alias and directive rules, reporting QUERY_TOO_COMPLEX into `errors`. */
 function armorRules(limits: QueryLimits, errors: GraphQLError[]) {
   const counted =

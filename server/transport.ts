@@ -14,7 +14,14 @@
  * | connections per key            | —                                      | 1008 above `maxSocketsPerKey`          |
  */
 import type { IncomingMessage, ServerOptions } from 'node:http';
+import {
+  CloseCode,
+  handleProtocols,
+  makeServer,
+  type ServerOptions as WsServerOptions,
+} from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
+import type { Logger } from '../observability/logger.js';
 import type { Config } from './config.js';
 
 /** WebSocket close codes this module uses (RFC 6455 §7.4.1). */
@@ -95,4 +102,154 @@ export function guardWebSockets(server: WebSocketServer, limits: Config['ws']): 
     },
     socketsByKey: () => sockets,
   };
+}
+
+/** What graphql-ws's server hands a transport as `ctx.extra`. */
+export interface WsExtra {
+  readonly socket: WebSocket;
+  readonly request: IncomingMessage;
+}
+
+/** Message types only a server sends: a client sending one breaks the protocol (4400). */
+const SERVER_ONLY_TYPES = new Set(['connection_ack', 'next', 'error']);
+
+const typeOf = (data: string): unknown => {
+  try {
+    return (JSON.parse(data) as { type?: unknown } | null)?.type;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Serves graphql-ws's protocol (its `makeServer`) on a `ws` server: the transport glue of
+ * `graphql-ws/use/ws`, written for hostile clients. What a client breaks is answered with the close
+ * code the protocols name and logged at debug level, never printed to the console: frames `ws`
+ * refuses (RFC 6455: 1002, 1007, 1009) and messages of a type only a server sends (4400, where
+ * graphql-ws would close 4500 as if the server had failed). A failure of our own is logged as an
+ * error and closes 4500 with a fixed reason (the detail never reaches the client). Keep-alive
+ * pings every `keepAliveMs`; a socket that does not answer one within as long is terminated.
+ */
+export function serveGraphqlWs<P extends Record<PropertyKey, unknown>, E>(
+  options: WsServerOptions<P, WsExtra & Partial<E>>,
+  wsServer: WebSocketServer,
+  keepAliveMs: number,
+  logger: Logger,
+): { dispose(): Promise<void> } {
+  const server = makeServer(options);
+  wsServer.options.handleProtocols = handleProtocols;
+  wsServer.on('error', (error) => logger.error({ err: error }, 'websocket server error'));
+  wsServer.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    // ws has closed the socket with the code of the violation (its receiver's status code).
+    socket.on('error', (error: Error & { code?: string }) =>
+      logger.debug({ code: error.code, reason: error.message }, 'websocket protocol violation'),
+    );
+    let pongWait: NodeJS.Timeout | null = null;
+    const pings =
+      keepAliveMs > 0
+        ? setInterval(() => {
+            if (socket.readyState !== socket.OPEN) return;
+            pongWait = setTimeout(() => socket.terminate(), keepAliveMs);
+            socket.once('pong', () => {
+              if (pongWait) clearTimeout(pongWait);
+              pongWait = null;
+            });
+            socket.ping();
+          }, keepAliveMs)
+        : null;
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, (error) => (error ? reject(error) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+            const text = String(data);
+            if (SERVER_ONLY_TYPES.has(typeOf(text) as string)) {
+              logger.debug({ type: typeOf(text) }, 'websocket client sent a server message');
+              socket.close(CloseCode.BadRequest, 'Invalid message received');
+              return;
+            }
+            handle(text).catch((error: unknown) => {
+              logger.error({ err: error }, 'graphql-ws message handling failed');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            });
+          }),
+      },
+      { socket, request } as WsExtra & Partial<E>,
+    );
+    socket.once('close', (code: number, reason: Buffer) => {
+      if (pongWait) clearTimeout(pongWait);
+      if (pings) clearInterval(pings);
+      void closed(code, String(reason));
+    });
+  });
+  return {
+    async dispose() {
+      for (const client of wsServer.clients) client.close(1001, 'Going away');
+      wsServer.removeAllListeners();
+      await new Promise<void>((resolve, reject) =>
+        wsServer.close((error) => (error ? reject(error) : resolve())),
+      );
+    },
+  };
+}
+
+/** What a client is told when its request body could not be read. */
+export interface BodyRefusal {
+  readonly status: number;
+  readonly message: string;
+}
+
+/**
+ * The answer to an error of reading a request body (body-parser, raw-body, zlib), or null when the
+ * error is not one: sizes, encodings, charsets, truncated bodies and compressed bodies that do not
+ * decompress are the client's, answered with the status body-parser gives them (413, 415, 400)
+ * and a message that names what was expected. The caller words the JSON-parse and size cases.
+ */
+export function bodyRefusal(error: unknown): BodyRefusal | null {
+  if (typeof error !== 'object' || error === null) return null;
+  const e = error as {
+    type?: unknown;
+    status?: unknown;
+    message?: unknown;
+    encoding?: unknown;
+    charset?: unknown;
+    code?: unknown;
+    errno?: unknown;
+  };
+  const status = typeof e.status === 'number' ? e.status : 0;
+  const quoted = (value: unknown) => JSON.stringify(String(value).slice(0, 64));
+  switch (e.type) {
+    case 'encoding.unsupported':
+      return {
+        status: 415,
+        message: `Unsupported Content-Encoding: expected gzip, deflate, br or identity, got ${quoted(e.encoding)}`,
+      };
+    case 'charset.unsupported':
+      return {
+        status: 415,
+        message: `Unsupported charset: expected utf-8, got ${quoted(e.charset)}`,
+      };
+    case 'request.aborted':
+      return { status: 400, message: 'Request aborted before its body was complete' };
+    case 'request.size.invalid':
+      return { status: 400, message: 'Request body of another length than its Content-Length' };
+    default:
+  }
+  // zlib's errors while inflating a body that claims to be compressed.
+  if (typeof e.errno === 'number' && typeof e.code === 'string' && e.code.startsWith('Z_')) {
+    return {
+      status: 400,
+      message: `Malformed request body: it does not decode as its Content-Encoding says (${String(e.message)})`,
+    };
+  }
+  if (typeof e.type === 'string' && status >= 400 && status < 500) {
+    return { status, message: `Unreadable request body (${e.type})` };
+  }
+  return null;
 }

@@ -19,6 +19,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from '../observability/logger.js';
+import { bodyRefusal } from './transport.js';
 import type {
   Connector,
   WebhookReceiver,
@@ -306,7 +307,8 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
     '/webhooks/:system',
     (error: unknown, req: Request, res: Response, next: NextFunction) => {
       const type = (error as { type?: unknown } | null)?.type;
-      if (typeof type !== 'string') return next(error);
+      const refusal = bodyRefusal(error);
+      if (typeof type !== 'string' && !refusal) return next(error);
       if (type === 'entity.too.large') {
         return refuse(
           res,
@@ -320,7 +322,9 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
         res,
         systemOf(req),
         'WEBHOOK_MALFORMED',
-        `expected a readable body, got ${type}`,
+        refusal
+          ? `expected a readable body: ${refusal.message}`
+          : `expected a readable body, got ${String(type)}`,
         null,
       );
     },

@@ -131,14 +131,14 @@ const cases: Case[] = [
     query: '{ order(id: "%%%") { number } }',
     status: 200,
     code: 'BAD_USER_INPUT',
-    message: 'id: expected a Order global ID or key, got "%%%"',
+    message: 'id: expected an Order global ID or key, got "%%%"',
   },
   {
     name: 'ID of the wrong type',
     query: '{ order(id: "UHJvZHVjdDpTS1UtMDAwMDAx") { number } }',
     status: 200,
     code: 'BAD_USER_INPUT',
-    message: 'id: expected a Order ID, got "a Product ID (UHJvZHVjdDpTS1UtMDAwMDAx)"',
+    message: 'id: expected an Order ID, got "a Product ID (UHJvZHVjdDpTS1UtMDAwMDAx)"',
   },
   {
     name: 'unknown customer',

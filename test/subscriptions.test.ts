@@ -137,7 +137,12 @@ describe('subscriptions over graphql-ws', () => {
     const results = await collect(ws.client(stack), SUB, { after: 'not-a-cursor' }, 1);
     const error = results[0]?.errors?.[0] as { message: string; extensions?: Json } | undefined;
     assert.equal(error?.extensions?.code, 'BAD_USER_INPUT');
-    assert.equal(error?.extensions?.reason, 'CURSOR_EXPIRED');
+    assert.equal(error?.extensions?.argument, 'after');
+    // Not a cursor at all: refused as such, not as an expired one.
+    assert.equal(
+      error?.message,
+      `after: expected a cursor of this subscription's events, as received (order:<n>), got "not-a-cursor"`,
+    );
   });
 
   it('closes a socket without a valid key with 4403', async () => {

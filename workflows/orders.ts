@@ -139,6 +139,13 @@ export interface OrderWorkflowDeps {
   readonly now: () => number;
 }
 
+/** Longest system message quoted in a userError. */
+const MAX_SYSTEM_MESSAGE_CHARS = 300;
+const clip = (message: string): string =>
+  message.length <= MAX_SYSTEM_MESSAGE_CHARS
+    ? message
+    : `${message.slice(0, MAX_SYSTEM_MESSAGE_CHARS)}… (${message.length} characters)`;
+
 const ue = (
   code: UserErrorCode,
   message: string,
@@ -860,7 +867,8 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
           allocations: d.allocations.map((a) => ({ ...a, released: true })),
         }));
         await record(order.id, caller, 'cancel', 'SUCCEEDED', 'CANCELLED', { why: 'erp_rejected' });
-        return { order: cancelled, userErrors: [ue('ERP_REJECTED', error.message)] };
+        // The ERP's own words, cut short: a system's answer is as untrusted as a client's.
+        return { order: cancelled, userErrors: [ue('ERP_REJECTED', clip(error.message))] };
       }
       if (!isSourceError(error)) throw error;
       // The ERP is unavailable: accept the order and post it when the ERP answers again.

@@ -109,6 +109,12 @@ export interface CommerceConnectorOptions {
    * @default undefined // no webhooks
    */
   readonly webhookSecret?: string | undefined;
+  /**
+   * The shop webhooks must name in X-Shopify-Shop-Domain (one app's secret signs every shop it
+   * is installed on).
+   * @default the host of `baseUrl`
+   */
+  readonly shopDomain?: string | undefined;
 }
 
 /** The bucket as last reported in `extensions.cost.throttleStatus`, and when. */
@@ -165,7 +171,11 @@ export function createCommerceConnector(
   const webhooks =
     options.webhookSecret === undefined
       ? null
-      : createCommerceWebhookReceiver({ name, secret: options.webhookSecret });
+      : createCommerceWebhookReceiver({
+          name,
+          secret: options.webhookSecret,
+          shopDomain: options.shopDomain ?? new URL(options.baseUrl).host,
+        });
   const upstream = createUpstream({
     name,
     kind: 'commerce',

@@ -57,6 +57,12 @@ export interface CommerceWebhookOptions {
   readonly name: string;
   /** The app's webhook secret (the HMAC key, used as given). */
   readonly secret: string;
+  /**
+   * The shop this receiver serves: a delivery naming another (X-Shopify-Shop-Domain) is refused.
+   * An app's secret signs the webhooks of every shop it is installed on, so a valid HMAC alone
+   * does not say the delivery is this tenant's.
+   */
+  readonly shopDomain: string;
 }
 
 /** The commerce platform's webhook receiver (Shopify HMAC). */
@@ -82,6 +88,14 @@ export function createCommerceWebhookReceiver(options: CommerceWebhookOptions): 
         return rejectWebhook(
           'WEBHOOK_SIGNATURE_INVALID',
           `expected X-Shopify-Hmac-Sha256 to be the base64 HMAC-SHA256 of the body under the commerce webhook secret, got ${shown(hmac)}, which does not match`,
+          deliveryId,
+        );
+      }
+      const shop = headerOf(delivery.headers, 'x-shopify-shop-domain');
+      if (shop?.toLowerCase() !== options.shopDomain.toLowerCase()) {
+        return rejectWebhook(
+          'WEBHOOK_SIGNATURE_INVALID',
+          `expected X-Shopify-Shop-Domain ${options.shopDomain} (the shop this deployment serves), got ${shown(shop)}`,
           deliveryId,
         );
       }

@@ -74,21 +74,29 @@ const Envelope = z.object({
   data: z.unknown(),
 });
 
+/**
+ * Business Central's field lengths: a signed delivery is still checked, since what a system
+ * sends is as untrusted as what a client sends (a key number of 5,000 characters is refused).
+ */
+const code = (max: number) => z.string().min(1).max(max);
+/** BC SystemId: a GUID (with or without braces). */
+const systemId = z.string().min(1).max(38);
+
 const InvoicePosted = z.object({
-  id: z.string().min(1),
-  number: z.string().min(1),
-  orderNumber: z.string().min(1),
-  externalDocumentNumber: z.string().nullish(),
-  customerNumber: z.string().min(1),
-  invoiceDate: z.string(),
-  currencyCode: z.string(),
+  id: systemId,
+  number: code(20),
+  orderNumber: code(20),
+  externalDocumentNumber: z.string().max(35).nullish(),
+  customerNumber: code(20),
+  invoiceDate: z.string().max(10),
+  currencyCode: z.string().max(10),
   totalAmountIncludingTax: z.number(),
-  status: z.string(),
+  status: z.string().max(20),
 });
 
 const CreditStatusChanged = z.object({
-  id: z.string().min(1),
-  number: z.string().min(1),
+  id: systemId,
+  number: code(20),
   blocked: z.enum(BC_BLOCKED),
   previousBlocked: z.enum(BC_BLOCKED).nullish(),
   creditLimit: z.number(),
