@@ -23,6 +23,10 @@ import { connect } from 'node:net';
 import autocannon from 'autocannon';
 import WebSocket from 'ws';
 import { crossdockEnv, freePortBase, median, start } from './support.js';
+import { apiKeyEnv } from '../server/identity.js';
+
+/** The benchmarks' API key secret (their keys are throwaway). */
+const BENCH_KEY_SECRET = 'bench-api-key-secret-of-at-least-32-characters';
 
 const quick = process.argv.includes('--quick');
 const duration = quick ? 3 : Number(process.env.BENCH_HOSTILE_DURATION_S ?? 10);
@@ -56,7 +60,10 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'silent',
       NATS_URL: '',
       POLL_SOURCES: 'none',
-      API_KEYS: 'bench-storefront-key=storefront:WEB,bench-attacker-key=storefront:WEB',
+      ...apiKeyEnv(BENCH_KEY_SECRET, [
+        { id: 'bench-storefront', key: 'bench-storefront-key', role: 'storefront', channel: 'WEB' },
+        { id: 'bench-attacker', key: 'bench-attacker-key', role: 'storefront', channel: 'WEB' },
+      ]),
       HTTP_REQUEST_TIMEOUT_MS: '2000',
       HTTP_HEADERS_TIMEOUT_MS: '2000',
     }),

@@ -13,6 +13,10 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { buildWorld } from '../sandbox/seed.js';
 import { crossdockEnv, freePortBase, start } from './support.js';
+import { apiKeyEnv } from '../server/identity.js';
+
+/** The benchmarks' API key secret (their keys are throwaway). */
+const BENCH_KEY_SECRET = 'bench-api-key-secret-of-at-least-32-characters';
 
 const catalogSize = Number(process.env.BENCH_CATALOG_SIZE ?? 10_000);
 const duration = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -34,7 +38,9 @@ async function main(): Promise<void> {
     crossdockEnv(base, {
       LOG_LEVEL: 'warn',
       DATA_DIR: mkdtempSync(join(tmpdir(), 'crossdock-bench-')),
-      API_KEYS: 'bench-admin-key=admin',
+      ...apiKeyEnv(BENCH_KEY_SECRET, [
+        { id: 'bench-admin', key: 'bench-admin-key', role: 'admin' },
+      ]),
     }),
     /Crossdock GraphQL/,
   );

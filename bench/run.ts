@@ -12,6 +12,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { crossdockEnv, freePortBase, median, start } from './support.js';
+import { apiKeyEnv } from '../server/identity.js';
+
+/** The benchmarks' API key secret (their keys are throwaway). */
+const BENCH_KEY_SECRET = 'bench-api-key-secret-of-at-least-32-characters';
 
 const catalogSize = Number(process.env.BENCH_CATALOG_SIZE ?? 100_000);
 const duration = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -42,7 +46,9 @@ async function main(): Promise<void> {
       'server/main.ts',
       crossdockEnv(portBase, {
         LOG_LEVEL: 'warn',
-        API_KEYS: 'bench-admin-key=admin',
+        ...apiKeyEnv(BENCH_KEY_SECRET, [
+          { id: 'bench-admin', key: 'bench-admin-key', role: 'admin' },
+        ]),
       }),
       /Crossdock GraphQL/,
     );

@@ -1,12 +1,15 @@
 /**
- * Who may read what. Roles come from the caller's API key (server/auth.ts).
+ * Who may read what. The principal comes from the caller's API key or token (server/auth.ts,
+ * server/identity.ts). Issue #10 moves these checks into one declarative policy; until then:
  *
- * | role       | catalogue, stock | orders              | customers, invoices | sourceHealth |
- * |------------|------------------|---------------------|---------------------|--------------|
- * | admin      | yes              | all                 | yes                 | yes          |
- * | service    | yes              | all                 | yes                 | yes          |
- * | storefront | yes              | its channel (WEB)   | yes                 | no           |
- * | partner    | yes              | its channel only    | no                  | no           |
+ * | role       | catalogue, stock | orders                 | customers, invoices | operations data |
+ * |------------|------------------|------------------------|---------------------|-----------------|
+ * | admin      | yes              | all                    | yes                 | yes             |
+ * | operations | yes              | all                    | yes                 | yes             |
+ * | service    | yes              | all                    | yes                 | no              |
+ * | storefront | yes              | its channel (WEB)      | yes                 | no              |
+ * | portal     | yes              | its customer account's | its own account     | no              |
+ * | partner    | yes              | its channel only       | no                  | no              |
  */
 import type { OrderRecord } from '../sources/contract.js';
 import type { ResolverContext, Role } from './context.js';
@@ -22,14 +25,29 @@ export function channelScope(ctx: ResolverContext): string | null {
   return ctx.caller.channel;
 }
 
+/** The only customer account the caller may see, or null for all (portal principals). */
+export function customerScope(ctx: ResolverContext): string | null {
+  return ctx.caller.role === 'portal' ? ctx.caller.customer : null;
+}
+
 /** Whether the caller may see this order. */
 export function canSeeOrder(ctx: ResolverContext, order: OrderRecord): boolean {
   const scope = channelScope(ctx);
-  return scope === null || order.channel === scope;
+  const customer = customerScope(ctx);
+  return (
+    (scope === null || order.channel === scope) &&
+    (customer === null || order.customerNumber === customer)
+  );
 }
 
-/** Roles that may read customers and invoices. */
-export const CUSTOMER_READERS: readonly Role[] = ['admin', 'service', 'storefront'];
+/** Roles that may read customers and invoices (a portal: its own account only). */
+export const CUSTOMER_READERS: readonly Role[] = [
+  'admin',
+  'operations',
+  'service',
+  'storefront',
+  'portal',
+];
 
-/** Roles that may read operational data. */
-export const OPERATORS: readonly Role[] = ['admin', 'service'];
+/** Roles that may read and repair operational data (dead letters, replay, source health). */
+export const OPERATORS: readonly Role[] = ['admin', 'operations'];

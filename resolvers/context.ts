@@ -8,16 +8,25 @@ import type { Workflows } from '../workflows/index.js';
 import type { Loaders } from './loaders.js';
 import type { Sources } from './sources.js';
 
-/** Roles an API key can have. */
-export type Role = 'admin' | 'service' | 'storefront' | 'partner';
+/** The principals an API key or token can be (server/identity.ts). */
+export const ROLES = ['storefront', 'portal', 'partner', 'service', 'operations', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
 
 /** The authenticated caller. */
 export interface Caller {
-  /** Key id for logs (never the secret itself). */
+  /** `key:<public key id>` or `jwt:<issuer>:<subject>`, for logs (never the secret itself). */
   readonly id: string;
+  /** Who owns the credential (one client may hold several keys: rotation). */
+  readonly client: string;
   readonly role: Role;
   /** Channel-scoped callers (partners, storefront) see only orders of this channel. */
   readonly channel: string | null;
+  /** The customer account a portal user (or a storefront session) is bound to. */
+  readonly customer: string | null;
+  /** Scopes a token grants (`scope` claim); none for API keys. */
+  readonly scopes: readonly string[];
+  /** When the credential stops working (ms since the epoch), or null. */
+  readonly expiresAt: number | null;
 }
 
 /** Something the response should tell the client without failing a field (a fallback taken). */

@@ -3,7 +3,7 @@
  */
 import type { CustomerResolvers, QueryResolvers } from '../generated/resolvers-types.js';
 import type { CustomerRecord } from '../sources/contract.js';
-import { CUSTOMER_READERS, channelScope, requireRole } from './access.js';
+import { CUSTOMER_READERS, channelScope, customerScope, requireRole } from './access.js';
 import { listPage, pageRequest, toConnection } from './connection.js';
 import type { ResolverContext } from './context.js';
 import { notFound } from './errors.js';
@@ -16,6 +16,9 @@ export const CUSTOMER_NUMBER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
 /** Loads a customer by global ID or number; NOT_FOUND when unknown. */
 export async function loadCustomer(ctx: ResolverContext, id: string): Promise<CustomerRecord> {
   const number = keyFromIdArgument(id, 'Customer', CUSTOMER_NUMBER);
+  // A portal principal sees its own account only; others are as missing as unknown ones.
+  const own = customerScope(ctx);
+  if (own !== null && number !== own) throw notFound('Customer', number);
   const customer = await ctx.loaders.customer.load(number);
   if (!customer) throw notFound('Customer', number);
   return customer;
@@ -59,6 +62,17 @@ export const customerQueries: Pick<QueryResolvers<ResolverContext>, 'customer' |
   },
   async customers(_root, { first, after, filter }, ctx) {
     requireRole(ctx, CUSTOMER_READERS, 'Query.customers');
+    const own = customerScope(ctx);
+    if (own !== null) {
+      // A portal principal's list is its own account.
+      pageRequest(first, after);
+      const customer = await ctx.loaders.customer.load(own);
+      return toConnection(
+        { items: customer && !after && first !== 0 ? [customer] : [], hasNextPage: false },
+        (c) => c.number,
+        (c) => c,
+      );
+    }
     const page = await listPage(pageRequest(first, after), (p) =>
       ctx.sources.erp.listCustomers(p, {
         search: boundedText('filter.search', filter?.search, MAX_TEXT_CHARS),

@@ -11,7 +11,7 @@ import type {
 import type { AddressRecord } from '../sources/contract.js';
 import { IdempotencyError } from '../workflows/index.js';
 import type { UserError } from '../workflows/orders.js';
-import { OPERATORS, requireRole } from './access.js';
+import { OPERATORS, customerScope, requireRole } from './access.js';
 import type { ResolverContext } from './context.js';
 import { renewLoaders } from './loaders.js';
 import { CUSTOMER_NUMBER } from './customer.js';
@@ -103,9 +103,9 @@ function orderKey(id: string): string {
   return keyFromIdArgument(id, 'Order', ORDER_NUMBER, 'input.orderId');
 }
 
-/** A channel-scoped caller may act only on orders of its channel; others look missing. */
+/** A scoped caller (a channel, a portal's account) may act only on its orders; others look missing. */
 async function visibleOrder(ctx: ResolverContext, key: string): Promise<UserError | null> {
-  if (ctx.caller.channel === null) return null;
+  if (ctx.caller.channel === null && customerScope(ctx) === null) return null;
   try {
     await loadOrder(ctx, key);
     return null;
@@ -139,6 +139,10 @@ export const Mutation: MutationResolvers<ResolverContext> = {
       CUSTOMER_NUMBER,
       'input.customerId',
     );
+    const own = customerScope(ctx);
+    if (own !== null && customerNumber !== own) {
+      throw forbidden(`placeOrder for another customer account than ${own}`, ctx.caller.role);
+    }
     // Shapes are checked here, before any system sees them; counts and quantities are the
     // workflow's userErrors (business rules a client corrects line by line).
     const lines = input.lines.map((l, i) => ({

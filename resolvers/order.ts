@@ -10,7 +10,7 @@ import type {
 import { isChannel, type OrderRecord } from '../sources/contract.js';
 import type { StoredOrder } from '../store/contract.js';
 import { NO_SHIP_TO, isOrderStatus, type OrderData } from '../workflows/model.js';
-import { canSeeOrder, channelScope } from './access.js';
+import { canSeeOrder, channelScope, customerScope } from './access.js';
 import { listPage, pageRequest, toConnection } from './connection.js';
 import type { ResolverContext } from './context.js';
 import { badInput, notFound } from './errors.js';
@@ -298,10 +298,15 @@ export const orderQueries: Pick<QueryResolvers<ResolverContext>, 'order' | 'orde
     if (scope && channel && channel !== scope) {
       throw badInput('filter.channel', `${scope} (the only channel this key may read)`, channel);
     }
-    const customerNumber =
+    const own = customerScope(ctx);
+    const asked =
       filter?.customerId == null
         ? undefined
         : keyFromIdArgument(filter.customerId, 'Customer', CUSTOMER_NUMBER, 'filter.customerId');
+    if (own !== null && asked !== undefined && asked !== own) {
+      throw badInput('filter.customerId', `${own} (the only customer this key may read)`, asked);
+    }
+    const customerNumber = own ?? asked;
     const page = await listPage(pageRequest(first, after), (p) =>
       ctx.sources.erp.listOrders(p, { customerNumber, channel: scope ?? channel }),
     );

@@ -7,7 +7,7 @@ import type {
   ShipmentResolvers,
 } from '../generated/resolvers-types.js';
 import type { InvoiceRecord, ShipmentRecord } from '../sources/contract.js';
-import { CUSTOMER_READERS, canSeeOrder, requireRole } from './access.js';
+import { CUSTOMER_READERS, canSeeOrder, customerScope, requireRole } from './access.js';
 import type { ResolverContext } from './context.js';
 import { badInput, notFound } from './errors.js';
 import { fromGlobalId, keyFromIdArgument, toGlobalId } from './ids.js';
@@ -20,8 +20,8 @@ export async function loadShipment(ctx: ResolverContext, id: string): Promise<Sh
   if (!system) throw notFound('Shipment', id);
   const shipment = await system.shipment.load(id);
   if (!shipment) throw notFound('Shipment', id);
-  // Channel-scoped callers see shipments of their own orders only.
-  if (ctx.caller.channel !== null) {
+  // Scoped callers (a channel, a portal's account) see shipments of their own orders only.
+  if (ctx.caller.channel !== null || customerScope(ctx) !== null) {
     const order = await loadOrder(
       ctx,
       crossdockIdOf(shipment.orderNumber) ?? shipment.orderNumber,
@@ -35,6 +35,8 @@ export async function loadShipment(ctx: ResolverContext, id: string): Promise<Sh
 export async function loadInvoice(ctx: ResolverContext, number: string): Promise<InvoiceRecord> {
   const invoice = await ctx.loaders.invoice.load(number);
   if (!invoice) throw notFound('Invoice', number);
+  const own = customerScope(ctx);
+  if (own !== null && invoice.customerNumber !== own) throw notFound('Invoice', number);
   return invoice;
 }
 

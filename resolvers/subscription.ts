@@ -31,7 +31,7 @@ import type {
 import { SlowConsumerError, StreamInterruptedError } from '../subscriptions/fanout.js';
 import { isOrderStatus } from '../workflows/model.js';
 import type { ResolverContext } from './context.js';
-import { CUSTOMER_READERS, requireRole } from './access.js';
+import { CUSTOMER_READERS, customerScope, requireRole } from './access.js';
 import { CUSTOMER_NUMBER, loadCustomer } from './customer.js';
 import { badInput, crossdockError } from './errors.js';
 import { checkWarehouseCode, keyFromIdArgument, toGlobalId } from './ids.js';
@@ -130,6 +130,7 @@ export const Subscription: SubscriptionResolvers<ResolverContext> = {
           ? null
           : keyFromIdArgument(customerId, 'Customer', CUSTOMER_NUMBER, 'customerId');
       const scope = ctx.caller.channel;
+      const own = customerScope(ctx);
       return subscribe<OrderStatusPayload>(
         ctx,
         'order',
@@ -138,7 +139,8 @@ export const Subscription: SubscriptionResolvers<ResolverContext> = {
           (order === null || p.orderId === order || p.erpNumber === order) &&
           (customer === null || p.customerNumber === customer) &&
           (channel == null || p.channel === channel) &&
-          (scope === null || p.channel === scope),
+          (scope === null || p.channel === scope) &&
+          (own === null || p.customerNumber === own),
       );
     },
     resolve: (event: OrderStatusEventParent, args: unknown, ctx: ResolverContext) =>
@@ -150,6 +152,7 @@ export const Subscription: SubscriptionResolvers<ResolverContext> = {
       const order =
         orderId == null ? null : keyFromIdArgument(orderId, 'Order', ORDER_NUMBER, 'orderId');
       const scope = ctx.caller.channel;
+      const own = customerScope(ctx);
       return subscribe<ShipmentEventPayload>(
         ctx,
         'shipment',
@@ -159,8 +162,9 @@ export const Subscription: SubscriptionResolvers<ResolverContext> = {
             p.orderId === order ||
             p.orderNumber === order ||
             crossdockIdOf(p.orderNumber) === order) &&
-          // A channel-scoped key sees shipments of its channel's orders only.
-          (scope === null || p.channel === scope),
+          // A channel-scoped key sees shipments of its channel's orders only; a portal, its own.
+          (scope === null || p.channel === scope) &&
+          (own === null || p.customerNumber === own),
       );
     },
     resolve: (event: ShipmentEventParent, args: unknown, ctx: ResolverContext) =>
@@ -170,6 +174,7 @@ export const Subscription: SubscriptionResolvers<ResolverContext> = {
   customerCreditChanged: {
     subscribe: (_root, { customerId, after }, ctx) => {
       requireRole(ctx, CUSTOMER_READERS, 'Subscription.customerCreditChanged');
+      const own = customerScope(ctx);
       const customer =
         customerId == null
           ? null
@@ -178,7 +183,9 @@ export const Subscription: SubscriptionResolvers<ResolverContext> = {
         ctx,
         'customer',
         after,
-        ({ payload: p }) => customer === null || p.customerNumber === customer,
+        ({ payload: p }) =>
+          (customer === null || p.customerNumber === customer) &&
+          (own === null || p.customerNumber === own),
       );
     },
     resolve: (event: CustomerCreditEventParent, args: unknown, ctx: ResolverContext) =>

@@ -44,7 +44,7 @@ import type { Store } from '../store/contract.js';
 import type { Workflows } from '../workflows/index.js';
 import type { EventBus } from '../subscriptions/bus.js';
 import { SlowConsumerError, createFanout, type Fanout } from '../subscriptions/fanout.js';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 
 /** A running Crossdock. */
 export interface Crossdock {
@@ -212,6 +212,27 @@ function legacyJsonStatusPlugin(): ApolloServerPlugin<Context> {
   };
 }
 
+/** Longest delay a Node timer takes (about 24.8 days); longer ones are re-armed. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Closes a socket with 4403 when the credential it authenticated with expires: a subscription
+ * outlives no token (issue #10). The timer goes with the socket.
+ */
+function closeAtExpiry(socket: WebSocket, expiresAt: number): void {
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const left = expiresAt - Date.now();
+    if (left <= 0) {
+      socket.close(4403, 'Forbidden: the credential expired; reconnect with a fresh one');
+      return;
+    }
+    timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+  };
+  arm();
+  socket.once('close', () => clearTimeout(timer));
+}
+
 /**
  * Subscriptions are served over graphql-ws: one sent over HTTP is the client's error (it would
  * otherwise fail inside execution as an internal error).
@@ -303,7 +324,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   const app = express();
   app.disable('x-powered-by');
   const httpServer = createServer(httpServerOptions(config.http), app);
-  const authenticator = createAuthenticator(config.apiKeys);
+  const authenticator = createAuthenticator(config.auth);
   const development = config.env === 'development';
 
   const schema = buildSchema();
@@ -330,7 +351,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   const guard = guardWebSockets(wsServer, config.ws);
   const wsCleanup = serveGraphqlWs<
     { authorization?: unknown },
-    { caller?: ReturnType<typeof authenticator.authenticate> }
+    { caller?: Awaited<ReturnType<typeof authenticator.authenticate>> }
   >(
     {
       schema,
@@ -413,22 +434,24 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
           errors: r.errors.map((e) => format(e.toJSON(), e)),
         } as never;
       },
-      onConnect: (ctx) => {
+      onConnect: async (ctx) => {
         const socket = ctx.extra.socket;
         // Closed by the transport guard (a message too big before this one was acknowledged).
         if (socket.readyState !== socket.OPEN) return false;
         let caller;
         try {
           const authorization = ctx.connectionParams?.authorization;
-          caller = authenticator.authenticate(
+          caller = await authenticator.authenticate(
             typeof authorization === 'string' ? authorization : undefined,
           );
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
         }
+        if (socket.readyState !== socket.OPEN) return false;
         if (!guard.admit(socket, caller.id)) return false; // closed 1008: too many sockets
         ctx.extra.caller = caller;
         guard.acknowledge(socket);
+        if (caller.expiresAt !== null) closeAtExpiry(socket, caller.expiresAt);
         return true;
       },
       context: (ctx): Context => {
@@ -554,7 +577,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     express.json({ limit: config.http.maxBodyBytes }),
     expressMiddleware(apollo, {
       context: async ({ req, res }): Promise<Context> => ({
-        caller: authenticator.authenticate(oneAuthorization(req)),
+        caller: await authenticator.authenticate(oneAuthorization(req)),
         correlationId: String(res.locals.correlationId),
         sources,
         loaders: createLoaders(sources, store),

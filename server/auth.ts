@@ -1,32 +1,71 @@
 /**
- * API-key authentication: `Authorization: Bearer <key>` on HTTP, and `connectionParams.authorization`
- * on graphql-ws, checked once when the socket connects (server/app.ts: a missing or unknown key
- * closes it with 4403). Keys are looked up by their SHA-256 so the secret never sits in a log.
+ * Authentication (issue #10): `Authorization: Bearer <API key or JWT>` on HTTP, and
+ * `connectionParams.authorization` on graphql-ws (checked when the socket connects; a socket
+ * whose token expires is closed 4403 then, server/app.ts).
+ *
+ * - API keys are looked up by their HMAC under API_KEY_SECRET (server/identity.ts): the key
+ *   itself is never stored, and a caller is named by the key's public id.
+ * - JWTs (three base64url segments) are verified with jose when JWT_ISSUER is set: issuer,
+ *   audience, signature by a key of JWT_JWKS_URL (fetched and cached by jose, rotated keys
+ *   refetched) or of JWT_PUBLIC_KEYS, `exp`/`nbf` with JWT_CLOCK_SKEW_S of tolerance. Claims name
+ *   the principal (JWT_CLAIM_ROLE), its channel and customer (JWT_CLAIM_CHANNEL,
+ *   JWT_CLAIM_CUSTOMER) and scopes (`scope`); a token whose claims are missing or contradictory is
+ *   refused, never treated as unscoped.
  */
-import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors as joseErrors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import type { Caller } from '../resolvers/context.js';
 import { crossdockError } from '../resolvers/errors.js';
-import type { ApiKey } from './config.js';
+import type { Config } from './config.js';
+import { ROLES, checkScope, hashApiKey, type ApiKeyEntry, type Role } from './identity.js';
 
 /** Resolves an Authorization header value to a caller. */
 export interface Authenticator {
-  authenticate(authorization: string | undefined): Caller;
+  authenticate(authorization: string | undefined): Promise<Caller>;
 }
 
-const digest = (key: string): string => createHash('sha256').update(key).digest('hex');
+const unauthenticated = (message: string, extensions: Record<string, unknown> = {}) =>
+  crossdockError('UNAUTHENTICATED', message, { ...extensions, http: { status: 401 } });
 
-/** Makes the authenticator for a set of keys. */
-export function createAuthenticator(keys: readonly ApiKey[]): Authenticator {
-  const byDigest = new Map<string, Caller>();
-  for (const key of keys) {
-    const hash = digest(key.key);
-    byDigest.set(hash, { id: `key:${hash.slice(0, 12)}`, role: key.role, channel: key.channel });
-  }
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/** Makes the authenticator of a configuration's keys and JWT settings. */
+export function createAuthenticator(
+  auth: Config['auth'],
+  now: () => number = Date.now,
+): Authenticator {
+  const byHash = new Map<string, ApiKeyEntry>(auth.apiKeys.map((k) => [k.hash, k]));
+  const jwt = auth.jwt ? jwtVerifier(auth.jwt, now) : null;
+
+  const fromKey = (key: string): Caller => {
+    const entry = byHash.get(hashApiKey(auth.apiKeySecret, key));
+    if (!entry) throw unauthenticated('Unknown API key');
+    if (entry.expiresAt !== null && entry.expiresAt <= now()) {
+      throw unauthenticated(
+        `API key ${entry.id} expired at ${new Date(entry.expiresAt).toISOString()}: use its successor`,
+        { reason: 'KEY_EXPIRED' },
+      );
+    }
+    return {
+      id: `key:${entry.id}`,
+      client: entry.client,
+      role: entry.role,
+      channel: entry.channel,
+      customer: entry.customer,
+      scopes: [],
+      expiresAt: entry.expiresAt,
+    };
+  };
+
   return {
-    authenticate(authorization) {
-      const unauthenticated = (message: string) =>
-        crossdockError('UNAUTHENTICATED', message, { http: { status: 401 } });
+    async authenticate(authorization) {
       if (!authorization) {
         throw unauthenticated('Missing Authorization header: expected "Bearer <API key>"');
       }
@@ -37,11 +76,97 @@ export function createAuthenticator(keys: readonly ApiKey[]): Authenticator {
           `Malformed Authorization header: expected "Bearer <API key>", got ${authorization.length} characters that are not`,
         );
       }
-      const caller = byDigest.get(digest(match[1]));
-      if (!caller) throw unauthenticated('Unknown API key');
-      return caller;
+      const credential = match[1];
+      if (jwt && JWT_SHAPE.test(credential)) return jwt(credential);
+      return fromKey(credential);
     },
   };
+}
+
+/** The JWT half of the authenticator. */
+function jwtVerifier(
+  settings: NonNullable<Config['auth']['jwt']>,
+  now: () => number,
+): (token: string) => Promise<Caller> {
+  const keys: JWTVerifyGetKey = settings.jwksUrl
+    ? createRemoteJWKSet(new URL(settings.jwksUrl), {
+        cooldownDuration: settings.jwksCooldownMs,
+        timeoutDuration: 5_000,
+      })
+    : createLocalJWKSet(settings.publicKeys ?? { keys: [] });
+  const claims = settings.claims;
+  return async (token) => {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, keys, {
+        issuer: settings.issuer,
+        audience: settings.audience,
+        algorithms: [...settings.algorithms],
+        clockTolerance: settings.clockSkewS,
+        currentDate: new Date(now()),
+        requiredClaims: ['exp', 'sub'],
+      }));
+    } catch (error) {
+      throw unauthenticated(`Invalid token: ${jwtReason(error)}`, { reason: jwtCode(error) });
+    }
+    const role = payload[claims.role];
+    const channel = payload[claims.channel] ?? null;
+    const customer = payload[claims.customer] ?? null;
+    if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
+      throw unauthenticated(
+        `Invalid token: expected the claim ${claims.role} to be one of ${ROLES.join(', ')}, got ${JSON.stringify(role ?? null)}`,
+        { reason: 'TOKEN_CLAIMS' },
+      );
+    }
+    if (
+      (channel !== null && typeof channel !== 'string') ||
+      (customer !== null && typeof customer !== 'string')
+    ) {
+      throw unauthenticated(
+        `Invalid token: expected the claims ${claims.channel} and ${claims.customer} to be strings when present`,
+        { reason: 'TOKEN_CLAIMS' },
+      );
+    }
+    const scope = { role: role as Role, channel, customer };
+    // A storefront session may name its customer; every other scope is checked as for keys.
+    const wrong = checkScope(scope);
+    if (wrong) {
+      throw unauthenticated(`Invalid token: expected ${wrong}`, { reason: 'TOKEN_CLAIMS' });
+    }
+    const scopes =
+      typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
+    return {
+      id: `jwt:${String(payload.iss)}:${String(payload.sub).slice(0, 128)}`,
+      client: String(payload[claims.client] ?? payload.azp ?? payload.sub).slice(0, 128),
+      role: scope.role,
+      channel: scope.channel,
+      customer: scope.customer,
+      scopes,
+      expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : null,
+    };
+  };
+}
+
+/** What a client is told of a refused token: jose's reason, never the token. */
+function jwtReason(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return 'expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    return `claim ${error.claim} ${error.reason === 'check_failed' ? 'does not match' : error.reason.replace(/_/g, ' ')}`;
+  }
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'signed by no key of the issuer';
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed)
+    return 'signature does not verify';
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'signature algorithm not allowed';
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid)
+    return "the issuer's keys could not be fetched";
+  if (error instanceof joseErrors.JOSEError) return error.code.replace(/^ERR_/, '').toLowerCase();
+  return 'not a JWT';
+}
+
+function jwtCode(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return 'TOKEN_EXPIRED';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) return 'TOKEN_CLAIMS';
+  return 'TOKEN_INVALID';
 }
 
 /**
@@ -51,10 +176,8 @@ export function createAuthenticator(keys: readonly ApiKey[]): Authenticator {
 export function oneAuthorization(req: IncomingMessage): string | undefined {
   const all = req.headersDistinct.authorization;
   if (all && all.length > 1) {
-    throw crossdockError(
-      'UNAUTHENTICATED',
+    throw unauthenticated(
       `Ambiguous credentials: expected one Authorization header, got ${all.length}`,
-      { http: { status: 401 } },
     );
   }
   return req.headers.authorization;

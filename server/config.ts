@@ -8,7 +8,15 @@ import { readFileSync } from 'node:fs';
 import type { LevelWithSilent } from 'pino';
 import { ERP_SANDBOX, COMMERCE_SANDBOX, WMS_SANDBOX } from '../sandbox/credentials.js';
 import { LOG_LEVELS } from '../observability/logger.js';
-import { isChannel } from '../sources/contract.js';
+import type { JSONWebKeySet } from 'jose';
+import {
+  DEMO_API_KEY_SECRET,
+  DEMO_KEYS,
+  demoEntries,
+  hashApiKey,
+  parseApiKeyEntries,
+  type ApiKeyEntry,
+} from './identity.js';
 import { standardWebhookKey } from '../sources/erp/webhooks.js';
 import type { QueryLimits } from './limits.js';
 
@@ -282,7 +290,36 @@ export const SETTINGS: readonly SettingDoc[] = [
     name: 'API_KEYS',
     default: 'demo keys (embedded sandbox only)',
     description:
-      'Comma-separated key=role[:CHANNEL]; roles admin, service, storefront, partner. Required when SANDBOX=off.',
+      'JSON array of {id, client, role, channel?, customer?, hash, expires?}: keys stored only as hmac-sha256 under API_KEY_SECRET (npm run keys makes one); roles storefront, portal, partner, service, operations, admin. Required when SANDBOX=off unless JWT_ISSUER is set.',
+  },
+  {
+    name: 'API_KEY_SECRET',
+    default: 'a published demo secret (embedded only)',
+    description:
+      'Server-side secret the API key hashes are made with (at least 32 characters); required with API_KEYS; refused in production if it is the demo one.',
+  },
+  {
+    name: 'JWT_ISSUER / JWT_AUDIENCE',
+    default: '(none: no tokens)',
+    description:
+      'Bearer JWTs are accepted when JWT_ISSUER is set: iss and aud must match (both required then).',
+  },
+  {
+    name: 'JWT_JWKS_URL / JWT_PUBLIC_KEYS',
+    default: '(none)',
+    description:
+      "The issuer's signing keys: a JWKS URL (fetched, cached, refetched for an unknown kid at most every JWT_JWKS_COOLDOWN_MS, 30000) or a JWKS JSON document; one is required with JWT_ISSUER.",
+  },
+  {
+    name: 'JWT_ALGORITHMS / JWT_CLOCK_SKEW_S',
+    default: 'RS256,ES256,EdDSA / 30',
+    description: 'Signature algorithms accepted, and the tolerance on exp and nbf, in seconds.',
+  },
+  {
+    name: 'JWT_CLAIM_ROLE / JWT_CLAIM_CHANNEL / JWT_CLAIM_CUSTOMER / JWT_CLAIM_CLIENT',
+    default: 'crossdock_role / crossdock_channel / crossdock_customer / azp',
+    description:
+      "Claims that name the token's principal, its channel, its customer account and its client; a token whose claims are missing or contradictory is refused.",
   },
   {
     name: 'ERP_URL',
@@ -431,11 +468,28 @@ export interface WmsConfig extends ResilienceConfig {
   readonly customerId: number;
 }
 
-/** An API key and what it may do. */
-export interface ApiKey {
-  readonly key: string;
-  readonly role: 'admin' | 'service' | 'storefront' | 'partner';
-  readonly channel: string | null;
+/** JWT verification (server/auth.ts). */
+export interface JwtConfig {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly jwksUrl: string | null;
+  readonly publicKeys: JSONWebKeySet | null;
+  readonly jwksCooldownMs: number;
+  readonly algorithms: readonly string[];
+  readonly clockSkewS: number;
+  readonly claims: {
+    readonly role: string;
+    readonly channel: string;
+    readonly customer: string;
+    readonly client: string;
+  };
+}
+
+/** Who may call (server/identity.ts, server/auth.ts). */
+export interface AuthConfig {
+  readonly apiKeySecret: string;
+  readonly apiKeys: readonly ApiKeyEntry[];
+  readonly jwt: JwtConfig | null;
 }
 
 /** The validated configuration. */
@@ -490,7 +544,7 @@ export interface Config {
     readonly catalogSize: number;
     readonly commerceRestoreRate: number;
   };
-  readonly apiKeys: readonly ApiKey[];
+  readonly auth: AuthConfig;
   /** Signed webhooks from the systems (server/webhooks.ts). */
   readonly webhooks: {
     readonly toleranceMs: number;
@@ -516,17 +570,6 @@ export interface Config {
     readonly tpl: WmsConfig;
   };
 }
-
-/** The demo keys of the embedded default (DESIGN.md). */
-export const DEMO_API_KEYS: readonly ApiKey[] = [
-  { key: 'demo-admin', role: 'admin', channel: null },
-  { key: 'demo-service', role: 'service', channel: null },
-  { key: 'demo-storefront', role: 'storefront', channel: 'WEB' },
-  { key: 'demo-partner-a', role: 'partner', channel: 'MARKETPLACE_A' },
-  { key: 'demo-partner-b', role: 'partner', channel: 'MARKETPLACE_B' },
-];
-
-const ROLES = ['admin', 'service', 'storefront', 'partner'] as const;
 
 function int(raw: Raw, name: string, fallback: number, min: number, max: number): number {
   const text = raw[name];
@@ -578,33 +621,104 @@ function resilience(raw: Raw, prefix: string): ResilienceConfig {
   };
 }
 
-function parseApiKeys(text: string): ApiKey[] {
-  const expected = 'comma-separated key=role[:CHANNEL] with role admin|service|storefront|partner';
-  const keys = text
+/** API keys and JWT settings; the demo keys when none are configured (embedded only). */
+function authConfig(raw: Raw, apiKeysText: string | undefined): AuthConfig {
+  const secretText = raw.API_KEY_SECRET;
+  if (apiKeysText && !secretText) {
+    throw new ConfigError('API_KEY_SECRET', 'the secret the API_KEYS hashes were made with', '');
+  }
+  if (secretText !== undefined && secretText !== '' && secretText.length < 32) {
+    throw new ConfigError(
+      'API_KEY_SECRET',
+      'a secret of at least 32 characters',
+      `${secretText.length} characters`,
+    );
+  }
+  const apiKeySecret = secretText || DEMO_API_KEY_SECRET;
+  let apiKeys: ApiKeyEntry[];
+  if (!apiKeysText)
+    apiKeys = raw.JWT_ISSUER && raw.SANDBOX === 'off' ? [] : demoEntries(apiKeySecret);
+  else {
+    try {
+      apiKeys = parseApiKeyEntries(apiKeysText);
+    } catch (error) {
+      throw new ConfigError(
+        'API_KEYS',
+        (error as Error).message,
+        `${apiKeysText.length} characters`,
+      );
+    }
+  }
+  return { apiKeySecret, apiKeys, jwt: jwtConfig(raw) };
+}
+
+function jwtConfig(raw: Raw): JwtConfig | null {
+  const issuer = raw.JWT_ISSUER;
+  if (!issuer) return null;
+  const audience = raw.JWT_AUDIENCE;
+  if (!audience)
+    throw new ConfigError('JWT_AUDIENCE', 'the audience tokens must name (with JWT_ISSUER)', '');
+  const jwksUrl = url(raw, 'JWT_JWKS_URL');
+  let publicKeys: JSONWebKeySet | null = null;
+  if (raw.JWT_PUBLIC_KEYS) {
+    try {
+      const parsed = JSON.parse(raw.JWT_PUBLIC_KEYS) as JSONWebKeySet;
+      if (!Array.isArray(parsed.keys) || parsed.keys.length === 0) throw new Error('no keys');
+      publicKeys = parsed;
+    } catch {
+      throw new ConfigError(
+        'JWT_PUBLIC_KEYS',
+        'a JWKS JSON document {"keys": [...]} with at least one key',
+        `${raw.JWT_PUBLIC_KEYS.length} characters`,
+      );
+    }
+  }
+  if ((jwksUrl === null) === (publicKeys === null)) {
+    throw new ConfigError(
+      'JWT_JWKS_URL',
+      'exactly one of JWT_JWKS_URL and JWT_PUBLIC_KEYS with JWT_ISSUER',
+      jwksUrl === null ? 'neither' : 'both',
+    );
+  }
+  const algorithms = (raw.JWT_ALGORITHMS ?? 'RS256,ES256,EdDSA')
     .split(',')
-    .map((entry) => entry.trim())
+    .map((a) => a.trim())
     .filter(Boolean);
-  if (keys.length === 0) throw new ConfigError('API_KEYS', expected, text);
-  return keys.map((entry) => {
-    const match = /^([^=\s]{8,256})=(\w+)(?::(\w+))?$/.exec(entry);
-    const role = match?.[2] as ApiKey['role'] | undefined;
-    const channel = match?.[3] ?? null;
-    if (!match || !role || !ROLES.includes(role) || (channel !== null && !isChannel(channel))) {
-      throw new ConfigError(
-        'API_KEYS',
-        `${expected} (keys at least 8 characters)`,
-        entry.replace(/=.*/, '=…'),
-      );
-    }
-    if (role === 'partner' && channel === null) {
-      throw new ConfigError(
-        'API_KEYS',
-        'a channel for every partner key (key=partner:MARKETPLACE_A)',
-        entry.replace(/=.*/, '=…'),
-      );
-    }
-    return { key: match[1] ?? '', role, channel };
-  });
+  const allowed = [
+    'RS256',
+    'RS384',
+    'RS512',
+    'PS256',
+    'PS384',
+    'PS512',
+    'ES256',
+    'ES384',
+    'ES512',
+    'EdDSA',
+  ];
+  const bad = algorithms.find((a) => !allowed.includes(a));
+  if (bad || algorithms.length === 0) {
+    throw new ConfigError(
+      'JWT_ALGORITHMS',
+      `asymmetric algorithms of ${allowed.join(', ')}`,
+      bad ?? '',
+    );
+  }
+  return {
+    issuer,
+    audience,
+    jwksUrl,
+    publicKeys,
+    jwksCooldownMs: int(raw, 'JWT_JWKS_COOLDOWN_MS', 30_000, 0, 3_600_000),
+    algorithms,
+    clockSkewS: int(raw, 'JWT_CLOCK_SKEW_S', 30, 0, 600),
+    claims: {
+      role: raw.JWT_CLAIM_ROLE || 'crossdock_role',
+      channel: raw.JWT_CLAIM_CHANNEL || 'crossdock_channel',
+      customer: raw.JWT_CLAIM_CUSTOMER || 'crossdock_customer',
+      client: raw.JWT_CLAIM_CLIENT || 'azp',
+    },
+  };
 }
 
 /** A secret's value, shown in errors only by its length. */
@@ -706,10 +820,10 @@ export function loadConfig(env: Raw = process.env): Config {
   const raw: Raw = { ...file, ...env };
   const mode = oneOf(raw, 'SANDBOX', ['embedded', 'off'] as const, 'embedded');
   const apiKeysText = raw.API_KEYS;
-  if (mode === 'off' && !apiKeysText) {
+  if (mode === 'off' && !apiKeysText && !raw.JWT_ISSUER) {
     throw new ConfigError(
       'API_KEYS',
-      'API keys when SANDBOX=off (the demo keys are for the sandbox only)',
+      'API keys (or JWT_ISSUER) when SANDBOX=off (the demo keys are for the sandbox only)',
       '',
     );
   }
@@ -799,7 +913,7 @@ export function loadConfig(env: Raw = process.env): Config {
       catalogSize: int(raw, 'SANDBOX_CATALOG_SIZE', 500, 1, 1_000_000),
       commerceRestoreRate: int(raw, 'SANDBOX_COMMERCE_RESTORE_RATE', 100, 1, 1_000_000),
     },
-    apiKeys: apiKeysText ? parseApiKeys(apiKeysText) : DEMO_API_KEYS,
+    auth: authConfig(raw, apiKeysText),
     webhooks: {
       toleranceMs: int(raw, 'WEBHOOK_TOLERANCE_MS', 300_000, 1_000, 86_400_000),
       maxEventAgeMs: int(raw, 'WEBHOOK_MAX_EVENT_AGE_MS', 21_600_000, 1_000, 604_800_000),
@@ -888,12 +1002,21 @@ export function loadConfig(env: Raw = process.env): Config {
  * naming the setting (they are public: with them anyone could call Crossdock or forge a webhook).
  */
 function refuseSandboxSecrets(config: Config): void {
-  const demo = config.apiKeys.find((k) => DEMO_API_KEYS.some((d) => d.key === k.key));
+  const { auth } = config;
+  const demo = DEMO_KEYS.find((d) =>
+    auth.apiKeys.some((k) => k.hash === hashApiKey(auth.apiKeySecret, d.key)),
+  );
   if (demo)
     throw new ConfigError(
       'API_KEYS',
       'keys of your own when NODE_ENV=production (the demo keys are for the sandbox only)',
       `the demo key ${demo.key}`,
+    );
+  if (auth.apiKeySecret === DEMO_API_KEY_SECRET)
+    throw new ConfigError(
+      'API_KEY_SECRET',
+      "a secret of your own when NODE_ENV=production (this one is the embedded default's, published in the repository)",
+      'the demo secret',
     );
   const published: [string, string | null, string][] = [
     ['WEBHOOK_SECRET_ERP', config.webhooks.secrets.erp, ERP_SANDBOX.webhookSecret],

@@ -4,6 +4,7 @@
  */
 import { createLogger } from '../observability/logger.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { DEMO_KEYS } from './identity.js';
 import { startEmbedded } from './embedded.js';
 
 async function main(): Promise<void> {
@@ -33,7 +34,9 @@ async function main(): Promise<void> {
       `Sandbox WMS        ${sandbox.wms.url}`,
       `Sandbox 3PL        ${sandbox.tpl.url}`,
       `Sandbox commerce   ${sandbox.commerce.url}`,
-      `Demo API keys      ${config.apiKeys.map((k) => k.key).join(', ')}`,
+      ...(config.auth.apiKeys.some((k) => k.id === 'demo-admin')
+        ? [`Demo API keys      ${DEMO_KEYS.map((k) => k.key).join(', ')}`]
+        : []),
       `Try: curl -s ${crossdock.url} -H 'authorization: Bearer demo-admin' -H 'content-type: application/json' -d '{"query":"{ product(sku: \\"SKU-000001\\") { name listPrice { amount } availableToPromise } }"}'`,
     );
   }

@@ -9,7 +9,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { COMMERCE_SANDBOX, ERP_SANDBOX } from '../sandbox/credentials.js';
-import { ConfigError, DEMO_API_KEYS, SETTINGS, loadConfig } from '../server/config.js';
+import { ConfigError, SETTINGS, loadConfig } from '../server/config.js';
+import {
+  DEMO_API_KEY_SECRET,
+  apiKeyEnv,
+  demoEntries,
+  hashApiKey,
+  keyEntry,
+} from '../server/identity.js';
+
+/** A key secret of a deployment's own (tests only). */
+const OWN_SECRET = 'an-api-key-secret-of-our-own-32-chars-or-more';
+/** Keys of a deployment's own: one admin key. */
+const OWN_KEYS = apiKeyEnv(OWN_SECRET, [{ id: 'ops-1', key: 'ops-key-123', role: 'admin' }]);
 
 /** Runs `npm start`'s entry with `env`; asserts it exits 1 printing exactly `stderr`. */
 async function startFails(env: Record<string, string>, stderr: string): Promise<void> {
@@ -27,12 +39,13 @@ async function startFails(env: Record<string, string>, stderr: string): Promise<
 }
 
 /** Asserts that `env` stops start-up with exactly `message`. */
-function refuses(env: Record<string, string>, message: string): void {
+function refuses(env: Record<string, string>, message: string | RegExp): void {
   assert.throws(
     () => loadConfig(env),
     (error: unknown) => {
       assert.ok(error instanceof ConfigError);
-      assert.equal(error.message, message);
+      if (typeof message === 'string') assert.equal(error.message, message);
+      else assert.match(error.message, message);
       return true;
     },
   );
@@ -46,7 +59,8 @@ describe('configuration', () => {
     assert.equal(config.sandbox.mode, 'embedded');
     assert.equal(config.sandbox.portBase, 4100);
     assert.equal(config.sandbox.catalogSize, 500);
-    assert.deepEqual(config.apiKeys, DEMO_API_KEYS);
+    assert.deepEqual(config.auth.apiKeys, demoEntries(DEMO_API_KEY_SECRET));
+    assert.equal(config.auth.jwt, null);
     assert.equal(config.sources.erp.timeoutMs, 2000);
     assert.deepEqual(config.sources.wms.breaker, {
       errorThresholdPercentage: 50,
@@ -96,7 +110,7 @@ describe('configuration', () => {
   it('receives no webhooks from a real system without its secret', () => {
     const off = {
       SANDBOX: 'off',
-      API_KEYS: 'ops-key-123=admin',
+      ...OWN_KEYS,
       ERP_URL: 'https://erp.example',
       COMMERCE_URL: 'https://shop.example',
       WMS_URL: 'https://wms.example',
@@ -114,18 +128,36 @@ describe('configuration', () => {
     assert.deepEqual(loadConfig({ POLL_SOURCES: 'wms, tpl,wms' }).polling.sources, ['wms', 'tpl']);
   });
 
-  it('parses API keys with roles and channels', () => {
-    const config = loadConfig({
-      API_KEYS: 'ops-key-123=admin, shop-key-123=storefront:WEB ,mp-key-1234=partner:MARKETPLACE_B',
-    });
-    assert.deepEqual(config.apiKeys, [
-      { key: 'ops-key-123', role: 'admin', channel: null },
-      { key: 'shop-key-123', role: 'storefront', channel: 'WEB' },
-      { key: 'mp-key-1234', role: 'partner', channel: 'MARKETPLACE_B' },
-    ]);
+  it('parses API keys stored as hashes, with ids, clients, scopes and expiries', () => {
+    const config = loadConfig(
+      apiKeyEnv(OWN_SECRET, [
+        { id: 'ops-1', key: 'ops-key-123', role: 'admin', client: 'ops' },
+        { id: 'web-2026a', key: 'shop-key-1', role: 'storefront', channel: 'WEB', client: 'web' },
+        {
+          id: 'web-2026b',
+          key: 'shop-key-2',
+          role: 'storefront',
+          channel: 'WEB',
+          client: 'web',
+          expires: '2027-01-01T00:00:00Z',
+        },
+        { id: 'acme', key: 'portal-key', role: 'portal', customer: 'C10002' },
+      ]),
+    );
+    assert.deepEqual(
+      config.auth.apiKeys.map((k) => [k.id, k.client, k.role, k.channel, k.customer, k.expiresAt]),
+      [
+        ['ops-1', 'ops', 'admin', null, null, null],
+        ['web-2026a', 'web', 'storefront', 'WEB', null, null],
+        ['web-2026b', 'web', 'storefront', 'WEB', null, Date.parse('2027-01-01T00:00:00Z')],
+        ['acme', 'acme', 'portal', null, 'C10002', null],
+      ],
+    );
+    assert.equal(config.auth.apiKeys[0]?.hash, hashApiKey(OWN_SECRET, 'ops-key-123'));
+    assert.ok(!JSON.stringify(config).includes('ops-key-123'), 'the key itself is kept nowhere');
   });
 
-  const bad: [string, Record<string, string>, string][] = [
+  const bad: [string, Record<string, string>, string | RegExp][] = [
     [
       'PORT not a number',
       { PORT: 'abc' },
@@ -162,23 +194,118 @@ describe('configuration', () => {
       'Invalid configuration: ERP_URL: expected an http(s) URL, got "ftp://erp.example"',
     ],
     [
-      'API key without role',
-      { API_KEYS: 'abcdefghij' },
-      'Invalid configuration: API_KEYS: expected comma-separated key=role[:CHANNEL] with role admin|service|storefront|partner (keys at least 8 characters), got "abcdefghij"',
+      'API keys that are not JSON (the old key=role form)',
+      { API_KEYS: 'abcdefghij=admin', API_KEY_SECRET: OWN_SECRET },
+      'Invalid configuration: API_KEYS: expected a JSON array of {id, client, role, channel?, customer?, hash, expires?}, got "16 characters"',
     ],
     [
-      'partner without channel',
-      { API_KEYS: 'partner-key-1=partner' },
-      'Invalid configuration: API_KEYS: expected a channel for every partner key (key=partner:MARKETPLACE_A), got "partner-key-1=…"',
+      'API keys without their secret',
+      { API_KEYS: OWN_KEYS.API_KEYS },
+      'Invalid configuration: API_KEY_SECRET: expected the secret the API_KEYS hashes were made with, got ""',
     ],
+    [
+      'a short API key secret',
+      { ...OWN_KEYS, API_KEY_SECRET: 'short' },
+      'Invalid configuration: API_KEY_SECRET: expected a secret of at least 32 characters, got "5 characters"',
+    ],
+    ...(
+      [
+        [
+          'a key in plain text',
+          [{ ...keyEntry(OWN_SECRET, { id: 'k1', key: 'x', role: 'admin' }), hash: 'x' }],
+          'entry 1 (k1): hash: hmac-sha256:<64 hex digits> (npm run keys)',
+        ],
+        [
+          'an unknown role',
+          [{ ...keyEntry(OWN_SECRET, { id: 'k1', key: 'x', role: 'admin' }), role: 'root' }],
+          /^entry 1 \(k1\): role: /,
+        ],
+        [
+          'a partner without its channel',
+          [keyEntry(OWN_SECRET, { id: 'p1', key: 'x', role: 'partner' })],
+          'entry 1 (p1): expected a channel for a partner (the channel it acts for)',
+        ],
+        [
+          'a storefront without its channel',
+          [keyEntry(OWN_SECRET, { id: 's1', key: 'x', role: 'storefront' })],
+          'entry 1 (s1): expected a channel for a storefront (the channel it acts for)',
+        ],
+        [
+          'a portal without its customer',
+          [keyEntry(OWN_SECRET, { id: 'b1', key: 'x', role: 'portal' })],
+          'entry 1 (b1): expected a customer for a portal principal (its B2B account)',
+        ],
+        [
+          'an admin with a channel (scoped, or not?)',
+          [keyEntry(OWN_SECRET, { id: 'a1', key: 'x', role: 'admin', channel: 'WEB' })],
+          'entry 1 (a1): expected no channel or customer for a admin principal (it sees everything its role allows)',
+        ],
+        [
+          'an unknown channel',
+          [keyEntry(OWN_SECRET, { id: 'p1', key: 'x', role: 'partner', channel: 'NOPE' })],
+          /^entry 1 \(p1\): expected a channel of WEB, /,
+        ],
+        [
+          'one key twice',
+          [
+            keyEntry(OWN_SECRET, { id: 'a1', key: 'x', role: 'admin' }),
+            keyEntry(OWN_SECRET, { id: 'a2', key: 'x', role: 'admin' }),
+          ],
+          'entry 2 (a2): the same key is listed twice',
+        ],
+        [
+          'one id twice',
+          [
+            keyEntry(OWN_SECRET, { id: 'a1', key: 'x', role: 'admin' }),
+            keyEntry(OWN_SECRET, { id: 'a1', key: 'y', role: 'admin' }),
+          ],
+          'entry 2 (a1): the id a1 is used twice',
+        ],
+        [
+          'an expiry that is not a time',
+          [{ ...keyEntry(OWN_SECRET, { id: 'a1', key: 'x', role: 'admin' }), expires: 'tomorrow' }],
+          /^entry 1 \(a1\): expires: /,
+        ],
+      ] as const
+    ).map(([name, entries, message]): [string, Record<string, string>, string | RegExp] => {
+      const text = JSON.stringify(entries);
+      const prefix = 'Invalid configuration: API_KEYS: expected ';
+      return [
+        `API keys with ${name}`,
+        { API_KEYS: text, API_KEY_SECRET: OWN_SECRET },
+        typeof message === 'string'
+          ? `${prefix}${message}, got "${text.length} characters"`
+          : new RegExp(`^${prefix}${message.source.slice(1)}`),
+      ];
+    }),
     [
       'sandbox off without keys',
       { SANDBOX: 'off' },
-      'Invalid configuration: API_KEYS: expected API keys when SANDBOX=off (the demo keys are for the sandbox only), got ""',
+      'Invalid configuration: API_KEYS: expected API keys (or JWT_ISSUER) when SANDBOX=off (the demo keys are for the sandbox only), got ""',
+    ],
+    [
+      'a JWT issuer without an audience',
+      { JWT_ISSUER: 'https://idp.example' },
+      'Invalid configuration: JWT_AUDIENCE: expected the audience tokens must name (with JWT_ISSUER), got ""',
+    ],
+    [
+      'a JWT issuer without keys',
+      { JWT_ISSUER: 'https://idp.example', JWT_AUDIENCE: 'crossdock' },
+      'Invalid configuration: JWT_JWKS_URL: expected exactly one of JWT_JWKS_URL and JWT_PUBLIC_KEYS with JWT_ISSUER, got "neither"',
+    ],
+    [
+      'a symmetric JWT algorithm',
+      {
+        JWT_ISSUER: 'https://idp.example',
+        JWT_AUDIENCE: 'crossdock',
+        JWT_JWKS_URL: 'https://idp.example/jwks',
+        JWT_ALGORITHMS: 'HS256',
+      },
+      /^Invalid configuration: JWT_ALGORITHMS: expected asymmetric algorithms of RS256, /,
     ],
     [
       'sandbox off without URLs',
-      { SANDBOX: 'off', API_KEYS: 'ops-key-123=admin' },
+      { SANDBOX: 'off', ...OWN_KEYS },
       'Invalid configuration: ERP_URL: expected a URL when SANDBOX=off, got ""',
     ],
     [
@@ -252,7 +379,7 @@ describe('production-safe start-up (issue #9)', () => {
   };
   const production = {
     NODE_ENV: 'production',
-    API_KEYS: 'ops-key-123=admin',
+    ...OWN_KEYS,
     ...urls,
     ...OWN_CREDENTIALS,
   };
@@ -288,7 +415,13 @@ describe('production-safe start-up (issue #9)', () => {
     ],
     [
       'a demo key among its own',
-      { ...production, API_KEYS: 'ops-key-123=admin,demo-partner-a=partner:MARKETPLACE_A' },
+      {
+        ...production,
+        ...apiKeyEnv(OWN_SECRET, [
+          { id: 'ops-1', key: 'ops-key-123', role: 'admin' },
+          { id: 'mp', key: 'demo-partner-a', role: 'partner', channel: 'MARKETPLACE_A' },
+        ]),
+      },
       'Invalid configuration: API_KEYS: expected keys of your own when NODE_ENV=production (the demo keys are for the sandbox only), got "the demo key demo-partner-a"',
     ],
     [
@@ -308,17 +441,28 @@ describe('production-safe start-up (issue #9)', () => {
     ],
     [
       'the embedded sandbox with keys of its own (its webhook secrets are published)',
-      { NODE_ENV: 'production', API_KEYS: 'ops-key-123=admin' },
+      { NODE_ENV: 'production', ...OWN_KEYS },
       `Invalid configuration: WEBHOOK_SECRET_ERP: expected a secret of your own when NODE_ENV=production (this one is the sandbox's, published in the repository), got "the sandbox secret"`,
     ],
     ...Object.keys(OWN_CREDENTIALS).map((name): [string, Record<string, string>, string] => {
       const { [name as keyof typeof OWN_CREDENTIALS]: _left, ...rest } = OWN_CREDENTIALS;
       return [
         `SANDBOX=off without ${name} (no fallback to the sandbox's)`,
-        { API_KEYS: 'ops-key-123=admin', ...urls, ...rest },
+        { ...OWN_KEYS, ...urls, ...rest },
         `Invalid configuration: ${name}: expected a value of your own when SANDBOX=off, got ""`,
       ];
     }),
+    [
+      'the demo API key secret',
+      {
+        ...production,
+        API_KEY_SECRET: DEMO_API_KEY_SECRET,
+        API_KEYS: apiKeyEnv(DEMO_API_KEY_SECRET, [
+          { id: 'ops-1', key: 'ops-key-123', role: 'admin' },
+        ]).API_KEYS,
+      },
+      `Invalid configuration: API_KEY_SECRET: expected a secret of your own when NODE_ENV=production (this one is the embedded default's, published in the repository), got "the demo secret"`,
+    ],
     [
       'an introspection setting that is not on or off',
       { GRAPHQL_INTROSPECTION: 'yes' },

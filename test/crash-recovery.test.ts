@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
@@ -21,6 +20,7 @@ import { sandboxCredentialEnv } from '../sandbox/credentials.js';
 import { orderIdFor } from '../workflows/orders.js';
 import { erpCompanyUrl, erpToken, wmsToken } from './support/sandbox-api.js';
 import { collect } from './support/ws.js';
+import { apiKeyEnv } from '../server/identity.js';
 
 let sandbox: Sandbox;
 const dataDir = mkdtempSync(join(tmpdir(), 'crossdock-crash-'));
@@ -51,7 +51,9 @@ async function startCrossdock(): Promise<{ child: ChildProcess; url: string }> {
       // Not production: SANDBOX=off against the sandbox systems needs their published
       // credentials, which production refuses (server/config.ts).
       NODE_ENV: 'test',
-      API_KEYS: 'crash-test-key=admin',
+      ...apiKeyEnv('crash-test-api-key-secret-32-characters!', [
+        { id: 'crash', key: 'crash-test-key', role: 'admin' },
+      ]),
       ...sandboxCredentialEnv(),
       ERP_URL: sandbox.erp.url,
       WMS_URL: sandbox.wms.url,
@@ -137,7 +139,7 @@ describe('crash recovery', { timeout: 120_000 }, () => {
     );
     assert.ok(customer && stock);
     const key = 'crash-mid-workflow';
-    const caller = `key:${createHash('sha256').update('crash-test-key').digest('hex').slice(0, 12)}`;
+    const caller = 'key:crash'; // the key's public id
     const orderId = orderIdFor(caller, key);
     const mutation = JSON.stringify({
       query: `mutation($input: PlaceOrderInput!) { placeOrder(input: $input, idempotencyKey: "${key}") { order { id status } userErrors { code } } }`,

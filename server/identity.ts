@@ -1,0 +1,244 @@
+/**
+ * Who may call Crossdock (issue #10): principals, API keys stored only as hashes, and the checks
+ * that refuse a key or token with missing or contradictory attributes instead of treating it as
+ * unscoped.
+ *
+ * A key is presented as the bearer token itself; Crossdock keeps only `hmac-sha256:<hex>` of it
+ * under a server-side secret (`API_KEY_SECRET`), so the key list can sit in configuration and
+ * logs without letting anyone call with it. Each key has a public id (what logs and timelines
+ * name), the client that owns it (several keys per client: rotation), a principal and an optional
+ * expiry. `npm run keys` makes a key and prints its entry.
+ *
+ * | role         | who                                  | scope it must carry                     |
+ * |--------------|--------------------------------------|-----------------------------------------|
+ * | `storefront` | a web store                          | one channel; a customer per session (JWT) |
+ * | `portal`     | a B2B portal user                    | one customer account                    |
+ * | `partner`    | a marketplace, EDI partner           | one channel                             |
+ * | `service`    | customer service                     | none (every order and customer)         |
+ * | `operations` | the operations team                  | none                                    |
+ * | `admin`      | platform administrators              | none                                    |
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { ROLES, type Role } from '../resolvers/context.js';
+import { CHANNELS, isChannel } from '../sources/contract.js';
+
+export { ROLES, type Role };
+
+/** What a principal is scoped to; checked by {@link checkScope}. */
+export interface Scope {
+  readonly role: Role;
+  /** The one channel a storefront or partner acts for; null for the others. */
+  readonly channel: string | null;
+  /** The customer account a portal user (or a storefront session) is bound to. */
+  readonly customer: string | null;
+}
+
+/** A customer number as the ERP keys it (BC Code[20]). */
+export const CUSTOMER_NUMBER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$/;
+
+/**
+ * Why a scope is missing or contradictory, or null when it is whole: a partner or storefront
+ * without its channel, a portal without its customer, a channel or customer on a role that has
+ * none (it would look scoped and be read as unscoped).
+ */
+export function checkScope(scope: Scope): string | null {
+  const { role, channel, customer } = scope;
+  if (channel !== null && !isChannel(channel))
+    return `a channel of ${CHANNELS.join(', ')}, got ${JSON.stringify(channel)}`;
+  if (customer !== null && !CUSTOMER_NUMBER.test(customer))
+    return `a customer number such as C10001, got ${JSON.stringify(customer)}`;
+  switch (role) {
+    case 'partner':
+    case 'storefront':
+      return channel === null ? `a channel for a ${role} (the channel it acts for)` : null;
+    case 'portal':
+      if (customer === null) return 'a customer for a portal principal (its B2B account)';
+      return channel !== null && channel !== 'B2B_PORTAL'
+        ? `no channel but B2B_PORTAL for a portal principal, got ${channel}`
+        : null;
+    default:
+      return channel !== null || customer !== null
+        ? `no channel or customer for a ${role} principal (it sees everything its role allows)`
+        : null;
+  }
+}
+
+/** One configured API key: everything but the key itself. */
+export interface ApiKeyEntry extends Scope {
+  /** Public id: logs, timelines and the key management API name a key by it. */
+  readonly id: string;
+  /** Who owns the key (one client may hold several: rotation). */
+  readonly client: string;
+  /** `hmac-sha256:<64 hex>` of the key under API_KEY_SECRET. */
+  readonly hash: string;
+  /** When the key stops working (ms since the epoch), or null. */
+  readonly expiresAt: number | null;
+}
+
+const HASH = /^hmac-sha256:[0-9a-f]{64}$/;
+
+/** The stored form of `key` under `secret`. */
+export function hashApiKey(secret: string, key: string): string {
+  return `hmac-sha256:${createHmac('sha256', secret).update(key).digest('hex')}`;
+}
+
+/** Whether `key` is the one `hash` was made from (constant time). */
+export function matchesHash(secret: string, key: string, hash: string): boolean {
+  const a = Buffer.from(hashApiKey(secret, key));
+  const b = Buffer.from(hash);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+const Entry = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a key id of letters, digits, . _ -'),
+    client: z.string().min(1).max(100),
+    role: z.enum(ROLES),
+    channel: z.string().nullish(),
+    customer: z.string().nullish(),
+    hash: z.string().regex(HASH, 'hmac-sha256:<64 hex digits> (npm run keys)'),
+    expires: z.iso.datetime({ offset: true }).nullish(),
+  })
+  .strict();
+
+/**
+ * Parses API_KEYS: a JSON array of `{id, client, role, channel?, customer?, hash, expires?}`.
+ * Throws a message naming the entry (by id, never by hash) when one is malformed, its scope is
+ * missing or contradictory, or two entries share an id or a hash.
+ */
+export function parseApiKeyEntries(text: string): ApiKeyEntry[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error('a JSON array of {id, client, role, channel?, customer?, hash, expires?}');
+  }
+  if (!Array.isArray(json) || json.length === 0) {
+    throw new Error(
+      'a non-empty JSON array of {id, client, role, channel?, customer?, hash, expires?}',
+    );
+  }
+  const ids = new Set<string>();
+  const hashes = new Set<string>();
+  return json.map((raw, i) => {
+    const parsed = Entry.safeParse(raw);
+    const name = `entry ${i + 1}${typeof raw?.id === 'string' ? ` (${String(raw.id).slice(0, 64)})` : ''}`;
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new Error(
+        `${name}: ${issue?.path.join('.') || 'entry'}: ${issue?.message ?? 'invalid'}`,
+      );
+    }
+    const e = parsed.data;
+    const entry: ApiKeyEntry = {
+      id: e.id,
+      client: e.client,
+      role: e.role,
+      channel: e.channel ?? null,
+      customer: e.customer ?? null,
+      hash: e.hash,
+      expiresAt: e.expires ? Date.parse(e.expires) : null,
+    };
+    const wrong = checkScope(entry);
+    if (wrong) throw new Error(`${name}: expected ${wrong}`);
+    if (ids.has(entry.id)) throw new Error(`${name}: the id ${entry.id} is used twice`);
+    if (hashes.has(entry.hash)) throw new Error(`${name}: the same key is listed twice`);
+    ids.add(entry.id);
+    hashes.add(entry.hash);
+    return entry;
+  });
+}
+
+/** A demo key of the embedded default: published in the README, refused in production. */
+export interface DemoKey extends Scope {
+  readonly key: string;
+  readonly client: string;
+}
+
+/** The portal demo accounts: one key per demo customer account (the sandbox's first five). */
+const DEMO_PORTAL_CUSTOMERS = ['C10001', 'C10002', 'C10003', 'C10004', 'C10005'] as const;
+
+/** The demo keys of the embedded default (DESIGN.md; listed in the README). */
+export const DEMO_KEYS: readonly DemoKey[] = [
+  { key: 'demo-admin', client: 'demo', role: 'admin', channel: null, customer: null },
+  { key: 'demo-operations', client: 'demo', role: 'operations', channel: null, customer: null },
+  { key: 'demo-service', client: 'demo', role: 'service', channel: null, customer: null },
+  { key: 'demo-storefront', client: 'demo', role: 'storefront', channel: 'WEB', customer: null },
+  ...DEMO_PORTAL_CUSTOMERS.map((customer): DemoKey => ({
+    key: `demo-portal-${customer.toLowerCase()}`,
+    client: 'demo',
+    role: 'portal',
+    channel: null,
+    customer,
+  })),
+  {
+    key: 'demo-partner-a',
+    client: 'demo',
+    role: 'partner',
+    channel: 'MARKETPLACE_A',
+    customer: null,
+  },
+  {
+    key: 'demo-partner-b',
+    client: 'demo',
+    role: 'partner',
+    channel: 'MARKETPLACE_B',
+    customer: null,
+  },
+];
+
+/**
+ * The server-side secret the embedded default hashes its demo keys with. Published (it is in
+ * this file), so production refuses it as API_KEY_SECRET.
+ */
+export const DEMO_API_KEY_SECRET = 'crossdock-embedded-demo-key-secret-not-for-production';
+
+/** The entries of the demo keys under `secret` (ids are the keys' names: they are public). */
+export function demoEntries(secret: string): ApiKeyEntry[] {
+  return DEMO_KEYS.map((d) => ({
+    id: d.key,
+    client: d.client,
+    role: d.role,
+    channel: d.channel,
+    customer: d.customer,
+    hash: hashApiKey(secret, d.key),
+    expiresAt: null,
+  }));
+}
+
+/** A key to configure: its plaintext and attributes (tests, benchmarks, `npm run keys`). */
+export interface KeySpec {
+  readonly id: string;
+  readonly key: string;
+  readonly role: Role;
+  readonly client?: string;
+  readonly channel?: string;
+  readonly customer?: string;
+  /** ISO 8601 time the key stops working. */
+  readonly expires?: string;
+}
+
+/** The API_KEYS entry of a key under `secret`. */
+export function keyEntry(secret: string, spec: KeySpec): Record<string, unknown> {
+  return {
+    id: spec.id,
+    client: spec.client ?? spec.id,
+    role: spec.role,
+    ...(spec.channel ? { channel: spec.channel } : {}),
+    ...(spec.customer ? { customer: spec.customer } : {}),
+    hash: hashApiKey(secret, spec.key),
+    ...(spec.expires ? { expires: spec.expires } : {}),
+  };
+}
+
+/** The settings that configure `specs` under `secret`: API_KEYS and API_KEY_SECRET. */
+export function apiKeyEnv(
+  secret: string,
+  specs: readonly KeySpec[],
+): { API_KEYS: string; API_KEY_SECRET: string } {
+  return {
+    API_KEYS: JSON.stringify(specs.map((s) => keyEntry(secret, s))),
+    API_KEY_SECRET: secret,
+  };
+}
