@@ -132,21 +132,21 @@ export type CreditStatus =
 /** A customer. Owner: the ERP (customer card, credit, terms) with its pricing extension (price group). */
 export type Customer = Node & {
   readonly __typename?: 'Customer';
-  /** Default ship-to and bill-to address. */
-  readonly address: Address;
-  /** Credit limit less balance due; never below zero. */
-  readonly availableCredit: Money;
-  /** Open balance (posted, unpaid invoices). */
-  readonly balanceDue: Money;
-  /** ERP blocking. */
-  readonly blocked: CustomerBlock;
-  /** Credit limit. */
-  readonly creditLimit: Money;
-  /** Whether new orders can be accepted on credit. Derived from blocking, balance and limit. */
-  readonly creditStatus: CreditStatus;
+  /** Default ship-to and bill-to address. Contact data. */
+  readonly address?: Maybe<Address>;
+  /** Credit limit less balance due; never below zero. Credit data. */
+  readonly availableCredit?: Maybe<Money>;
+  /** Open balance (posted, unpaid invoices). Credit data. */
+  readonly balanceDue?: Maybe<Money>;
+  /** ERP blocking. Credit data. */
+  readonly blocked?: Maybe<CustomerBlock>;
+  /** Credit limit. Credit data: hidden (null) from principals that may not see it. */
+  readonly creditLimit?: Maybe<Money>;
+  /** Whether new orders can be accepted on credit. Derived from blocking, balance and limit. Credit data. */
+  readonly creditStatus?: Maybe<CreditStatus>;
   /** Currency the customer is invoiced in. */
   readonly currencyCode: Scalars['String']['output'];
-  /** Accounts-payable e-mail. */
+  /** Accounts-payable e-mail. Contact data: hidden (null) from principals that may not see it. */
   readonly email?: Maybe<Scalars['String']['output']>;
   /** This customer's IDs in each system (ERP customer). */
   readonly externalIds: ReadonlyArray<ExternalId>;
@@ -158,11 +158,11 @@ export type Customer = Node & {
   readonly number: Scalars['String']['output'];
   /** This customer's orders, newest number last. */
   readonly orders: OrderConnection;
-  /** Payment terms code (NET30, NET60, 2%10NET30, COD). */
+  /** Payment terms code (NET30, NET60, 2%10NET30, COD). Terms: hidden from principals that may not see them. */
   readonly paymentTerms?: Maybe<Scalars['String']['output']>;
-  /** Phone. */
+  /** Phone. Contact data. */
   readonly phone?: Maybe<Scalars['String']['output']>;
-  /** Price group (RETAIL, WHOLESALE, DISTRIBUTOR, KEY_ACCOUNT). */
+  /** Price group (RETAIL, WHOLESALE, DISTRIBUTOR, KEY_ACCOUNT). Terms. */
   readonly priceGroup?: Maybe<Scalars['String']['output']>;
   /** Company or person. */
   readonly type: CustomerType;
@@ -881,6 +881,17 @@ export type ReplayDeadLetterPayload = {
   readonly userErrors: ReadonlyArray<UserError>;
 };
 
+/** Kinds of sensitive data. */
+export type SensitiveKind =
+  /** E-mail, phone, address: the customer's own account or storefront session, customer service, operations and admin. */
+  | 'CONTACT'
+  /** Credit limit, balance, available credit, credit status, blocking: the customer's own account, customer service, operations and admin. */
+  | 'CREDIT'
+  /** Caller ids, correlation ids, internal reasons: operations and admin only. */
+  | 'INTERNAL'
+  /** Payment terms, price group: as CREDIT. */
+  | 'TERMS';
+
 /** A shipment of (part of) an order from one warehouse. Owner: the WMS of that warehouse. */
 export type Shipment = Node & {
   readonly __typename?: 'Shipment';
@@ -1076,9 +1087,9 @@ export type TimelineEntry = {
   readonly __typename?: 'TimelineEntry';
   /** When it happened. */
   readonly at: Scalars['DateTime']['output'];
-  /** Who caused it: an API key id, or `system` for retries and recovery (ledger entries). */
+  /** Who caused it: an API key id, or `system` for retries and recovery (ledger entries). Internal: operations and admin only. */
   readonly caller?: Maybe<Scalars['String']['output']>;
-  /** Correlation ID of the request that caused it (ledger entries). */
+  /** Correlation ID of the request that caused it (ledger entries). Internal: operations and admin only. */
   readonly correlationId?: Maybe<Scalars['String']['output']>;
   /** Free-text detail (warehouse, tracking number, invoice number). */
   readonly detail?: Maybe<Scalars['String']['output']>;
@@ -1301,6 +1312,7 @@ export type ResolversTypes = {
   ProductFilter: ProductFilter;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ReplayDeadLetterPayload: ResolverTypeWrapper<ReplayPayloadParent>;
+  SensitiveKind: SensitiveKind;
   Shipment: ResolverTypeWrapper<ShipmentRecord>;
   ShipmentEvent: ResolverTypeWrapper<ShipmentEventParent>;
   ShipmentEventKind: ShipmentEventKind;
@@ -1388,6 +1400,12 @@ export type ListSizeDirectiveArgs = {
 
 export type ListSizeDirectiveResolver<Result, Parent, ContextType = ResolverContext, Args = ListSizeDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type SensitiveDirectiveArgs = {
+  kind: SensitiveKind;
+};
+
+export type SensitiveDirectiveResolver<Result, Parent, ContextType = ResolverContext, Args = SensitiveDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type AddressResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['Address'] = ResolversParentTypes['Address']> = {
   city?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   countryCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1410,12 +1428,12 @@ export type CreateReturnPayloadResolvers<ContextType = ResolverContext, ParentTy
 };
 
 export type CustomerResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['Customer'] = ResolversParentTypes['Customer']> = {
-  address?: Resolver<ResolversTypes['Address'], ParentType, ContextType>;
-  availableCredit?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
-  balanceDue?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
-  blocked?: Resolver<ResolversTypes['CustomerBlock'], ParentType, ContextType>;
-  creditLimit?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
-  creditStatus?: Resolver<ResolversTypes['CreditStatus'], ParentType, ContextType>;
+  address?: Resolver<Maybe<ResolversTypes['Address']>, ParentType, ContextType>;
+  availableCredit?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
+  balanceDue?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
+  blocked?: Resolver<Maybe<ResolversTypes['CustomerBlock']>, ParentType, ContextType>;
+  creditLimit?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
+  creditStatus?: Resolver<Maybe<ResolversTypes['CreditStatus']>, ParentType, ContextType>;
   currencyCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   externalIds?: Resolver<ReadonlyArray<ResolversTypes['ExternalId']>, ParentType, ContextType>;
@@ -1777,4 +1795,5 @@ export type Resolvers<ContextType = ResolverContext> = {
 export type DirectiveResolvers<ContextType = ResolverContext> = {
   cost?: CostDirectiveResolver<any, any, ContextType>;
   listSize?: ListSizeDirectiveResolver<any, any, ContextType>;
+  sensitive?: SensitiveDirectiveResolver<any, any, ContextType>;
 };

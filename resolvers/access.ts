@@ -12,12 +12,13 @@
  * | partner    | yes              | its channel only       | no                  | no              |
  */
 import type { OrderRecord } from '../sources/contract.js';
-import type { ResolverContext, Role } from './context.js';
+import type { ResolverContext } from './context.js';
 import { forbidden } from './errors.js';
+import { mayUse } from './policy.js';
 
-/** Throws FORBIDDEN unless the caller has one of `roles`. */
-export function requireRole(ctx: ResolverContext, roles: readonly Role[], what: string): void {
-  if (!roles.includes(ctx.caller.role)) throw forbidden(what, ctx.caller.role);
+/** Throws FORBIDDEN unless the policy lets the caller use the field `coordinate`. */
+export function requirePolicy(ctx: ResolverContext, coordinate: string, what = coordinate): void {
+  if (!mayUse(ctx.caller.role, coordinate)) throw forbidden(what, ctx.caller.role);
 }
 
 /** The only channel the caller may see orders of, or null for all. */
@@ -25,9 +26,19 @@ export function channelScope(ctx: ResolverContext): string | null {
   return ctx.caller.channel;
 }
 
-/** The only customer account the caller may see, or null for all (portal principals). */
+/** What {@link customerScope} answers for a storefront without a session customer. */
+export const NO_CUSTOMER = '';
+
+/**
+ * The only customer account the caller may see, or null for all: a portal's account, a
+ * storefront session's customer ({@link NO_CUSTOMER}, matching none, when the session names
+ * none); every other principal is not bound to one.
+ */
 export function customerScope(ctx: ResolverContext): string | null {
-  return ctx.caller.role === 'portal' ? ctx.caller.customer : null;
+  const { role, customer } = ctx.caller;
+  if (role === 'portal') return customer;
+  if (role === 'storefront') return customer ?? NO_CUSTOMER;
+  return null;
 }
 
 /** Whether the caller may see this order. */
@@ -39,15 +50,3 @@ export function canSeeOrder(ctx: ResolverContext, order: OrderRecord): boolean {
     (customer === null || order.customerNumber === customer)
   );
 }
-
-/** Roles that may read customers and invoices (a portal: its own account only). */
-export const CUSTOMER_READERS: readonly Role[] = [
-  'admin',
-  'operations',
-  'service',
-  'storefront',
-  'portal',
-];
-
-/** Roles that may read and repair operational data (dead letters, replay, source health). */
-export const OPERATORS: readonly Role[] = ['admin', 'operations'];

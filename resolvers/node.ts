@@ -3,7 +3,7 @@
  * Node interface can resolve it without guessing from its shape.
  */
 import type { NodeResolvers, QueryResolvers } from '../generated/resolvers-types.js';
-import { CUSTOMER_READERS, requireRole } from './access.js';
+import { requirePolicy } from './access.js';
 import type { ResolverContext } from './context.js';
 import { loadCustomer } from './customer.js';
 import { badInput } from './errors.js';
@@ -41,14 +41,14 @@ export const nodeQueries: Pick<QueryResolvers<ResolverContext>, 'node'> = {
       case 'Warehouse':
         return tag(await loadWarehouse(ctx, key), type);
       case 'Customer':
-        requireRole(ctx, CUSTOMER_READERS, 'Query.node(Customer)');
+        requirePolicy(ctx, 'Query.customer', 'Query.node(Customer)');
         return tag(await loadCustomer(ctx, key), type);
       case 'Order':
         return tag(await loadOrder(ctx, key), type);
       case 'Shipment':
         return tag(await loadShipment(ctx, key), type);
       case 'Invoice':
-        requireRole(ctx, CUSTOMER_READERS, 'Query.node(Invoice)');
+        requirePolicy(ctx, 'Query.invoice', 'Query.node(Invoice)');
         return tag(await loadInvoice(ctx, key), type);
       default: {
         const unreachable: never = type;

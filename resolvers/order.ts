@@ -10,7 +10,7 @@ import type {
 import { isChannel, type OrderRecord } from '../sources/contract.js';
 import type { StoredOrder } from '../store/contract.js';
 import { NO_SHIP_TO, isOrderStatus, type OrderData } from '../workflows/model.js';
-import { canSeeOrder, channelScope, customerScope } from './access.js';
+import { NO_CUSTOMER, canSeeOrder, channelScope, customerScope } from './access.js';
 import { listPage, pageRequest, toConnection } from './connection.js';
 import type { ResolverContext } from './context.js';
 import { badInput, notFound } from './errors.js';
@@ -303,10 +303,19 @@ export const orderQueries: Pick<QueryResolvers<ResolverContext>, 'order' | 'orde
       filter?.customerId == null
         ? undefined
         : keyFromIdArgument(filter.customerId, 'Customer', CUSTOMER_NUMBER, 'filter.customerId');
-    if (own !== null && asked !== undefined && asked !== own) {
+    if (own !== null && own !== NO_CUSTOMER && asked !== undefined && asked !== own) {
       throw badInput('filter.customerId', `${own} (the only customer this key may read)`, asked);
     }
     const customerNumber = own ?? asked;
+    if (customerNumber === NO_CUSTOMER) {
+      // A storefront without a customer session sees no orders.
+      pageRequest(first, after);
+      return toConnection(
+        { items: [], hasNextPage: false },
+        (o: OrderRecord) => o.number,
+        (o) => o,
+      );
+    }
     const page = await listPage(pageRequest(first, after), (p) =>
       ctx.sources.erp.listOrders(p, { customerNumber, channel: scope ?? channel }),
     );

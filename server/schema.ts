@@ -7,6 +7,7 @@ import { mergeTypeDefs } from '@graphql-tools/merge';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
 import { resolvers } from '../resolvers/index.js';
+import { applyPolicy } from '../resolvers/policy.js';
 
 /** The folder of the SDL files. */
 export const SCHEMA_DIR = fileURLToPath(new URL('../schema/', import.meta.url));
@@ -21,9 +22,12 @@ export function readTypeDefs(dir = SCHEMA_DIR): string[] {
 
 /** Builds the executable schema. */
 export function buildSchema(): GraphQLSchema {
-  return makeExecutableSchema({
-    typeDefs: mergeTypeDefs(readTypeDefs()),
-    resolvers: resolvers as never,
-    resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
-  });
+  // The access policy wraps the resolvers of the fields it names (resolvers/policy.ts).
+  return applyPolicy(
+    makeExecutableSchema({
+      typeDefs: mergeTypeDefs(readTypeDefs()),
+      resolvers: resolvers as never,
+      resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
+    }),
+  );
 }

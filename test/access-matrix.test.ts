@@ -1,0 +1,373 @@
+/**
+ * The role × operation matrix (issue #10): every principal against the root fields, the
+ * sensitive nested fields, node(id), mutations naming another tenant's records and subscriptions,
+ * each cell with its expected outcome, over real HTTP (and graphql-ws for subscriptions) against
+ * the embedded sandbox with the demo keys of each principal.
+ *
+ * Outcomes: `data` (served), `FORBIDDEN`, `NOT_FOUND` (as an unknown record), `hidden` (the
+ * field answers null or an empty list), `none` (a list with no rows), `own` (only the caller's
+ * own rows).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startStack, type Stack } from './support/stack.js';
+import { collect, wsClients } from './support/ws.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const PRINCIPALS = {
+  admin: 'demo-admin',
+  operations: 'demo-operations',
+  service: 'demo-service',
+  storefront: 'demo-storefront',
+  portal: 'demo-portal-c10001',
+  partner: 'demo-partner-a',
+} as const;
+type Principal = keyof typeof PRINCIPALS;
+
+type Outcome = 'data' | 'FORBIDDEN' | 'NOT_FOUND' | 'hidden' | 'none' | 'own';
+
+interface Cell {
+  readonly name: string;
+  readonly query: string;
+  readonly variables?: () => Json;
+  /** Reduces the answer to an outcome. */
+  readonly read: (answer: { data: Json | null | undefined; code: string | undefined }) => Outcome;
+  readonly expect: Readonly<Record<Principal, Outcome>>;
+}
+
+let stack: Stack;
+const ws = wsClients();
+/** Records found before the matrix runs (as admin): an order of MARKETPLACE_A, an invoice. */
+const found: { orderOfA?: string; orderOfOther?: string; invoice?: string } = {};
+
+before(async () => {
+  stack = await startStack({ catalogSize: 30, env: { POLL_SOURCES: 'none' } });
+  const orders = await stack.gql<Json>(
+    `{ orders(first: 200) { nodes { id channel customer { number } invoices { id } } } }`,
+  );
+  const nodes = orders.body.data?.orders.nodes as Json[];
+  // An order partner A placed through Crossdock: its timeline has ledger entries with callers.
+  const customers = await stack.gql<Json>(
+    `{ customers(first: 30) { nodes { number creditStatus availableCredit { amount } } } }`,
+  );
+  const buyer = (customers.body.data?.customers.nodes as Json[]).find(
+    (c) =>
+      c.number !== 'C10001' && c.creditStatus === 'OK' && Number(c.availableCredit.amount) > 5_000,
+  );
+  assert.ok(buyer, 'a customer with credit');
+  const placed = await stack.gql<Json>(
+    `mutation($customer: ID!) { placeOrder(input: { channel: MARKETPLACE_A, customerId: $customer, lines: [{ sku: "SKU-000001", quantity: 1 }] }, idempotencyKey: "matrix-partner-order") { order { id } userErrors { code message } } }`,
+    { customer: buyer.number },
+    { key: 'demo-partner-a' },
+  );
+  found.orderOfA = placed.body.data?.placeOrder.order?.id;
+  assert.ok(found.orderOfA, JSON.stringify(placed.body));
+  found.orderOfOther = nodes.find(
+    (o) => o.channel !== 'MARKETPLACE_A' && o.customer?.number !== 'C10001',
+  )?.id;
+  found.invoice = nodes.flatMap((o) => o.invoices ?? []).find(Boolean)?.id;
+  assert.ok(found.orderOfOther, 'the sandbox has orders of other channels and customers');
+});
+after(async () => {
+  await ws.disposeAll();
+  await stack?.close();
+});
+
+const code = (a: { code: string | undefined }): Outcome | null =>
+  a.code === 'FORBIDDEN' || a.code === 'NOT_FOUND' ? a.code : null;
+
+const ALL_DATA = {
+  admin: 'data',
+  operations: 'data',
+  service: 'data',
+  storefront: 'data',
+  portal: 'data',
+  partner: 'data',
+} as const;
+
+const CELLS: readonly Cell[] = [
+  {
+    name: 'products with list prices',
+    query: `{ products(first: 3) { nodes { sku listPrice { amount } } } }`,
+    read: (a) => code(a) ?? (a.data?.products.nodes.length === 3 ? 'data' : 'none'),
+    expect: ALL_DATA,
+  },
+  {
+    name: 'customers (list)',
+    query: `{ customers(first: 10) { nodes { number } } }`,
+    read: (a) => {
+      const nodes = a.data?.customers?.nodes as Json[] | undefined;
+      if (!nodes) return code(a) ?? 'hidden';
+      if (nodes.length === 0) return 'none';
+      return nodes.every((n) => n.number === 'C10001') && nodes.length === 1 ? 'own' : 'data';
+    },
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'data',
+      storefront: 'none',
+      portal: 'own',
+      partner: 'FORBIDDEN',
+    },
+  },
+  {
+    name: 'customer(C10001) with credit, terms and contacts',
+    query: `{ customer(id: "C10001") { number creditLimit { amount } paymentTerms email } }`,
+    read: (a) =>
+      code(a) ?? (a.data?.customer?.creditLimit && a.data.customer.email ? 'data' : 'hidden'),
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'data',
+      storefront: 'NOT_FOUND',
+      portal: 'data',
+      partner: 'FORBIDDEN',
+    },
+  },
+  {
+    name: "customer(C10002): another account's",
+    query: `{ customer(id: "C10002") { number } }`,
+    read: (a) => code(a) ?? 'data',
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'data',
+      storefront: 'NOT_FOUND',
+      portal: 'NOT_FOUND',
+      partner: 'FORBIDDEN',
+    },
+  },
+  {
+    name: 'node(id) of a customer',
+    query: `query($id: ID!) { node(id: $id) { id } }`,
+    variables: () => ({ id: Buffer.from('Customer:C10002').toString('base64url') }),
+    read: (a) => code(a) ?? 'data',
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'data',
+      storefront: 'NOT_FOUND',
+      portal: 'NOT_FOUND',
+      partner: 'FORBIDDEN',
+    },
+  },
+  {
+    name: "the customer's credit and contacts on each order (Order.customer)",
+    query: `{ orders(first: 50) { nodes { channel customer { number creditLimit { amount } balanceDue { amount } email phone paymentTerms priceGroup } } } }`,
+    read: (a) => {
+      const nodes = a.data?.orders?.nodes as Json[] | undefined;
+      if (!nodes) return code(a) ?? 'hidden';
+      if (nodes.length === 0) return 'none';
+      const customers = nodes.map((n) => n.customer).filter(Boolean);
+      const hidden = customers.every(
+        (c) =>
+          c.creditLimit === null &&
+          c.balanceDue === null &&
+          c.email === null &&
+          c.phone === null &&
+          c.paymentTerms === null &&
+          c.priceGroup === null,
+      );
+      if (hidden) return 'hidden';
+      return customers.every((c) => c.number === 'C10001') ? 'own' : 'data';
+    },
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'data',
+      storefront: 'none',
+      portal: 'own',
+      partner: 'hidden',
+    },
+  },
+  {
+    name: 'invoices with amounts due on each order (Order.invoices)',
+    query: `{ orders(first: 200) { nodes { invoices { amountDue { amount } } } } }`,
+    read: (a) => {
+      const nodes = a.data?.orders?.nodes as Json[] | undefined;
+      if (!nodes) return code(a) ?? 'hidden';
+      if (nodes.length === 0) return 'none';
+      return nodes.some((n) => (n.invoices ?? []).length > 0) ? 'data' : 'hidden';
+    },
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'data',
+      storefront: 'none',
+      portal: 'data',
+      partner: 'hidden',
+    },
+  },
+  {
+    name: 'an order of another channel or account by id',
+    query: `query($id: ID!) { order(id: $id) { id } }`,
+    variables: () => ({ id: found.orderOfOther }),
+    read: (a) => code(a) ?? 'data',
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'data',
+      storefront: 'NOT_FOUND',
+      portal: 'NOT_FOUND',
+      partner: 'NOT_FOUND',
+    },
+  },
+  {
+    name: "the partner's own order by id, its timeline's callers",
+    query: `query($id: ID!) { order(id: $id) { id timeline { caller correlationId } } }`,
+    variables: () => ({ id: found.orderOfA }),
+    read: (a) => {
+      if (!a.data?.order) return code(a) ?? 'hidden';
+      const entries = a.data.order.timeline as Json[];
+      return entries.every((e) => e.caller === null && e.correlationId === null)
+        ? 'hidden'
+        : 'data';
+    },
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'hidden',
+      storefront: 'NOT_FOUND',
+      portal: 'NOT_FOUND',
+      partner: 'hidden',
+    },
+  },
+  {
+    name: "Product.customerPrice(C10002): another customer's price",
+    query: `{ product(sku: "SKU-000001") { customerPrice(customerId: "C10002") { unitPrice { amount } } } }`,
+    read: (a) => code(a) ?? (a.data?.product?.customerPrice ? 'data' : 'hidden'),
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'data',
+      storefront: 'NOT_FOUND',
+      portal: 'NOT_FOUND',
+      partner: 'hidden',
+    },
+  },
+  {
+    name: 'deadLetters',
+    query: `{ deadLetters { id } }`,
+    read: (a) => code(a) ?? 'data',
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'FORBIDDEN',
+      storefront: 'FORBIDDEN',
+      portal: 'FORBIDDEN',
+      partner: 'FORBIDDEN',
+    },
+  },
+  {
+    name: 'sourceHealth',
+    query: `{ sourceHealth { name } }`,
+    read: (a) => code(a) ?? 'data',
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'FORBIDDEN',
+      storefront: 'FORBIDDEN',
+      portal: 'FORBIDDEN',
+      partner: 'FORBIDDEN',
+    },
+  },
+  {
+    name: 'replayDeadLetter',
+    query: `mutation { replayDeadLetter(id: "DL-none", idempotencyKey: "matrix-replay") { userErrors { code } } }`,
+    read: (a) => code(a) ?? 'data',
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'FORBIDDEN',
+      storefront: 'FORBIDDEN',
+      portal: 'FORBIDDEN',
+      partner: 'FORBIDDEN',
+    },
+  },
+  {
+    name: "placeOrder for another customer's account (C10002)",
+    query: `mutation($key: String!) { placeOrder(input: { channel: B2B_PORTAL, customerId: "C10002", lines: [{ sku: "SKU-000001", quantity: 1 }] }, idempotencyKey: $key) { userErrors { code } } }`,
+    variables: () => ({ key: `matrix-${Math.random().toString(36).slice(2)}` }),
+    read: (a) => code(a) ?? 'data',
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'data',
+      storefront: 'FORBIDDEN',
+      portal: 'FORBIDDEN',
+      partner: 'FORBIDDEN',
+    },
+  },
+];
+
+describe('no side channels', () => {
+  it("a partner's credit refusal does not quote the customer's figures; service's does", async () => {
+    const customers = await stack.gql<Json>(
+      `{ customers(first: 30) { nodes { number creditStatus availableCredit { amount } } } }`,
+    );
+    const tight = (customers.body.data?.customers.nodes as Json[]).find(
+      (c) => c.creditStatus === 'OK' && Number(c.availableCredit.amount) < 50_000,
+    );
+    assert.ok(tight, 'a customer whose credit a large order exceeds');
+    const order = (key: string, idempotencyKey: string) =>
+      stack.gql<Json>(
+        `mutation($c: ID!, $k: String!) { placeOrder(input: { channel: MARKETPLACE_A, customerId: $c, lines: [{ sku: "SKU-000002", quantity: 99999 }] }, idempotencyKey: $k) { userErrors { code message } } }`,
+        { c: tight.number, k: idempotencyKey },
+        { key },
+      );
+    const partner = (await order('demo-partner-a', 'side-credit-partner')).body.data?.placeOrder
+      .userErrors as Json[];
+    const service = (await order('demo-service', 'side-credit-service')).body.data?.placeOrder
+      .userErrors as Json[];
+    const credit = (errors: Json[]) => errors.find((e) => e.code === 'CREDIT_LIMIT_EXCEEDED');
+    assert.ok(credit(partner) && credit(service), JSON.stringify({ partner, service }));
+    assert.equal(credit(partner)?.message, "The order exceeds the customer's available credit");
+    assert.match(credit(service)?.message ?? '', /exceeds the credit limit .* of customer/);
+  });
+});
+
+describe('role × operation matrix', () => {
+  for (const cell of CELLS) {
+    for (const principal of Object.keys(PRINCIPALS) as Principal[]) {
+      it(`${cell.name} as ${principal}: ${cell.expect[principal]}`, async () => {
+        const res = await stack.gql<Json>(cell.query, cell.variables?.() ?? {}, {
+          key: PRINCIPALS[principal],
+        });
+        const [error] = res.body.errors ?? [];
+        const answer = { data: res.body.data, code: error?.extensions?.code as string | undefined };
+        assert.equal(
+          cell.read(answer),
+          cell.expect[principal],
+          JSON.stringify(res.body).slice(0, 400),
+        );
+      });
+    }
+  }
+
+  const SUBSCRIPTION = `subscription { customerCreditChanged { customer { number } } }`;
+  for (const [principal, outcome] of [
+    ['partner', 'FORBIDDEN'],
+    ['service', 'data'],
+  ] as const) {
+    it(
+      `customerCreditChanged as ${principal}: ${outcome === 'data' ? 'subscribed' : outcome}`,
+      { timeout: 15_000 },
+      async () => {
+        const client = ws.client(stack, { key: PRINCIPALS[principal] });
+        if (outcome === 'FORBIDDEN') {
+          const [result] = await collect(client, SUBSCRIPTION, {}, 1);
+          assert.equal(result?.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+        } else {
+          const started = new Promise<void>((resolve) =>
+            stack.crossdock.subscriptions.events.once('started', () => resolve()),
+          );
+          const results = collect(client, SUBSCRIPTION, {}, 1);
+          await started;
+          await client.dispose();
+          await results.catch(() => undefined);
+        }
+      },
+    );
+  }
+});
