@@ -72,6 +72,9 @@ export function crossdockEnv(
     WMS_URL: `http://127.0.0.1:${base + 2}`,
     TPL_URL: `http://127.0.0.1:${base + 3}`,
     COMMERCE_URL: `http://127.0.0.1:${base + 4}`,
+    // Benchmarks measure throughput, not the cost budget (test/budgets.test.ts does).
+    BUDGET_CAPACITY: '1000000000',
+    BUDGET_REFILL_PER_S: '1000000000',
     ...extra,
   };
 }

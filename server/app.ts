@@ -38,7 +38,9 @@ import {
   validationAborted,
   type QueryLimits,
 } from './limits.js';
+import { resolveDocument } from './documents.js';
 import { buildSchema } from './schema.js';
+import { memoryBudgets, natsBudgets, rateLimitHeaders, type Spend } from './budget.js';
 import { bodyRefusal, guardWebSockets, httpServerOptions, serveGraphqlWs } from './transport.js';
 import type { Store } from '../store/contract.js';
 import type { Workflows } from '../workflows/index.js';
@@ -71,7 +73,13 @@ export interface CrossdockOptions {
   readonly webhooks?: Router;
 }
 
-type Context = ResolverContext & BaseContext;
+type Context = ResolverContext &
+  BaseContext & {
+    /** The operation's estimated cost (queryLimitsPlugin). */
+    cost?: number;
+    /** What the operation spent of its client's budget (budgetPlugin). */
+    spend?: Spend;
+  };
 
 /** Apollo's own codes for bad documents, reported under our catalogue's BAD_USER_INPUT. */
 const DOCUMENT_ERRORS = new Set([
@@ -212,6 +220,70 @@ function legacyJsonStatusPlugin(): ApolloServerPlugin<Context> {
   };
 }
 
+/** Spends from a client's budget; null when the budgets cannot be reached (fail open). */
+type SpendOf = (client: string, cost: number) => Promise<Spend | null>;
+
+/** RATE_LIMITED for an operation its client's budget cannot pay for. */
+function overBudget(spend: Spend): GraphQLError {
+  const retry = Number.isFinite(spend.retryAfterS)
+    ? `retry in ${spend.retryAfterS} s`
+    : 'it costs more than the whole budget: ask for less';
+  return crossdockError(
+    'RATE_LIMITED',
+    `Cost budget exhausted: this operation costs ${spend.cost}, ${spend.remaining} of ${spend.capacity} left; ${retry}`,
+    {
+      cost: spend.cost,
+      remaining: spend.remaining,
+      limit: spend.capacity,
+      ...(Number.isFinite(spend.retryAfterS) ? { retryAfterS: spend.retryAfterS } : {}),
+    },
+  );
+}
+
+/**
+ * Spends each operation's estimated cost from its client's budget before it runs (after the
+ * limits plugin has estimated it); reports cost and what is left in `extensions.cost` and the
+ * RateLimit header fields; refuses RATE_LIMITED (429) what the budget cannot pay for.
+ */
+function budgetPlugin(spendOf: SpendOf): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ contextValue }) {
+          const spend = await spendOf(contextValue.caller.client, contextValue.cost ?? 0);
+          if (!spend) return; // the budgets are unavailable: served unmetered (logged)
+          contextValue.spend = spend;
+          if (!spend.allowed) {
+            const error = overBudget(spend);
+            error.extensions.http = {
+              status: 429,
+              headers: new Map(Object.entries(rateLimitHeaders(spend))),
+            };
+            throw error;
+          }
+        },
+        async willSendResponse({ contextValue, response }) {
+          const { spend } = contextValue;
+          if (!spend) return;
+          for (const [name, value] of Object.entries(rateLimitHeaders(spend)))
+            response.http.headers.set(name, value);
+          if (response.body.kind === 'single') {
+            response.body.singleResult.extensions = {
+              ...response.body.singleResult.extensions,
+              cost: {
+                estimated: spend.cost,
+                remaining: spend.remaining,
+                limit: spend.capacity,
+                resetS: spend.resetS,
+              },
+            };
+          }
+        },
+      };
+    },
+  };
+}
+
 /** Longest delay a Node timer takes (about 24.8 days); longer ones are re-armed. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -324,6 +396,18 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   const app = express();
   app.disable('x-powered-by');
   const httpServer = createServer(httpServerOptions(config.http), app);
+  // Cost budgets per client: shared through NATS key-value when there is a NATS (replicas).
+  const budgetPolicy = { capacity: config.budget.capacity, refillPerS: config.budget.refillPerS };
+  const budgets = config.bus.natsUrl
+    ? await natsBudgets(config.bus.natsUrl, config.budget.kvBucket, budgetPolicy)
+    : memoryBudgets(budgetPolicy);
+  // A budget store that fails (NATS away) must not take the API down: the operation is served
+  // unmetered and the failure logged.
+  const spendOf: SpendOf = (client, cost) =>
+    budgets.spend(client, cost).catch((error: unknown) => {
+      logger.warn({ err: error, client }, 'cost budget unavailable: operation served unmetered');
+      return null;
+    });
   const authenticator = createAuthenticator(config.auth);
   const development = config.env === 'development';
 
@@ -357,7 +441,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
       schema,
       connectionInitWaitTimeout: config.ws.initTimeoutMs,
       // The same validation and limits as over HTTP, and the same error catalogue.
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         const refuse = (error: GraphQLError, extensions: Record<string, unknown>) =>
           new GraphQLError(error.message, { nodes: error.nodes ?? null, extensions });
         // graphql-ws has reserved this operation's id already: it counts itself.
@@ -370,9 +454,32 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
             ),
           ];
         }
+        // Trusted documents: as over HTTP (a subscribe message always carries a query string;
+        // an empty one with a documentId or persistedQuery hash names a registered document).
+        const caller = ctx.extra.caller;
+        let text = payload.query;
+        if (caller) {
+          const resolution = resolveDocument(config.documents, caller.client, {
+            query: payload.query,
+            documentId: (payload as { documentId?: unknown }).documentId,
+            extensions: payload.extensions,
+          });
+          if (resolution.kind === 'refused') {
+            return [
+              crossdockError(resolution.code, resolution.message, { reason: resolution.reason }),
+            ];
+          }
+          if (resolution.kind === 'unlisted') {
+            logger.warn(
+              { client: caller.client, document: `sha256:${resolution.hash}` },
+              'unregistered document served (allow-list mode)',
+            );
+          }
+          if (resolution.kind === 'resolved') text = resolution.query;
+        }
         let document;
         try {
-          document = parseBounded(payload.query, config.limits);
+          document = parseBounded(text, config.limits);
         } catch (error) {
           if (error instanceof GraphQLError && error.extensions.code === 'QUERY_TOO_COMPLEX') {
             const { http: _http, ...extensions } = error.extensions;
@@ -391,17 +498,32 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
             return refuse(aborted, extensions);
           });
         }
+        const measured = { cost: 0 };
         const tooComplex = limitError(
           schema,
           document,
           payload.operationName,
           payload.variables ?? {},
           config.limits,
+          measured,
         );
         if (tooComplex) {
           // `http` is for the HTTP transport only.
           const { http: _http, ...extensions } = tooComplex.extensions;
           return [refuse(tooComplex, extensions)];
+        }
+        if (caller) {
+          const spend = await spendOf(caller.client, measured.cost);
+          if (spend && !spend.allowed) return [overBudget(spend)];
+        }
+        // A document resolved from its hash is executed as resolved, not as the message's text.
+        if (text !== payload.query) {
+          return {
+            schema,
+            document,
+            operationName: payload.operationName ?? null,
+            variableValues: payload.variables ?? null,
+          };
         }
         return undefined;
       },
@@ -523,6 +645,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
       legacyJsonStatusPlugin(),
       httpOperationsPlugin(),
       queryLimitsPlugin<Context>(config.limits),
+      budgetPlugin(spendOf),
     ],
   });
   await apollo.start();
@@ -575,9 +698,95 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
       });
     },
     express.json({ limit: config.http.maxBodyBytes }),
+    // Trusted documents: the caller's client decides whether a document's text is accepted and
+    // what a documentId names (server/documents.ts). Authentication failures are left to the
+    // context below, which answers them as usual.
+    async (req, res, next) => {
+      let caller;
+      try {
+        caller = await authenticator.authenticate(oneAuthorization(req));
+      } catch {
+        return next();
+      }
+      res.locals.caller = caller;
+      if (config.documents.clients.size === 0 && config.documents.defaultMode === 'off')
+        return next();
+      const params = req.method === 'GET' ? new URL(req.url, 'http://x').searchParams : null;
+      let extensions: unknown = params?.get('extensions') ?? undefined;
+      try {
+        if (typeof extensions === 'string') extensions = JSON.parse(extensions);
+      } catch {
+        return next(); // Apollo refuses it with its own message
+      }
+      const request = params
+        ? {
+            query: params.get('query') ?? undefined,
+            documentId: params.get('documentId') ?? undefined,
+            extensions,
+          }
+        : ((req.body ?? {}) as Record<string, unknown>);
+      const resolution = resolveDocument(config.documents, caller.client, request);
+      switch (resolution.kind) {
+        case 'pass':
+          return next();
+        case 'unlisted':
+          logger.warn(
+            {
+              client: caller.client,
+              document: `sha256:${resolution.hash}`,
+              correlationId: res.locals.correlationId,
+            },
+            'unregistered document served (allow-list mode)',
+          );
+          return next();
+        case 'resolved': {
+          if (params) {
+            params.set('query', resolution.query);
+            params.delete('documentId');
+            req.url = `/?${params.toString()}`; // Apollo reads the search of req.url
+          } else {
+            const {
+              documentId: _id,
+              extensions: ext,
+              ...rest
+            } = req.body as Record<string, unknown>;
+            const { persistedQuery: _pq, ...otherExtensions } = (ext ?? {}) as Record<
+              string,
+              unknown
+            >;
+            req.body = {
+              ...rest,
+              query: resolution.query,
+              ...(ext ? { extensions: otherExtensions } : {}),
+            };
+          }
+          return next();
+        }
+        case 'refused':
+          res
+            .status(
+              resolution.code === 'NOT_FOUND' ? 404 : resolution.code === 'FORBIDDEN' ? 403 : 400,
+            )
+            .json({
+              errors: [
+                {
+                  message: resolution.message,
+                  extensions: { code: resolution.code, reason: resolution.reason },
+                },
+              ],
+            });
+          return;
+        default: {
+          const unreachable: never = resolution;
+          return next(unreachable);
+        }
+      }
+    },
     expressMiddleware(apollo, {
       context: async ({ req, res }): Promise<Context> => ({
-        caller: await authenticator.authenticate(oneAuthorization(req)),
+        caller:
+          (res.locals.caller as Context['caller'] | undefined) ??
+          (await authenticator.authenticate(oneAuthorization(req))),
         correlationId: String(res.locals.correlationId),
         sources,
         loaders: createLoaders(sources, store),
@@ -644,7 +853,10 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     subscriptions: { stats: () => fanout.stats(), events: fanout.events },
     close: () =>
       // Apollo's drain plugin closes the http server and waits for requests in flight (and
-      // the sockets); then the shared bus subscriptions end.
-      (closing ??= apollo.stop().then(() => fanout.close())),
+      // the sockets); then the shared bus subscriptions end, then the budgets' connection.
+      (closing ??= apollo
+        .stop()
+        .then(() => fanout.close())
+        .then(() => budgets.close())),
   };
 }

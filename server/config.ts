@@ -9,6 +9,7 @@ import type { LevelWithSilent } from 'pino';
 import { ERP_SANDBOX, COMMERCE_SANDBOX, WMS_SANDBOX } from '../sandbox/credentials.js';
 import { LOG_LEVELS } from '../observability/logger.js';
 import type { JSONWebKeySet } from 'jose';
+import { DOCUMENT_MODES, readManifest, type TrustedDocuments } from './documents.js';
 import {
   DEMO_API_KEY_SECRET,
   DEMO_KEYS,
@@ -127,6 +128,18 @@ export const SETTINGS: readonly SettingDoc[] = [
     default: '(none)',
     description:
       'Use MongoDB (replica set, majority writes) as the store instead of the embedded SQLite.',
+  },
+  {
+    name: 'BUDGET_CAPACITY / BUDGET_REFILL_PER_S',
+    default: '1000000 / 20000',
+    description:
+      'Cost budget of each client: a bucket of this many cost points (the query cost of server/limits.ts) refilled at this rate; an operation costing more than what is left is refused RATE_LIMITED with Retry-After. Shared by every replica through NATS key-value (BUDGET_KV_BUCKET, default <NATS_STREAM_PREFIX>_BUDGETS) when NATS_URL is set.',
+  },
+  {
+    name: 'TRUSTED_DOCUMENTS_FILE / TRUSTED_DOCUMENTS_MODE',
+    default: '(none) / off',
+    description:
+      'The trusted-documents manifest (npm run documents writes it): per client a mode (off, allow-list: unregistered documents logged, enforced: registered documents only) and its documents by SHA-256; clients may send documentId "sha256:<hash>" or Apollo\'s persistedQuery hash. The mode of clients the manifest does not name.',
   },
   {
     name: 'NATS_URL',
@@ -528,6 +541,12 @@ export interface Config {
   };
   readonly store: { readonly dataDir: string; readonly mongodbUri: string | null };
   readonly bus: { readonly natsUrl: string | null; readonly streamPrefix: string };
+  readonly documents: TrustedDocuments;
+  readonly budget: {
+    readonly capacity: number;
+    readonly refillPerS: number;
+    readonly kvBucket: string;
+  };
   readonly workflows: {
     readonly leaseMs: number;
     readonly retentionMs: number;
@@ -619,6 +638,22 @@ function resilience(raw: Raw, prefix: string): ResilienceConfig {
       rollingWindowMs: get('BREAKER_WINDOW_MS', 30_000, 100, 3_600_000),
     },
   };
+}
+
+/** The trusted-documents manifest, if one is configured. */
+function trustedDocuments(raw: Raw): TrustedDocuments {
+  const mode = oneOf(raw, 'TRUSTED_DOCUMENTS_MODE', DOCUMENT_MODES, 'off');
+  const file = raw.TRUSTED_DOCUMENTS_FILE;
+  if (!file) return { defaultMode: mode, clients: new Map() };
+  try {
+    return readManifest(file, mode);
+  } catch (error) {
+    throw new ConfigError(
+      'TRUSTED_DOCUMENTS_FILE',
+      `a readable manifest (${(error as Error).message})`,
+      file,
+    );
+  }
 }
 
 /** API keys and JWT settings; the demo keys when none are configured (embedded only). */
@@ -870,6 +905,16 @@ export function loadConfig(env: Raw = process.env): Config {
     bus: {
       natsUrl: natsUrl(raw),
       streamPrefix: str(raw, 'NATS_STREAM_PREFIX', 'CROSSDOCK'),
+    },
+    documents: trustedDocuments(raw),
+    budget: {
+      capacity: int(raw, 'BUDGET_CAPACITY', 1_000_000, 1, 1_000_000_000),
+      refillPerS: int(raw, 'BUDGET_REFILL_PER_S', 20_000, 1, 1_000_000_000),
+      kvBucket: str(
+        raw,
+        'BUDGET_KV_BUCKET',
+        `${str(raw, 'NATS_STREAM_PREFIX', 'CROSSDOCK')}_BUDGETS`,
+      ),
     },
     store: {
       dataDir: str(raw, 'DATA_DIR', './data'),

@@ -161,27 +161,39 @@ const DEMO_PORTAL_CUSTOMERS = ['C10001', 'C10002', 'C10003', 'C10004', 'C10005']
 
 /** The demo keys of the embedded default (DESIGN.md; listed in the README). */
 export const DEMO_KEYS: readonly DemoKey[] = [
-  { key: 'demo-admin', client: 'demo', role: 'admin', channel: null, customer: null },
-  { key: 'demo-operations', client: 'demo', role: 'operations', channel: null, customer: null },
-  { key: 'demo-service', client: 'demo', role: 'service', channel: null, customer: null },
-  { key: 'demo-storefront', client: 'demo', role: 'storefront', channel: 'WEB', customer: null },
+  { key: 'demo-admin', client: 'demo-admin', role: 'admin', channel: null, customer: null },
+  {
+    key: 'demo-operations',
+    client: 'demo-operations',
+    role: 'operations',
+    channel: null,
+    customer: null,
+  },
+  { key: 'demo-service', client: 'demo-service', role: 'service', channel: null, customer: null },
+  {
+    key: 'demo-storefront',
+    client: 'demo-storefront',
+    role: 'storefront',
+    channel: 'WEB',
+    customer: null,
+  },
   ...DEMO_PORTAL_CUSTOMERS.map((customer): DemoKey => ({
     key: `demo-portal-${customer.toLowerCase()}`,
-    client: 'demo',
+    client: `demo-portal-${customer.toLowerCase()}`,
     role: 'portal',
     channel: null,
     customer,
   })),
   {
     key: 'demo-partner-a',
-    client: 'demo',
+    client: 'demo-partner-a',
     role: 'partner',
     channel: 'MARKETPLACE_A',
     customer: null,
   },
   {
     key: 'demo-partner-b',
-    client: 'demo',
+    client: 'demo-partner-b',
     role: 'partner',
     channel: 'MARKETPLACE_B',
     customer: null,

@@ -381,11 +381,14 @@ export function limitError(
   operationName: string | null | undefined,
   variables: Readonly<Record<string, unknown>>,
   limits: QueryLimits,
+  /** Receives the estimated cost (for the budget, server/budget.ts). */
+  measured?: { cost: number },
 ): GraphQLError | null {
   const errors: GraphQLError[] = [];
   validate(schema, document, armorRules(limits, errors));
   if (errors[0]) return errors[0];
   const { cost, depth } = estimate(schema, document, operationName, variables);
+  if (measured) measured.cost = cost;
   if (depth > limits.maxDepth) {
     return refuse(`Query depth ${depth} exceeds the limit of ${limits.maxDepth}`, {
       depth,
@@ -408,15 +411,18 @@ export function queryLimitsPlugin<C extends BaseContext>(
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ schema, document, request }) {
+        async didResolveOperation({ schema, document, request, contextValue }) {
+          const measured = { cost: 0 };
           const error = limitError(
             schema,
             document,
             request.operationName,
             request.variables ?? {},
             limits,
+            measured,
           );
           if (error) throw error;
+          (contextValue as { cost?: number }).cost = measured.cost;
         },
       };
     },

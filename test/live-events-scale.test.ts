@@ -50,14 +50,21 @@ const ORDER_SUB = `subscription($after: String) { orderStatusChanged(after: $aft
 /** A stream prefix for one suite: runs sharing a server never share streams. */
 const newPrefix = () => `XDTEST_${randomUUID().slice(0, 8).toUpperCase()}`;
 
-/** Deletes the domain streams of `prefix` (nats-bus.ts names them `<prefix>_<DOMAIN>`). */
+/**
+ * Deletes the domain streams of `prefix` (nats-bus.ts names them `<prefix>_<DOMAIN>`) and the
+ * budgets' key-value bucket (`KV_<prefix>_BUDGETS`, server/budget.ts).
+ */
 async function deleteStreams(servers: string, prefix: string): Promise<void> {
   const nc = await connect({ servers });
   try {
     const jsm = await jetstreamManager(nc);
-    for (const domain of EVENT_DOMAINS) {
+    const names = [
+      ...EVENT_DOMAINS.map((domain) => `${prefix}_${domain.toUpperCase()}`),
+      `KV_${prefix}_BUDGETS`,
+    ];
+    for (const name of names) {
       try {
-        await jsm.streams.delete(`${prefix}_${domain.toUpperCase()}`);
+        await jsm.streams.delete(name);
       } catch (error) {
         const missing =
           error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound;

@@ -38,7 +38,9 @@ after(async () => {
   try {
     const jsm = await jetstreamManager(nc);
     for await (const name of jsm.streams.names())
-      if (name.startsWith(prefix)) await jsm.streams.delete(name);
+      // The domain streams, and the budgets' key-value bucket (KV_<prefix>_BUDGETS).
+      if (name.startsWith(prefix) || name === `KV_${prefix}_BUDGETS`)
+        await jsm.streams.delete(name);
   } finally {
     await nc.close();
   }
