@@ -38,7 +38,7 @@ import {
   validationAborted,
   type QueryLimits,
 } from './limits.js';
-import { resolveDocument } from './documents.js';
+import { logUnlisted, resolveDocument, trustedDocumentsMiddleware } from './documents.js';
 import { buildSchema } from './schema.js';
 import { memoryBudgets, natsBudgets, rateLimitHeaders, type Spend } from './budget.js';
 import { bodyRefusal, guardWebSockets, httpServerOptions, serveGraphqlWs } from './transport.js';
@@ -218,6 +218,12 @@ function legacyJsonStatusPlugin(): ApolloServerPlugin<Context> {
       };
     },
   };
+}
+
+/** The caller the authentication middleware found, or the error it kept. */
+function callerOf(locals: Record<string, unknown>): Context['caller'] {
+  if (locals.authError !== undefined) throw locals.authError;
+  return locals.caller as Context['caller'];
 }
 
 /** Spends from a client's budget; null when the budgets cannot be reached (fail open). */
@@ -469,12 +475,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
               crossdockError(resolution.code, resolution.message, { reason: resolution.reason }),
             ];
           }
-          if (resolution.kind === 'unlisted') {
-            logger.warn(
-              { client: caller.client, document: `sha256:${resolution.hash}` },
-              'unregistered document served (allow-list mode)',
-            );
-          }
+          if (resolution.kind === 'unlisted') logUnlisted(logger, caller.client, resolution.hash);
           if (resolution.kind === 'resolved') text = resolution.query;
         }
         let document;
@@ -698,95 +699,20 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
       });
     },
     express.json({ limit: config.http.maxBodyBytes }),
-    // Trusted documents: the caller's client decides whether a document's text is accepted and
-    // what a documentId names (server/documents.ts). Authentication failures are left to the
-    // context below, which answers them as usual.
+    // Who is calling, once per request: the trusted-documents check needs the client; an
+    // authentication failure is kept for the context to throw, where it is answered as ever.
     async (req, res, next) => {
-      let caller;
       try {
-        caller = await authenticator.authenticate(oneAuthorization(req));
-      } catch {
-        return next();
+        res.locals.caller = await authenticator.authenticate(oneAuthorization(req));
+      } catch (error) {
+        res.locals.authError = error;
       }
-      res.locals.caller = caller;
-      if (config.documents.clients.size === 0 && config.documents.defaultMode === 'off')
-        return next();
-      const params = req.method === 'GET' ? new URL(req.url, 'http://x').searchParams : null;
-      let extensions: unknown = params?.get('extensions') ?? undefined;
-      try {
-        if (typeof extensions === 'string') extensions = JSON.parse(extensions);
-      } catch {
-        return next(); // Apollo refuses it with its own message
-      }
-      const request = params
-        ? {
-            query: params.get('query') ?? undefined,
-            documentId: params.get('documentId') ?? undefined,
-            extensions,
-          }
-        : ((req.body ?? {}) as Record<string, unknown>);
-      const resolution = resolveDocument(config.documents, caller.client, request);
-      switch (resolution.kind) {
-        case 'pass':
-          return next();
-        case 'unlisted':
-          logger.warn(
-            {
-              client: caller.client,
-              document: `sha256:${resolution.hash}`,
-              correlationId: res.locals.correlationId,
-            },
-            'unregistered document served (allow-list mode)',
-          );
-          return next();
-        case 'resolved': {
-          if (params) {
-            params.set('query', resolution.query);
-            params.delete('documentId');
-            req.url = `/?${params.toString()}`; // Apollo reads the search of req.url
-          } else {
-            const {
-              documentId: _id,
-              extensions: ext,
-              ...rest
-            } = req.body as Record<string, unknown>;
-            const { persistedQuery: _pq, ...otherExtensions } = (ext ?? {}) as Record<
-              string,
-              unknown
-            >;
-            req.body = {
-              ...rest,
-              query: resolution.query,
-              ...(ext ? { extensions: otherExtensions } : {}),
-            };
-          }
-          return next();
-        }
-        case 'refused':
-          res
-            .status(
-              resolution.code === 'NOT_FOUND' ? 404 : resolution.code === 'FORBIDDEN' ? 403 : 400,
-            )
-            .json({
-              errors: [
-                {
-                  message: resolution.message,
-                  extensions: { code: resolution.code, reason: resolution.reason },
-                },
-              ],
-            });
-          return;
-        default: {
-          const unreachable: never = resolution;
-          return next(unreachable);
-        }
-      }
+      next();
     },
+    trustedDocumentsMiddleware(config.documents, logger),
     expressMiddleware(apollo, {
       context: async ({ req, res }): Promise<Context> => ({
-        caller:
-          (res.locals.caller as Context['caller'] | undefined) ??
-          (await authenticator.authenticate(oneAuthorization(req))),
+        caller: callerOf(res.locals),
         correlationId: String(res.locals.correlationId),
         sources,
         loaders: createLoaders(sources, store),

@@ -9,7 +9,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
+import type { Logger } from '../observability/logger.js';
 
 export const DOCUMENT_MODES = ['off', 'allow-list', 'enforced'] as const;
 export type DocumentMode = (typeof DOCUMENT_MODES)[number];
@@ -165,5 +167,91 @@ export function resolveDocument(
     code: 'FORBIDDEN',
     reason: 'DOCUMENT_NOT_TRUSTED',
     message: `This client runs registered documents only: send documentId "sha256:<hash>" of a document registered with npm run documents (this one is sha256:${textHash})`,
+  };
+}
+
+/** Logs a document served unregistered in allow-list mode (the list is built from these). */
+export function logUnlisted(
+  logger: Logger,
+  client: string,
+  hash: string,
+  correlationId?: unknown,
+): void {
+  logger.warn(
+    { client, document: `sha256:${hash}`, ...(correlationId ? { correlationId } : {}) },
+    'unregistered document served (allow-list mode)',
+  );
+}
+
+const STATUS: Readonly<Record<'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT', number>> = {
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  BAD_USER_INPUT: 400,
+};
+
+/** The request without its document hash (documentId, persistedQuery), with `query` set. */
+function withQuery(request: Record<string, unknown>, query: string): Record<string, unknown> {
+  const { documentId: _id, extensions, ...rest } = request;
+  if (!extensions || typeof extensions !== 'object') return { ...rest, query };
+  const { persistedQuery: _pq, ...others } = extensions as Record<string, unknown>;
+  return { ...rest, query, extensions: others };
+}
+
+/**
+ * The HTTP half of trusted documents, between the JSON body parser and Apollo: for the caller
+ * found before it (`res.locals.caller`), resolves a documentId into its document (rewriting the
+ * POST body or the GET query string Apollo reads), refuses what the client's mode refuses, logs
+ * what allow-list mode lets through.
+ */
+export function trustedDocumentsMiddleware(trusted: TrustedDocuments, logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const caller = res.locals.caller as { client: string } | undefined;
+    if (!caller || (trusted.clients.size === 0 && trusted.defaultMode === 'off')) return next();
+    const params = req.method === 'GET' ? new URL(req.url, 'http://x').searchParams : null;
+    let request: Record<string, unknown>;
+    if (params) {
+      let extensions: unknown;
+      try {
+        extensions = params.has('extensions')
+          ? JSON.parse(params.get('extensions') ?? '')
+          : undefined;
+      } catch {
+        return next(); // Apollo refuses it with its own message
+      }
+      request = Object.fromEntries(params);
+      if (extensions !== undefined) request.extensions = extensions;
+    } else request = (req.body ?? {}) as Record<string, unknown>;
+    const resolution = resolveDocument(trusted, caller.client, request);
+    switch (resolution.kind) {
+      case 'pass':
+        return next();
+      case 'unlisted':
+        logUnlisted(logger, caller.client, resolution.hash, res.locals.correlationId);
+        return next();
+      case 'resolved': {
+        const resolved = withQuery(request, resolution.query);
+        if (params) {
+          const search = new URLSearchParams();
+          for (const [name, value] of Object.entries(resolved))
+            search.set(name, typeof value === 'string' ? value : JSON.stringify(value));
+          req.url = `/?${search.toString()}`; // Apollo reads the search of req.url
+        } else req.body = resolved;
+        return next();
+      }
+      case 'refused':
+        res.status(STATUS[resolution.code]).json({
+          errors: [
+            {
+              message: resolution.message,
+              extensions: { code: resolution.code, reason: resolution.reason },
+            },
+          ],
+        });
+        return;
+      default: {
+        const unreachable: never = resolution;
+        return next(unreachable);
+      }
+    }
   };
 }

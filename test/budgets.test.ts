@@ -8,10 +8,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { memoryBudgets, natsBudgets, take } from '../server/budget.js';
-import { natsUrl } from './support/nats.js';
+import { deleteStreamsOf, natsUrl } from './support/nats.js';
 import { startStack, type Stack } from './support/stack.js';
 import { collect, wsClients } from './support/ws.js';
 
@@ -126,15 +124,7 @@ describe('one budget across replicas (NATS key-value)', () => {
   after(async () => {
     await a?.close();
     await b?.close();
-    const nc = await connect({ servers });
-    try {
-      const jsm = await jetstreamManager(nc);
-      for await (const name of jsm.streams.names())
-        if (name.startsWith(prefix) || name === `KV_${prefix}_BUDGETS`)
-          await jsm.streams.delete(name);
-    } finally {
-      await nc.close();
-    }
+    await deleteStreamsOf(servers, prefix);
   });
 
   it('what one replica spent, the other sees', async () => {

@@ -14,11 +14,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import type { Client } from 'graphql-ws';
 import {
-  EVENT_DOMAINS,
   type BusEvent,
   type DeliveredEvent,
   type EventBus,
@@ -30,7 +27,7 @@ import {
   type InventoryEventPayload,
 } from '../subscriptions/events.js';
 import { fanoutReaches } from './support/fanout.js';
-import { natsUrl, startNatsServer, type NatsServer } from './support/nats.js';
+import { deleteStreamsOf, natsUrl, startNatsServer, type NatsServer } from './support/nats.js';
 import { startStack, type Stack } from './support/stack.js';
 import { wsClient, wsClients, type WsClients, type WsResult } from './support/ws.js';
 
@@ -49,32 +46,6 @@ const ORDER_SUB = `subscription($after: String) { orderStatusChanged(after: $aft
 
 /** A stream prefix for one suite: runs sharing a server never share streams. */
 const newPrefix = () => `XDTEST_${randomUUID().slice(0, 8).toUpperCase()}`;
-
-/**
- * Deletes the domain streams of `prefix` (nats-bus.ts names them `<prefix>_<DOMAIN>`) and the
- * budgets' key-value bucket (`KV_<prefix>_BUDGETS`, server/budget.ts).
- */
-async function deleteStreams(servers: string, prefix: string): Promise<void> {
-  const nc = await connect({ servers });
-  try {
-    const jsm = await jetstreamManager(nc);
-    const names = [
-      ...EVENT_DOMAINS.map((domain) => `${prefix}_${domain.toUpperCase()}`),
-      `KV_${prefix}_BUDGETS`,
-    ];
-    for (const name of names) {
-      try {
-        await jsm.streams.delete(name);
-      } catch (error) {
-        const missing =
-          error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound;
-        if (!missing) throw error;
-      }
-    }
-  } finally {
-    await nc.close();
-  }
-}
 
 /** An inventory event whose on-hand is its index: what a client receives names the event. */
 const stock = (id: string, index: number, sku: string, warehouseCode: string) =>
@@ -275,7 +246,7 @@ function stackOnNatsUrl(prefix: string): NatsSuite {
         try {
           await stack?.close();
         } finally {
-          if (servers) await deleteStreams(servers, prefix);
+          if (servers) await deleteStreamsOf(servers, prefix);
         }
       }
     },
@@ -531,7 +502,7 @@ describe('resuming graphql-ws clients across a NATS restart', () => {
         await stack?.close();
       } finally {
         if (server) {
-          await deleteStreams(server.url, prefix);
+          await deleteStreamsOf(server.url, prefix);
           await server.stop();
         }
         rmSync(storeDir, { recursive: true, force: true });

@@ -8,10 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Client } from 'graphql-ws';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { buildWorld } from '../sandbox/seed.js';
-import { natsUrl } from './support/nats.js';
+import { deleteStreamsOf, natsUrl } from './support/nats.js';
 import { placeOrder } from './support/orders.js';
 import { startStack, type Stack } from './support/stack.js';
 import { wsClients, type WsResult } from './support/ws.js';
@@ -34,16 +32,7 @@ after(async () => {
   await ws.disposeAll();
   await a?.close();
   await b?.close();
-  const nc = await connect({ servers });
-  try {
-    const jsm = await jetstreamManager(nc);
-    for await (const name of jsm.streams.names())
-      // The domain streams, and the budgets' key-value bucket (KV_<prefix>_BUDGETS).
-      if (name.startsWith(prefix) || name === `KV_${prefix}_BUDGETS`)
-        await jsm.streams.delete(name);
-  } finally {
-    await nc.close();
-  }
+  await deleteStreamsOf(servers, prefix);
 });
 
 /** How long no further result is waited for once the expected ones are in (an expiring wait). */

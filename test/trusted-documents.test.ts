@@ -92,6 +92,14 @@ describe('trusted documents', () => {
       headers: { authorization: 'Bearer demo-storefront' },
     });
     assert.ok(served((await res.json()) as Json));
+    const apqGet = new URLSearchParams({
+      variables: JSON.stringify({ sku: 'SKU-000001' }),
+      extensions: JSON.stringify({ persistedQuery: { version: 1, sha256Hash: hash } }),
+    });
+    const byHash = await fetch(`${stack.crossdock.url}?${apqGet}`, {
+      headers: { authorization: 'Bearer demo-storefront' },
+    });
+    assert.ok(served((await byHash.json()) as Json), 'a persistedQuery hash over GET');
   });
 
   it('enforced: the registered text itself is served; any other text is FORBIDDEN', async () => {

@@ -94,8 +94,8 @@ export async function overTcp(port: number, chunks: readonly (string | Buffer)[]
   socket.on('data', (d: Buffer) => received.push(d));
   socket.on('error', () => undefined); // a reset after the answer: the answer is what counts
   for (const chunk of chunks) socket.write(chunk);
-  // The server answers and closes (an error, a timeout) or answers and keeps the connection:
-  // half-close ours so an answered request ends it too.
+  // The server answers and closes (an error, a timeout) or answers and keeps the connection
+  // until its keep-alive timeout (HTTP_KEEPALIVE_TIMEOUT_MS, short in the table's stacks).
   await once(socket, 'close');
   const text = Buffer.concat(received).toString('latin1');
   const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);

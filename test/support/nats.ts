@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 
 /** A nats-server started by a test. */
 export interface NatsServer {
@@ -136,4 +138,20 @@ export function natsUrl(env: NodeJS.ProcessEnv = process.env): Promise<string> {
     return server.url;
   })();
   return shared;
+}
+
+/**
+ * Deletes what a stack on stream prefix `prefix` left on `servers`: its domain streams
+ * (`<prefix>_<DOMAIN>`) and its budgets' key-value bucket (`KV_<prefix>_BUDGETS`).
+ */
+export async function deleteStreamsOf(servers: string, prefix: string): Promise<void> {
+  const nc = await connect({ servers });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for await (const name of jsm.streams.names())
+      if (name.startsWith(`${prefix}_`) || name === `KV_${prefix}_BUDGETS`)
+        await jsm.streams.delete(name);
+  } finally {
+    await nc.close();
+  }
 }
