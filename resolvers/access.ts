@@ -10,6 +10,9 @@
  * | storefront | yes              | its channel (WEB)      | yes                 | no              |
  * | portal     | yes              | its customer account's | its own account     | no              |
  * | partner    | yes              | its channel only       | no                  | no              |
+ *
+ * A partner orders and prices only for the customer accounts of its allow-list
+ * ({@link mayActFor}); any other customer number is answered as an unknown one.
  */
 import type { OrderRecord } from '../sources/contract.js';
 import type { ResolverContext } from './context.js';
@@ -49,4 +52,16 @@ export function canSeeOrder(ctx: ResolverContext, order: OrderRecord): boolean {
     (scope === null || order.channel === scope) &&
     (customer === null || order.customerNumber === customer)
   );
+}
+
+/**
+ * Whether the caller may order or price for customer `customerNumber`: a partner for the accounts
+ * of its allow-list, a portal or storefront session for its own account, the unbound roles for
+ * any.
+ */
+export function mayActFor(ctx: ResolverContext, customerNumber: string): boolean {
+  const own = customerScope(ctx);
+  if (own !== null) return customerNumber === own;
+  const allowed = ctx.caller.customers;
+  return allowed === null || allowed.includes(customerNumber);
 }

@@ -23,6 +23,8 @@ export interface Caller {
   readonly channel: string | null;
   /** The customer account a portal user (or a storefront session) is bound to. */
   readonly customer: string | null;
+  /** A partner's allow-list: the customer accounts it may order and price for; null otherwise. */
+  readonly customers: readonly string[] | null;
   /** Scopes a token grants (`scope` claim); none for API keys. */
   readonly scopes: readonly string[];
   /** When the credential stops working (ms since the epoch), or null. */

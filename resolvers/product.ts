@@ -3,7 +3,7 @@
  */
 import type { ProductResolvers, QueryResolvers } from '../generated/resolvers-types.js';
 import { isSourceError } from '../sources/contract.js';
-import { customerScope } from './access.js';
+import { mayActFor } from './access.js';
 import type { ResolverContext } from './context.js';
 import { listPage, pageRequest, toConnection } from './connection.js';
 import { badInput, notFound, toGraphQLError } from './errors.js';
@@ -79,9 +79,9 @@ export const Product: ProductResolvers<ResolverContext> = {
     (await ctx.loaders.catalogItem.load(sku))?.listPrice ?? null,
   async customerPrice({ sku }, { customerId }, ctx) {
     const customerNumber = keyFromIdArgument(customerId, 'Customer', CUSTOMER_KEY, 'customerId');
-    // A portal or storefront session prices for its own customer only; others look unknown.
-    const own = customerScope(ctx);
-    if (own !== null && customerNumber !== own) {
+    // A portal or storefront session prices for its own customer only, a partner for those of
+    // its allow-list; others look unknown.
+    if (!mayActFor(ctx, customerNumber)) {
       throw notFound('customer price', `${customerNumber}/${sku}`);
     }
     const price = await ctx.loaders.customerPrice.load({ customerNumber, sku });

@@ -1,6 +1,6 @@
 /**
  * `npm run keys -- --id <id> --role <role> [--client <client>] [--channel <CHANNEL>]
- * [--customer <number>] [--expires <ISO time>]`: makes an API key, prints it once (it is kept
+ * [--customer <number>] [--customers <n1,n2,…>] [--expires <ISO time>]`: makes an API key, prints it once (it is kept
  * nowhere) and prints its API_KEYS entry, hashed under API_KEY_SECRET (issue #10).
  */
 import { randomBytes } from 'node:crypto';
@@ -19,6 +19,7 @@ const { values } = parseArgs({
     client: { type: 'string' },
     channel: { type: 'string' },
     customer: { type: 'string' },
+    customers: { type: 'string' },
     expires: { type: 'string' },
   },
 });
@@ -29,10 +30,12 @@ const role = values.role as Role | undefined;
 if (!role || !(ROLES as readonly string[]).includes(role)) {
   fail(`expected --role ${ROLES.join('|')}, got ${JSON.stringify(values.role ?? null)}`);
 }
+const customers = values.customers?.split(',').map((c) => c.trim()) ?? null;
 const wrong = checkScope({
   role,
   channel: values.channel ?? null,
   customer: values.customer ?? null,
+  customers,
 });
 if (wrong) fail(`expected ${wrong}`);
 const key = `cdk_${randomBytes(32).toString('base64url')}`;
@@ -43,6 +46,7 @@ const entry = keyEntry(secret, {
   ...(values.client ? { client: values.client } : {}),
   ...(values.channel ? { channel: values.channel } : {}),
   ...(values.customer ? { customer: values.customer } : {}),
+  ...(customers ? { customers } : {}),
   ...(values.expires ? { expires: values.expires } : {}),
 });
 try {

@@ -9,7 +9,7 @@
  *   audience, signature by a key of JWT_JWKS_URL (fetched and cached by jose, rotated keys
  *   refetched) or of JWT_PUBLIC_KEYS, `exp`/`nbf` with JWT_CLOCK_SKEW_S of tolerance. Claims name
  *   the principal (JWT_CLAIM_ROLE), its channel and customer (JWT_CLAIM_CHANNEL,
- *   JWT_CLAIM_CUSTOMER) and scopes (`scope`); a token whose claims are missing or contradictory is
+ *   JWT_CLAIM_CUSTOMER), a partner's customer allow-list (JWT_CLAIM_CUSTOMERS) and scopes (`scope`); a token whose claims are missing or contradictory is
  *   refused, never treated as unscoped.
  */
 import type { IncomingMessage } from 'node:http';
@@ -59,6 +59,7 @@ export function createAuthenticator(
       role: entry.role,
       channel: entry.channel,
       customer: entry.customer,
+      customers: entry.customers,
       scopes: [],
       expiresAt: entry.expiresAt,
     };
@@ -112,6 +113,7 @@ function jwtVerifier(
     const role = payload[claims.role];
     const channel = payload[claims.channel] ?? null;
     const customer = payload[claims.customer] ?? null;
+    const customers = payload[claims.customers] ?? null;
     if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
       throw unauthenticated(
         `Invalid token: expected the claim ${claims.role} to be one of ${ROLES.join(', ')}, got ${JSON.stringify(role ?? null)}`,
@@ -127,7 +129,21 @@ function jwtVerifier(
         { reason: 'TOKEN_CLAIMS' },
       );
     }
-    const scope = { role: role as Role, channel, customer };
+    if (
+      customers !== null &&
+      (!Array.isArray(customers) || !customers.every((c) => typeof c === 'string'))
+    ) {
+      throw unauthenticated(
+        `Invalid token: expected the claim ${claims.customers} to be an array of customer numbers when present`,
+        { reason: 'TOKEN_CLAIMS' },
+      );
+    }
+    const scope = {
+      role: role as Role,
+      channel,
+      customer,
+      customers: customers as string[] | null,
+    };
     // A storefront session may name its customer; every other scope is checked as for keys.
     const wrong = checkScope(scope);
     if (wrong) {
@@ -141,6 +157,7 @@ function jwtVerifier(
       role: scope.role,
       channel: scope.channel,
       customer: scope.customer,
+      customers: scope.customers,
       scopes,
       expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : null,
     };

@@ -329,10 +329,10 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: 'Signature algorithms accepted, and the tolerance on exp and nbf, in seconds.',
   },
   {
-    name: 'JWT_CLAIM_ROLE / JWT_CLAIM_CHANNEL / JWT_CLAIM_CUSTOMER / JWT_CLAIM_CLIENT',
-    default: 'crossdock_role / crossdock_channel / crossdock_customer / azp',
+    name: 'JWT_CLAIM_ROLE / JWT_CLAIM_CHANNEL / JWT_CLAIM_CUSTOMER / JWT_CLAIM_CUSTOMERS / JWT_CLAIM_CLIENT',
+    default: 'crossdock_role / crossdock_channel / crossdock_customer / crossdock_customers / azp',
     description:
-      "Claims that name the token's principal, its channel, its customer account and its client; a token whose claims are missing or contradictory is refused.",
+      "Claims that name the token's principal, its channel, its customer account, a partner's customer allow-list (an array) and its client; a token whose claims are missing or contradictory is refused.",
   },
   {
     name: 'ERP_URL',
@@ -494,6 +494,7 @@ export interface JwtConfig {
     readonly role: string;
     readonly channel: string;
     readonly customer: string;
+    readonly customers: string;
     readonly client: string;
   };
 }
@@ -751,6 +752,7 @@ function jwtConfig(raw: Raw): JwtConfig | null {
       role: raw.JWT_CLAIM_ROLE || 'crossdock_role',
       channel: raw.JWT_CLAIM_CHANNEL || 'crossdock_channel',
       customer: raw.JWT_CLAIM_CUSTOMER || 'crossdock_customer',
+      customers: raw.JWT_CLAIM_CUSTOMERS || 'crossdock_customers',
       client: raw.JWT_CLAIM_CLIENT || 'azp',
     },
   };

@@ -13,7 +13,7 @@
  * |--------------|--------------------------------------|-----------------------------------------|
  * | `storefront` | a web store                          | one channel; a customer per session (JWT) |
  * | `portal`     | a B2B portal user                    | one customer account                    |
- * | `partner`    | a marketplace, EDI partner           | one channel                             |
+ * | `partner`    | a marketplace, EDI partner           | one channel; the customers it orders for |
  * | `service`    | customer service                     | none (every order and customer)         |
  * | `operations` | the operations team                  | none                                    |
  * | `admin`      | platform administrators              | none                                    |
@@ -32,7 +32,15 @@ export interface Scope {
   readonly channel: string | null;
   /** The customer account a portal user (or a storefront session) is bound to. */
   readonly customer: string | null;
+  /**
+   * The customer accounts a partner may order and price for (its allow-list); null for every
+   * other role. A customer outside it is answered as an unknown one.
+   */
+  readonly customers: readonly string[] | null;
 }
+
+/** Most customers one partner's allow-list may name. */
+export const MAX_PARTNER_CUSTOMERS = 1000;
 
 /** A customer number as the ERP keys it (BC Code[20]). */
 export const CUSTOMER_NUMBER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$/;
@@ -43,13 +51,28 @@ export const CUSTOMER_NUMBER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$/;
  * none (it would look scoped and be read as unscoped).
  */
 export function checkScope(scope: Scope): string | null {
-  const { role, channel, customer } = scope;
+  const { role, channel, customer, customers } = scope;
   if (channel !== null && !isChannel(channel))
     return `a channel of ${CHANNELS.join(', ')}, got ${JSON.stringify(channel)}`;
   if (customer !== null && !CUSTOMER_NUMBER.test(customer))
     return `a customer number such as C10001, got ${JSON.stringify(customer)}`;
+  if (customers !== null) {
+    if (role !== 'partner')
+      return `no customers list for a ${role} principal (only a partner has an allow-list)`;
+    const wrong = customers.find((c) => !CUSTOMER_NUMBER.test(c));
+    if (wrong !== undefined)
+      return `customer numbers such as C10001 in customers, got ${JSON.stringify(wrong)}`;
+    if (customers.length > MAX_PARTNER_CUSTOMERS)
+      return `at most ${MAX_PARTNER_CUSTOMERS} customers for a partner, got ${customers.length}`;
+  }
   switch (role) {
     case 'partner':
+      if (channel === null) return 'a channel for a partner (the channel it acts for)';
+      if (customer !== null)
+        return 'no customer for a partner principal (its customers list names whom it orders for)';
+      return customers === null || customers.length === 0
+        ? 'a non-empty customers list for a partner (the customer accounts it may order for)'
+        : null;
     case 'storefront':
       return channel === null ? `a channel for a ${role} (the channel it acts for)` : null;
     case 'portal':
@@ -97,13 +120,14 @@ const Entry = z
     role: z.enum(ROLES),
     channel: z.string().nullish(),
     customer: z.string().nullish(),
+    customers: z.array(z.string()).nullish(),
     hash: z.string().regex(HASH, 'hmac-sha256:<64 hex digits> (npm run keys)'),
     expires: z.iso.datetime({ offset: true }).nullish(),
   })
   .strict();
 
 /**
- * Parses API_KEYS: a JSON array of `{id, client, role, channel?, customer?, hash, expires?}`.
+ * Parses API_KEYS: a JSON array of `{id, client, role, channel?, customer?, customers?, hash, expires?}`.
  * Throws a message naming the entry (by id, never by hash) when one is malformed, its scope is
  * missing or contradictory, or two entries share an id or a hash.
  */
@@ -112,11 +136,13 @@ export function parseApiKeyEntries(text: string): ApiKeyEntry[] {
   try {
     json = JSON.parse(text);
   } catch {
-    throw new Error('a JSON array of {id, client, role, channel?, customer?, hash, expires?}');
+    throw new Error(
+      'a JSON array of {id, client, role, channel?, customer?, customers?, hash, expires?}',
+    );
   }
   if (!Array.isArray(json) || json.length === 0) {
     throw new Error(
-      'a non-empty JSON array of {id, client, role, channel?, customer?, hash, expires?}',
+      'a non-empty JSON array of {id, client, role, channel?, customer?, customers?, hash, expires?}',
     );
   }
   const ids = new Set<string>();
@@ -137,6 +163,7 @@ export function parseApiKeyEntries(text: string): ApiKeyEntry[] {
       role: e.role,
       channel: e.channel ?? null,
       customer: e.customer ?? null,
+      customers: e.customers ?? null,
       hash: e.hash,
       expiresAt: e.expires ? Date.parse(e.expires) : null,
     };
@@ -159,45 +186,45 @@ export interface DemoKey extends Scope {
 /** The portal demo accounts: one key per demo customer account (the sandbox's first five). */
 const DEMO_PORTAL_CUSTOMERS = ['C10001', 'C10002', 'C10003', 'C10004', 'C10005'] as const;
 
+/**
+ * The customer accounts each demo partner may order for: both sell to C10004 (one buyer on two
+ * marketplaces); the others are each partner's own.
+ */
+export const DEMO_PARTNER_CUSTOMERS = {
+  'demo-partner-a': ['C10004', 'C10005', 'C10006', 'C10007'],
+  'demo-partner-b': ['C10004', 'C10011', 'C10012', 'C10013'],
+} as const;
+
+const demo = (
+  key: string,
+  role: Role,
+  scope: { channel?: string; customer?: string; customers?: readonly string[] } = {},
+): DemoKey => ({
+  key,
+  client: key,
+  role,
+  channel: scope.channel ?? null,
+  customer: scope.customer ?? null,
+  customers: scope.customers ?? null,
+});
+
 /** The demo keys of the embedded default (DESIGN.md; listed in the README). */
 export const DEMO_KEYS: readonly DemoKey[] = [
-  { key: 'demo-admin', client: 'demo-admin', role: 'admin', channel: null, customer: null },
-  {
-    key: 'demo-operations',
-    client: 'demo-operations',
-    role: 'operations',
-    channel: null,
-    customer: null,
-  },
-  { key: 'demo-service', client: 'demo-service', role: 'service', channel: null, customer: null },
-  {
-    key: 'demo-storefront',
-    client: 'demo-storefront',
-    role: 'storefront',
-    channel: 'WEB',
-    customer: null,
-  },
-  ...DEMO_PORTAL_CUSTOMERS.map((customer): DemoKey => ({
-    key: `demo-portal-${customer.toLowerCase()}`,
-    client: `demo-portal-${customer.toLowerCase()}`,
-    role: 'portal',
-    channel: null,
-    customer,
-  })),
-  {
-    key: 'demo-partner-a',
-    client: 'demo-partner-a',
-    role: 'partner',
+  demo('demo-admin', 'admin'),
+  demo('demo-operations', 'operations'),
+  demo('demo-service', 'service'),
+  demo('demo-storefront', 'storefront', { channel: 'WEB' }),
+  ...DEMO_PORTAL_CUSTOMERS.map((customer) =>
+    demo(`demo-portal-${customer.toLowerCase()}`, 'portal', { customer }),
+  ),
+  demo('demo-partner-a', 'partner', {
     channel: 'MARKETPLACE_A',
-    customer: null,
-  },
-  {
-    key: 'demo-partner-b',
-    client: 'demo-partner-b',
-    role: 'partner',
+    customers: DEMO_PARTNER_CUSTOMERS['demo-partner-a'],
+  }),
+  demo('demo-partner-b', 'partner', {
     channel: 'MARKETPLACE_B',
-    customer: null,
-  },
+    customers: DEMO_PARTNER_CUSTOMERS['demo-partner-b'],
+  }),
 ];
 
 /**
@@ -214,6 +241,7 @@ export function demoEntries(secret: string): ApiKeyEntry[] {
     role: d.role,
     channel: d.channel,
     customer: d.customer,
+    customers: d.customers,
     hash: hashApiKey(secret, d.key),
     expiresAt: null,
   }));
@@ -227,6 +255,8 @@ export interface KeySpec {
   readonly client?: string;
   readonly channel?: string;
   readonly customer?: string;
+  /** A partner's allow-list of customer accounts. */
+  readonly customers?: readonly string[];
   /** ISO 8601 time the key stops working. */
   readonly expires?: string;
 }
@@ -239,6 +269,7 @@ export function keyEntry(secret: string, spec: KeySpec): Record<string, unknown>
     role: spec.role,
     ...(spec.channel ? { channel: spec.channel } : {}),
     ...(spec.customer ? { customer: spec.customer } : {}),
+    ...(spec.customers ? { customers: spec.customers } : {}),
     hash: hashApiKey(secret, spec.key),
     ...(spec.expires ? { expires: spec.expires } : {}),
   };

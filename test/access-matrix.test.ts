@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DEMO_PARTNER_CUSTOMERS } from '../server/identity.js';
 import { startStack, type Stack } from './support/stack.js';
 import { collect, wsClients } from './support/ws.js';
 
@@ -37,6 +38,11 @@ interface Cell {
 }
 
 let stack: Stack;
+const PARTNER_A_CUSTOMERS: readonly string[] = DEMO_PARTNER_CUSTOMERS['demo-partner-a'];
+/** A customer partner B may order for and partner A may not. */
+const ONLY_PARTNER_B = DEMO_PARTNER_CUSTOMERS['demo-partner-b'].find(
+  (c) => !PARTNER_A_CUSTOMERS.includes(c),
+) as string;
 const ws = wsClients();
 /** Records found before the matrix runs (as admin): an order of MARKETPLACE_A, an invoice. */
 const found: { orderOfA?: string; orderOfOther?: string; invoice?: string } = {};
@@ -53,9 +59,11 @@ before(async () => {
   );
   const buyer = (customers.body.data?.customers.nodes as Json[]).find(
     (c) =>
-      c.number !== 'C10001' && c.creditStatus === 'OK' && Number(c.availableCredit.amount) > 5_000,
+      PARTNER_A_CUSTOMERS.includes(c.number) &&
+      c.creditStatus === 'OK' &&
+      Number(c.availableCredit.amount) > 5_000,
   );
-  assert.ok(buyer, 'a customer with credit');
+  assert.ok(buyer, "a customer of partner A's with credit");
   const placed = await stack.gql<Json>(
     `mutation($customer: ID!) { placeOrder(input: { channel: MARKETPLACE_A, customerId: $customer, lines: [{ sku: "SKU-000001", quantity: 1 }] }, idempotencyKey: "matrix-partner-order") { order { id } userErrors { code message } } }`,
     { customer: buyer.number },
@@ -299,15 +307,75 @@ const CELLS: readonly Cell[] = [
       partner: 'FORBIDDEN',
     },
   },
+  {
+    name: "placeOrder for a customer outside partner A's allow-list (one of partner B's)",
+    query: `mutation($key: String!, $c: ID!) { placeOrder(input: { channel: MARKETPLACE_A, customerId: $c, lines: [{ sku: "SKU-000003", quantity: 1 }] }, idempotencyKey: $key) { order { id } userErrors { code } } }`,
+    variables: () => ({ key: `matrix-${Math.random().toString(36).slice(2)}`, c: ONLY_PARTNER_B }),
+    read: (a) => {
+      const placed = a.data?.placeOrder as Json | undefined;
+      if (!placed) return code(a) ?? 'hidden';
+      if (placed.userErrors.some((e: Json) => e.code === 'CUSTOMER_NOT_FOUND')) return 'NOT_FOUND';
+      return placed.order ? 'data' : 'none';
+    },
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'data',
+      storefront: 'FORBIDDEN',
+      portal: 'FORBIDDEN',
+      partner: 'NOT_FOUND',
+    },
+  },
 ];
 
 describe('no side channels', () => {
+  it("a customer outside a partner's allow-list is answered as an unknown one, word for word", async () => {
+    const order = (customer: string, idempotencyKey: string) =>
+      stack.gql<Json>(
+        `mutation($c: ID!, $k: String!) { placeOrder(input: { channel: MARKETPLACE_A, customerId: $c, lines: [{ sku: "SKU-000001", quantity: 1 }] }, idempotencyKey: $k) { order { id } userErrors { code field message } } }`,
+        { c: customer, k: idempotencyKey },
+        { key: 'demo-partner-a' },
+      );
+    // Everything but what differs by request (correlation id, idempotency key).
+    const answer = async (customer: string, key: string) => {
+      const { data, errors, extensions } = (await order(customer, key)).body;
+      return { data, errors, cost: extensions?.cost };
+    };
+    const outside = await answer(ONLY_PARTNER_B, 'side-allow-outside');
+    const unknown = await answer('C99999', 'side-allow-unknown');
+    assert.deepEqual(
+      JSON.parse(JSON.stringify(outside).replaceAll(ONLY_PARTNER_B, 'C99999')),
+      JSON.parse(JSON.stringify(unknown)),
+    );
+    assert.deepEqual(unknown.data?.placeOrder, {
+      order: null,
+      userErrors: [
+        {
+          code: 'CUSTOMER_NOT_FOUND',
+          field: ['input', 'customerId'],
+          message: 'No customer with number C99999',
+        },
+      ],
+    });
+    // Partner B may order for the same customer.
+    const b = await stack.gql<Json>(
+      `mutation($c: ID!) { placeOrder(input: { channel: MARKETPLACE_B, customerId: $c, lines: [{ sku: "SKU-000001", quantity: 1 }] }, idempotencyKey: "side-allow-b") { order { id } userErrors { code } } }`,
+      { c: ONLY_PARTNER_B },
+      { key: 'demo-partner-b' },
+    );
+    assert.deepEqual(b.body.data?.placeOrder.userErrors, [], JSON.stringify(b.body));
+    assert.ok(b.body.data?.placeOrder.order?.id);
+  });
+
   it("a partner's credit refusal does not quote the customer's figures; service's does", async () => {
     const customers = await stack.gql<Json>(
       `{ customers(first: 30) { nodes { number creditStatus availableCredit { amount } } } }`,
     );
     const tight = (customers.body.data?.customers.nodes as Json[]).find(
-      (c) => c.creditStatus === 'OK' && Number(c.availableCredit.amount) < 50_000,
+      (c) =>
+        PARTNER_A_CUSTOMERS.includes(c.number) &&
+        c.creditStatus === 'OK' &&
+        Number(c.availableCredit.amount) < 100_000,
     );
     assert.ok(tight, 'a customer whose credit a large order exceeds');
     const order = (key: string, idempotencyKey: string) =>

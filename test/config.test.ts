@@ -226,6 +226,56 @@ describe('configuration', () => {
           'entry 1 (p1): expected a channel for a partner (the channel it acts for)',
         ],
         [
+          'a partner without the customers it may order for',
+          [keyEntry(OWN_SECRET, { id: 'p1', key: 'x', role: 'partner', channel: 'EDI' })],
+          'entry 1 (p1): expected a non-empty customers list for a partner (the customer accounts it may order for)',
+        ],
+        [
+          'a partner with an empty customers list',
+          [
+            keyEntry(OWN_SECRET, {
+              id: 'p1',
+              key: 'x',
+              role: 'partner',
+              channel: 'EDI',
+              customers: [],
+            }),
+          ],
+          'entry 1 (p1): expected a non-empty customers list for a partner (the customer accounts it may order for)',
+        ],
+        [
+          'a partner bound to one customer (a portal, or a list?)',
+          [
+            keyEntry(OWN_SECRET, {
+              id: 'p1',
+              key: 'x',
+              role: 'partner',
+              channel: 'EDI',
+              customer: 'C10001',
+              customers: ['C10001'],
+            }),
+          ],
+          'entry 1 (p1): expected no customer for a partner principal (its customers list names whom it orders for)',
+        ],
+        [
+          'a customers list on a service key',
+          [keyEntry(OWN_SECRET, { id: 'v1', key: 'x', role: 'service', customers: ['C10001'] })],
+          'entry 1 (v1): expected no customers list for a service principal (only a partner has an allow-list)',
+        ],
+        [
+          'a malformed customer number in a partner list',
+          [
+            keyEntry(OWN_SECRET, {
+              id: 'p1',
+              key: 'x',
+              role: 'partner',
+              channel: 'EDI',
+              customers: ['C10001', 'no spaces'],
+            }),
+          ],
+          'entry 1 (p1): expected customer numbers such as C10001 in customers, got "no spaces"',
+        ],
+        [
           'a storefront without its channel',
           [keyEntry(OWN_SECRET, { id: 's1', key: 'x', role: 'storefront' })],
           'entry 1 (s1): expected a channel for a storefront (the channel it acts for)',
@@ -419,7 +469,13 @@ describe('production-safe start-up (issue #9)', () => {
         ...production,
         ...apiKeyEnv(OWN_SECRET, [
           { id: 'ops-1', key: 'ops-key-123', role: 'admin' },
-          { id: 'mp', key: 'demo-partner-a', role: 'partner', channel: 'MARKETPLACE_A' },
+          {
+            id: 'mp',
+            key: 'demo-partner-a',
+            role: 'partner',
+            channel: 'MARKETPLACE_A',
+            customers: ['C10004'],
+          },
         ]),
       },
       'Invalid configuration: API_KEYS: expected keys of your own when NODE_ENV=production (the demo keys are for the sandbox only), got "the demo key demo-partner-a"',

@@ -252,6 +252,7 @@ describe('JWT bearer tokens', () => {
     const jwt = await token(current, {
       crossdock_role: 'partner',
       crossdock_channel: 'MARKETPLACE_A',
+      crossdock_customers: ['C10004'],
     });
     const answer = await ask(jwt, '{ orders(first: 20) { nodes { channel } } }');
     assert.equal(answer.code, undefined, answer.message);
@@ -288,6 +289,23 @@ describe('JWT bearer tokens', () => {
       'without a role claim',
       () => token(current, {}),
       'Invalid token: expected the claim crossdock_role to be one of storefront, portal, partner, service, operations, admin, got null',
+      'TOKEN_CLAIMS',
+    ],
+    [
+      'of a partner without the customers it may order for',
+      () => token(current, { crossdock_role: 'partner', crossdock_channel: 'MARKETPLACE_A' }),
+      'Invalid token: expected a non-empty customers list for a partner (the customer accounts it may order for)',
+      'TOKEN_CLAIMS',
+    ],
+    [
+      'of a partner whose customers claim is not a list',
+      () =>
+        token(current, {
+          crossdock_role: 'partner',
+          crossdock_channel: 'MARKETPLACE_A',
+          crossdock_customers: 'C10004',
+        }),
+      'Invalid token: expected the claim crossdock_customers to be an array of customer numbers when present',
       'TOKEN_CLAIMS',
     ],
     [

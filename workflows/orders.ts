@@ -87,6 +87,11 @@ export interface WorkflowCaller {
   /** Key id: the idempotency scope and the ledger's `caller`. */
   readonly id: string;
   readonly correlationId: string | null;
+  /**
+   * The customer accounts the caller may order for (a partner's allow-list), or null/absent for
+   * any. A customer outside it is refused exactly as an unknown one.
+   */
+  readonly customers?: readonly string[] | null;
 }
 
 /** placeOrder input. */
@@ -580,6 +585,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
   /** Validation against the systems: customer, items, prices, credit, stock. */
   const plan = async (
     input: PlaceOrderInput,
+    allowed: readonly string[] | null,
   ): Promise<
     | { errors: UserError[] }
     | {
@@ -595,7 +601,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
     const [customer] = await readThrough(used, 'customer', [input.customerNumber], (k) =>
       erp.customersByNumber(k),
     );
-    if (!customer)
+    if (!customer || (allowed !== null && !allowed.includes(customer.number)))
       return {
         errors: [
           ue('CUSTOMER_NOT_FOUND', `No customer with number ${input.customerNumber}`, [
@@ -942,13 +948,16 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
   const renewAttempt = async (order: StoredOrder, caller: WorkflowCaller): Promise<StoredOrder> => {
     const data = dataOf(order);
     if (!data.allocations.some((a) => a.released)) return order;
-    const stock = await plan({
-      channel: data.channel,
-      customerNumber: data.customerNumber,
-      lines: data.lines,
-      shipTo: data.shipTo,
-      externalReference: data.externalReference,
-    });
+    const stock = await plan(
+      {
+        channel: data.channel,
+        customerNumber: data.customerNumber,
+        lines: data.lines,
+        shipTo: data.shipTo,
+        externalReference: data.externalReference,
+      },
+      caller.customers ?? null,
+    );
     if (stock.errors.length > 0 || !('stock' in stock)) return order;
     const allocation = allocate(data.lines, stock.stock);
     if (!allocation.ok) return order;
@@ -982,7 +991,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
         }
         const shapeErrors = validateShape(input);
         if (shapeErrors.length > 0) return { orderId: null, status: null, userErrors: shapeErrors };
-        const planned = await plan(input);
+        const planned = await plan(input, caller.customers ?? null);
         if (planned.errors.length > 0 || !('customer' in planned))
           return { orderId: null, status: null, userErrors: planned.errors };
         const allocation = allocate(input.lines, planned.stock);
