@@ -4,9 +4,10 @@ import type { ProductParent, WarehouseParent, TimelineEntryParent, ExternalIdPar
 import type { InventoryPositionRecord, CustomerRecord, CustomerPriceRecord, OrderRecord, OrderLineRecord, ShipmentRecord, InvoiceRecord, MoneyRecord, AddressRecord, SourceHealthSnapshot } from '../sources/contract.js';
 import type { UserErrorRecord } from '../workflows/orders.js';
 import type { DeadLetterRecord } from '../store/contract.js';
-import type { ResolverContext } from '../resolvers/context.js';
+import type { KeyView, ResolverContext } from '../resolvers/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
@@ -58,6 +59,42 @@ export type AddressInput = {
   readonly region?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** An API key as key management shows it: never the key itself, never its hash. Admin only. */
+export type ApiKey = {
+  readonly __typename?: 'ApiKey';
+  /** Whether it works now: neither expired nor revoked. */
+  readonly active: Scalars['Boolean']['output'];
+  /** The channel it acts for (storefront, partner). */
+  readonly channel?: Maybe<Channel>;
+  /** Who owns the key; one client may hold several keys (rotation). */
+  readonly client: Scalars['String']['output'];
+  /** When it was made through the API; null for configured keys. */
+  readonly createdAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The key id or token subject that made it; null for configured keys. */
+  readonly createdBy?: Maybe<Scalars['String']['output']>;
+  /** The customer account it is bound to (portal). */
+  readonly customer?: Maybe<Scalars['String']['output']>;
+  /** The customer accounts a partner may order for; empty for other principals. */
+  readonly customers: ReadonlyArray<Scalars['String']['output']>;
+  /** When it stops working, if it expires. */
+  readonly expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The public key id: what logs and timelines name. */
+  readonly id: Scalars['ID']['output'];
+  /** Where it is defined. */
+  readonly origin: ApiKeyOrigin;
+  /** Its principal. */
+  readonly principal: Principal;
+  /** When it was (or will be) revoked. */
+  readonly revokedAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
+/** Where an API key is defined. */
+export type ApiKeyOrigin =
+  /** Made with createApiKey, kept in the store (every replica sees it). */
+  | 'API'
+  /** In the API_KEYS setting (revocable through the API; changed only by redeploying). */
+  | 'CONFIGURATION';
+
 /** Circuit breaker state of a source (DESIGN.md). */
 export type BreakerState =
   /** Calls flow; failures are counted. */
@@ -98,6 +135,38 @@ export type Channel =
   | 'MARKETPLACE_B'
   /** The distributor's own web store (commerce platform). */
   | 'WEB';
+
+/** A key to make. */
+export type CreateApiKeyInput = {
+  /** The channel a storefront or partner acts for. */
+  readonly channel?: InputMaybe<Channel>;
+  /** Who owns it (1 to 100 characters). */
+  readonly client: Scalars['String']['input'];
+  /** The customer account a portal user is bound to. */
+  readonly customer?: InputMaybe<Scalars['String']['input']>;
+  /** The customer accounts a partner may order for (1 to 1000). */
+  readonly customers?: InputMaybe<ReadonlyArray<Scalars['String']['input']>>;
+  /** When it stops working; in the future. */
+  readonly expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Public key id: 1 to 64 letters, digits, '.', '_' or '-', not in use. */
+  readonly id: Scalars['String']['input'];
+  /** Its principal. */
+  readonly principal: Principal;
+};
+
+/** Result of createApiKey. */
+export type CreateApiKeyPayload = {
+  readonly __typename?: 'CreateApiKeyPayload';
+  /** The key made; null when refused. */
+  readonly apiKey?: Maybe<ApiKey>;
+  /**
+   * The key itself, to hand to its client: shown in this answer and in replays of it (same
+   * idempotency key, within the retention), stored nowhere in the clear.
+   */
+  readonly key?: Maybe<Scalars['String']['output']>;
+  /** Why it was refused; empty when it was made. */
+  readonly userErrors: ReadonlyArray<UserError>;
+};
 
 /** A return to request. */
 export type CreateReturnInput = {
@@ -412,12 +481,16 @@ export type Mutation = {
   readonly __typename?: 'Mutation';
   /** Releases reservations and cancels the ERP order; refused once shipped. */
   readonly cancelOrder: CancelOrderPayload;
+  /** Makes an API key and shows it once (rotation: make the successor, then revoke the old key at the end of an overlap). Admin only. */
+  readonly createApiKey: CreateApiKeyPayload;
   /** Records a return (RMA) in the ERP and announces it to the shipping warehouse. */
   readonly createReturn: CreateReturnPayload;
   /** Validates, prices, allocates, reserves stock in the WMS and creates the ERP sales order. */
   readonly placeOrder: PlaceOrderPayload;
   /** Runs a dead letter's step again now. Operators only. */
   readonly replayDeadLetter: ReplayDeadLetterPayload;
+  /** Revokes an API key, configured or made through the API, now or at a given time. Admin only. */
+  readonly revokeApiKey: RevokeApiKeyPayload;
 };
 
 
@@ -431,6 +504,19 @@ export type Mutation = {
 export type MutationCancelOrderArgs = {
   idempotencyKey: Scalars['String']['input'];
   input: CancelOrderInput;
+};
+
+
+/**
+ * Every side-effecting operation. Each takes an `idempotencyKey` (1–255 printable characters;
+ * the `Idempotency-Key` HTTP header is accepted too and must match): the first completed result
+ * is recorded and returned to every retry with the same key (`extensions.idempotency.replayed`),
+ * a retry while the first runs gets IDEMPOTENCY_IN_PROGRESS, and the same key with a different
+ * input gets IDEMPOTENCY_KEY_REUSED.
+ */
+export type MutationCreateApiKeyArgs = {
+  idempotencyKey: Scalars['String']['input'];
+  input: CreateApiKeyInput;
 };
 
 
@@ -470,6 +556,19 @@ export type MutationPlaceOrderArgs = {
 export type MutationReplayDeadLetterArgs = {
   id: Scalars['ID']['input'];
   idempotencyKey: Scalars['String']['input'];
+};
+
+
+/**
+ * Every side-effecting operation. Each takes an `idempotencyKey` (1–255 printable characters;
+ * the `Idempotency-Key` HTTP header is accepted too and must match): the first completed result
+ * is recorded and returned to every retry with the same key (`extensions.idempotency.replayed`),
+ * a retry while the first runs gets IDEMPOTENCY_IN_PROGRESS, and the same key with a different
+ * input gets IDEMPOTENCY_KEY_REUSED.
+ */
+export type MutationRevokeApiKeyArgs = {
+  idempotencyKey: Scalars['String']['input'];
+  input: RevokeApiKeyInput;
 };
 
 /** An object with a globally unique, opaque ID that `Query.node` resolves again. */
@@ -654,6 +753,21 @@ export type PlaceOrderPayload = {
   readonly userErrors: ReadonlyArray<UserError>;
 };
 
+/** A principal: what a caller is (README.md, Principals and keys). */
+export type Principal =
+  /** Platform administrators: everything, key management. */
+  | 'ADMIN'
+  /** The operations team: dead letters, replay, source health. */
+  | 'OPERATIONS'
+  /** A marketplace or EDI partner: one channel and the customer accounts it may order for. */
+  | 'PARTNER'
+  /** A B2B portal user bound to one customer account. */
+  | 'PORTAL'
+  /** Customer service: every order and customer. */
+  | 'SERVICE'
+  /** A web store: one channel; a customer per session (a token naming one). */
+  | 'STOREFRONT';
+
 /**
  * A catalogue item. Its key is the SKU; its fields come from several systems, merged by SKU:
  * identity, prices and status from the ERP (item master), content from the commerce platform,
@@ -764,6 +878,8 @@ export type ProductFilter = {
 /** The root of every read. Each field names the system(s) that own its data. */
 export type Query = {
   readonly __typename?: 'Query';
+  /** API keys, configured and made through the API, by id. Admin only. */
+  readonly apiKeys: ReadonlyArray<ApiKey>;
   /** One customer by global ID or customer number. Null with NOT_FOUND when unknown. */
   readonly customer?: Maybe<Customer>;
   /** Customers ordered by number. */
@@ -796,6 +912,13 @@ export type Query = {
   readonly sourceHealth: ReadonlyArray<SourceHealth>;
   /** Every warehouse of every warehouse system. A failing system leaves a null slot and an error. */
   readonly warehouses: ReadonlyArray<Maybe<Warehouse>>;
+};
+
+
+/** The root of every read. Each field names the system(s) that own its data. */
+export type QueryApiKeysArgs = {
+  client?: InputMaybe<Scalars['String']['input']>;
+  includeRevoked?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 
@@ -878,6 +1001,23 @@ export type ReplayDeadLetterPayload = {
   /** The dead letter after the attempt. */
   readonly deadLetter?: Maybe<DeadLetter>;
   /** Domain failures; empty when the attempt ran. */
+  readonly userErrors: ReadonlyArray<UserError>;
+};
+
+/** A key to revoke. */
+export type RevokeApiKeyInput = {
+  /** When it stops working: now when omitted; a later time leaves an overlap for rotation. */
+  readonly at?: InputMaybe<Scalars['DateTime']['input']>;
+  /** The key's id. */
+  readonly id: Scalars['ID']['input'];
+};
+
+/** Result of revokeApiKey. */
+export type RevokeApiKeyPayload = {
+  readonly __typename?: 'RevokeApiKeyPayload';
+  /** The key after revocation; null when there is no such key. */
+  readonly apiKey?: Maybe<ApiKey>;
+  /** API_KEY_NOT_FOUND when no key has that id. */
   readonly userErrors: ReadonlyArray<UserError>;
 };
 
@@ -1122,6 +1262,10 @@ export type UserErrorCode =
   | 'ALREADY_CANCELLED'
   /** The order has shipped: it cannot be cancelled (request a return). */
   | 'ALREADY_SHIPPED'
+  /** An API key with that id exists (configured or made through the API). */
+  | 'API_KEY_ID_TAKEN'
+  /** No API key has that id. */
+  | 'API_KEY_NOT_FOUND'
   /** The customer is blocked in the ERP (SHIP or ALL). */
   | 'CREDIT_HOLD'
   /** Balance due plus this order exceeds the customer's credit limit. */
@@ -1138,6 +1282,8 @@ export type UserErrorCode =
   | 'ERP_REJECTED'
   /** The warehouses together cannot cover a line (no backorders). */
   | 'INSUFFICIENT_STOCK'
+  /** The key's principal and scope do not fit (a partner without its channel, a portal without its account...). */
+  | 'INVALID_KEY_SCOPE'
   /** A quantity is not a whole number from 1 to 100000. */
   | 'INVALID_QUANTITY'
   /** A return quantity exceeds what shipped less what was already returned. */
@@ -1263,11 +1409,15 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
 export type ResolversTypes = {
   Address: ResolverTypeWrapper<AddressRecord>;
   AddressInput: AddressInput;
+  ApiKey: ResolverTypeWrapper<KeyView>;
+  ApiKeyOrigin: ApiKeyOrigin;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   BreakerState: BreakerState;
   CancelOrderInput: CancelOrderInput;
   CancelOrderPayload: ResolverTypeWrapper<OrderPayloadParent>;
   Channel: Channel;
+  CreateApiKeyInput: CreateApiKeyInput;
+  CreateApiKeyPayload: ResolverTypeWrapper<Omit<CreateApiKeyPayload, 'apiKey' | 'userErrors'> & { apiKey?: Maybe<ResolversTypes['ApiKey']>, userErrors: ReadonlyArray<ResolversTypes['UserError']> }>;
   CreateReturnInput: CreateReturnInput;
   CreateReturnPayload: ResolverTypeWrapper<ReturnPayloadParent>;
   CreditStatus: CreditStatus;
@@ -1306,12 +1456,15 @@ export type ResolversTypes = {
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PlaceOrderInput: PlaceOrderInput;
   PlaceOrderPayload: ResolverTypeWrapper<OrderPayloadParent>;
+  Principal: Principal;
   Product: ResolverTypeWrapper<ProductParent>;
   ProductConnection: ResolverTypeWrapper<ProductConnectionParent>;
   ProductEdge: ResolverTypeWrapper<ProductEdgeParent>;
   ProductFilter: ProductFilter;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ReplayDeadLetterPayload: ResolverTypeWrapper<ReplayPayloadParent>;
+  RevokeApiKeyInput: RevokeApiKeyInput;
+  RevokeApiKeyPayload: ResolverTypeWrapper<Omit<RevokeApiKeyPayload, 'apiKey' | 'userErrors'> & { apiKey?: Maybe<ResolversTypes['ApiKey']>, userErrors: ReadonlyArray<ResolversTypes['UserError']> }>;
   SensitiveKind: SensitiveKind;
   Shipment: ResolverTypeWrapper<ShipmentRecord>;
   ShipmentEvent: ResolverTypeWrapper<ShipmentEventParent>;
@@ -1333,9 +1486,12 @@ export type ResolversTypes = {
 export type ResolversParentTypes = {
   Address: AddressRecord;
   AddressInput: AddressInput;
+  ApiKey: KeyView;
   Boolean: Scalars['Boolean']['output'];
   CancelOrderInput: CancelOrderInput;
   CancelOrderPayload: OrderPayloadParent;
+  CreateApiKeyInput: CreateApiKeyInput;
+  CreateApiKeyPayload: Omit<CreateApiKeyPayload, 'apiKey' | 'userErrors'> & { apiKey?: Maybe<ResolversParentTypes['ApiKey']>, userErrors: ReadonlyArray<ResolversParentTypes['UserError']> };
   CreateReturnInput: CreateReturnInput;
   CreateReturnPayload: ReturnPayloadParent;
   Customer: CustomerRecord;
@@ -1374,6 +1530,8 @@ export type ResolversParentTypes = {
   ProductFilter: ProductFilter;
   Query: Record<PropertyKey, never>;
   ReplayDeadLetterPayload: ReplayPayloadParent;
+  RevokeApiKeyInput: RevokeApiKeyInput;
+  RevokeApiKeyPayload: Omit<RevokeApiKeyPayload, 'apiKey' | 'userErrors'> & { apiKey?: Maybe<ResolversParentTypes['ApiKey']>, userErrors: ReadonlyArray<ResolversParentTypes['UserError']> };
   Shipment: ShipmentRecord;
   ShipmentEvent: ShipmentEventParent;
   ShipmentLine: ShipmentLine;
@@ -1416,8 +1574,29 @@ export type AddressResolvers<ContextType = ResolverContext, ParentType extends R
   region?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type ApiKeyResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = {
+  active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  channel?: Resolver<Maybe<ResolversTypes['Channel']>, ParentType, ContextType>;
+  client?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  createdBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  customer?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  customers?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  origin?: Resolver<ResolversTypes['ApiKeyOrigin'], ParentType, ContextType>;
+  principal?: Resolver<ResolversTypes['Principal'], ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
 export type CancelOrderPayloadResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['CancelOrderPayload'] = ResolversParentTypes['CancelOrderPayload']> = {
   order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType>;
+  userErrors?: Resolver<ReadonlyArray<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type CreateApiKeyPayloadResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['CreateApiKeyPayload'] = ResolversParentTypes['CreateApiKeyPayload']> = {
+  apiKey?: Resolver<Maybe<ResolversTypes['ApiKey']>, ParentType, ContextType>;
+  key?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   userErrors?: Resolver<ReadonlyArray<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
@@ -1550,9 +1729,11 @@ export type MoneyResolvers<ContextType = ResolverContext, ParentType extends Res
 
 export type MutationResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   cancelOrder?: Resolver<ResolversTypes['CancelOrderPayload'], ParentType, ContextType, RequireFields<MutationCancelOrderArgs, 'idempotencyKey' | 'input'>>;
+  createApiKey?: Resolver<ResolversTypes['CreateApiKeyPayload'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'idempotencyKey' | 'input'>>;
   createReturn?: Resolver<ResolversTypes['CreateReturnPayload'], ParentType, ContextType, RequireFields<MutationCreateReturnArgs, 'idempotencyKey' | 'input'>>;
   placeOrder?: Resolver<ResolversTypes['PlaceOrderPayload'], ParentType, ContextType, RequireFields<MutationPlaceOrderArgs, 'idempotencyKey' | 'input'>>;
   replayDeadLetter?: Resolver<ResolversTypes['ReplayDeadLetterPayload'], ParentType, ContextType, RequireFields<MutationReplayDeadLetterArgs, 'id' | 'idempotencyKey'>>;
+  revokeApiKey?: Resolver<ResolversTypes['RevokeApiKeyPayload'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'idempotencyKey' | 'input'>>;
 };
 
 export type NodeResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
@@ -1651,6 +1832,7 @@ export type ProductEdgeResolvers<ContextType = ResolverContext, ParentType exten
 };
 
 export type QueryResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  apiKeys?: Resolver<ReadonlyArray<ResolversTypes['ApiKey']>, ParentType, ContextType, RequireFields<QueryApiKeysArgs, 'includeRevoked'>>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, RequireFields<QueryCustomersArgs, 'first'>>;
   deadLetters?: Resolver<ReadonlyArray<ResolversTypes['DeadLetter']>, ParentType, ContextType, RequireFields<QueryDeadLettersArgs, 'first'>>;
@@ -1668,6 +1850,11 @@ export type QueryResolvers<ContextType = ResolverContext, ParentType extends Res
 
 export type ReplayDeadLetterPayloadResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['ReplayDeadLetterPayload'] = ResolversParentTypes['ReplayDeadLetterPayload']> = {
   deadLetter?: Resolver<Maybe<ResolversTypes['DeadLetter']>, ParentType, ContextType>;
+  userErrors?: Resolver<ReadonlyArray<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type RevokeApiKeyPayloadResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['RevokeApiKeyPayload'] = ResolversParentTypes['RevokeApiKeyPayload']> = {
+  apiKey?: Resolver<Maybe<ResolversTypes['ApiKey']>, ParentType, ContextType>;
   userErrors?: Resolver<ReadonlyArray<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
@@ -1752,7 +1939,9 @@ export type WarehouseResolvers<ContextType = ResolverContext, ParentType extends
 
 export type Resolvers<ContextType = ResolverContext> = {
   Address?: AddressResolvers<ContextType>;
+  ApiKey?: ApiKeyResolvers<ContextType>;
   CancelOrderPayload?: CancelOrderPayloadResolvers<ContextType>;
+  CreateApiKeyPayload?: CreateApiKeyPayloadResolvers<ContextType>;
   CreateReturnPayload?: CreateReturnPayloadResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
@@ -1782,6 +1971,7 @@ export type Resolvers<ContextType = ResolverContext> = {
   ProductEdge?: ProductEdgeResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ReplayDeadLetterPayload?: ReplayDeadLetterPayloadResolvers<ContextType>;
+  RevokeApiKeyPayload?: RevokeApiKeyPayloadResolvers<ContextType>;
   Shipment?: ShipmentResolvers<ContextType>;
   ShipmentEvent?: ShipmentEventResolvers<ContextType>;
   ShipmentLine?: ShipmentLineResolvers<ContextType>;

@@ -31,6 +31,55 @@ export interface Caller {
   readonly expiresAt: number | null;
 }
 
+/** An API key as the key management API shows it: never the key, never its hash. */
+export interface KeyView {
+  readonly id: string;
+  readonly client: string;
+  readonly role: Role;
+  readonly channel: string | null;
+  readonly customer: string | null;
+  readonly customers: readonly string[] | null;
+  /** Configured in API_KEYS, or made through the API. */
+  readonly origin: 'CONFIGURATION' | 'API';
+  readonly createdAt: number | null;
+  readonly createdBy: string | null;
+  readonly expiresAt: number | null;
+  readonly revokedAt: number | null;
+}
+
+/** What `createApiKey` asks for. */
+export interface NewKey {
+  readonly id: string;
+  readonly client: string;
+  readonly role: Role;
+  readonly channel: string | null;
+  readonly customer: string | null;
+  readonly customers: readonly string[] | null;
+  readonly expiresAt: number | null;
+}
+
+/** Why a key could not be made. */
+export interface KeyRefusal {
+  readonly code: 'API_KEY_ID_TAKEN' | 'INVALID_KEY_SCOPE';
+  readonly message: string;
+}
+
+/** API keys: the configured ones and those made through the API (server/keys.ts). */
+export interface KeyRegistry {
+  list(filter: { client: string | null; includeRevoked: boolean }): Promise<KeyView[]>;
+  /** Makes a key; `secret` is the key itself, to show once. */
+  create(
+    spec: NewKey,
+    by: string,
+  ): Promise<{ key: KeyView; secret: string } | { error: KeyRefusal }>;
+  /** Revokes key `id` from `at` on; null when there is no such key. */
+  revoke(id: string, at: number, by: string): Promise<KeyView | null>;
+  /** Encrypts a key for the idempotency record (a replay shows it again). */
+  seal(text: string): string;
+  /** The key {@link seal} sealed, or null when it cannot be read (the secret changed). */
+  unseal(sealed: string): string | null;
+}
+
 /** Something the response should tell the client without failing a field (a fallback taken). */
 export interface Warning {
   readonly code: 'SOURCE_FALLBACK' | 'PARTIAL_TIMELINE';
@@ -54,6 +103,7 @@ export interface ResolverContext {
   readonly store: Store;
   readonly bus: EventBus;
   readonly workflows: Workflows;
+  readonly keys: KeyRegistry;
   /** The `Idempotency-Key` HTTP header, when sent. */
   readonly idempotencyKeyHeader: string | null;
   /** Idempotency outcomes of this request's mutations; sent as `extensions.idempotency`. */

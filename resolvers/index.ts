@@ -13,6 +13,7 @@ import { Order, OrderLine, orderQueries } from './order.js';
 import { Product, productQueries } from './product.js';
 import { DateTime, Decimal } from './scalars.js';
 import { Invoice, Shipment, shipmentQueries } from './shipment.js';
+import { ApiKey, keyMutations, keyQueries } from './keys.js';
 import { DeadLetter, Mutation, PlaceOrderPayload, deadLetterQueries } from './mutation.js';
 import {
   CustomerCreditEvent,
@@ -36,8 +37,10 @@ export const resolvers: Resolvers<ResolverContext> = {
     ...shipmentQueries,
     ...healthQueries,
     ...deadLetterQueries,
+    ...keyQueries,
   },
-  Mutation,
+  Mutation: { ...Mutation, ...keyMutations },
+  ApiKey,
   Subscription,
   OrderStatusEvent,
   ShipmentEvent,

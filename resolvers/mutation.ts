@@ -23,7 +23,7 @@ import { ORDER_NUMBER, loadOrder } from './order.js';
 import type { OrderPayloadParent } from './parents.js';
 
 /** The key a mutation runs under: the argument, which must match the header when both are sent. */
-function idempotencyKey(ctx: ResolverContext, argument: string): string {
+export function idempotencyKey(ctx: ResolverContext, argument: string): string {
   const header = ctx.idempotencyKeyHeader;
   if (header !== null && header !== argument) {
     throw badInput(
@@ -41,7 +41,7 @@ function idempotencyKey(ctx: ResolverContext, argument: string): string {
  * later field of the operation, read the state after the mutation, not what was loaded before it
  * (a scope check, an earlier mutation field).
  */
-async function guarded<T extends { outcome: unknown; replayed: boolean }>(
+export async function guarded<T extends { outcome: unknown; replayed: boolean }>(
   ctx: ResolverContext,
   key: string,
   run: () => Promise<T>,

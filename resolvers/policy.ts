@@ -52,6 +52,10 @@ export const FIELD_POLICY: Readonly<Record<string, readonly Role[]>> = {
   'Query.sourceHealth': OPERATORS,
   'Query.deadLetters': OPERATORS,
   'Mutation.replayDeadLetter': OPERATORS,
+  // Key management: administrators only.
+  'Query.apiKeys': ['admin'],
+  'Mutation.createApiKey': ['admin'],
+  'Mutation.revokeApiKey': ['admin'],
   'Query.customer': CUSTOMER_READERS,
   'Query.customers': CUSTOMER_READERS,
   'Query.invoice': CUSTOMER_READERS,

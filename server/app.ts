@@ -29,6 +29,7 @@ import { isSourceError } from '../sources/contract.js';
 import { crossdockError, sourceError } from '../resolvers/errors.js';
 import { allConnectors } from '../resolvers/sources.js';
 import { createAuthenticator, oneAuthorization } from './auth.js';
+import { createKeys } from './keys.js';
 import type { Config } from './config.js';
 import {
   limitError,
@@ -414,7 +415,14 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
       logger.warn({ err: error, client }, 'cost budget unavailable: operation served unmetered');
       return null;
     });
-  const authenticator = createAuthenticator(config.auth);
+  // API keys: configured ones plus those made through the key management API (in the store).
+  const keys = createKeys({
+    configured: config.auth.apiKeys,
+    secret: config.auth.apiKeySecret,
+    store: store.apiKeys,
+    cacheMs: config.auth.keyCacheMs,
+  });
+  const authenticator = createAuthenticator(config.auth, Date.now, keys);
   const development = config.env === 'development';
 
   const schema = buildSchema();
@@ -597,6 +605,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
           store,
           bus: fanout,
           workflows,
+          keys,
           idempotencyKeyHeader: null,
           idempotency: [],
         };
@@ -720,6 +729,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
         store,
         bus,
         workflows,
+        keys,
         idempotencyKeyHeader:
           typeof req.headers['idempotency-key'] === 'string'
             ? req.headers['idempotency-key']

@@ -3,8 +3,10 @@
  * `connectionParams.authorization` on graphql-ws (checked when the socket connects; a socket
  * whose token expires is closed 4403 then, server/app.ts).
  *
- * - API keys are looked up by their HMAC under API_KEY_SECRET (server/identity.ts): the key
- *   itself is never stored, and a caller is named by the key's public id.
+ * - API keys are looked up by their HMAC under API_KEY_SECRET (server/identity.ts), among the
+ *   configured keys and those made through the key management API (server/keys.ts): the key
+ *   itself is never stored, and a caller is named by the key's public id. A revoked key is
+ *   refused 401 `KEY_REVOKED`; one revoked at a later time works until then.
  * - JWTs (three base64url segments) are verified with jose when JWT_ISSUER is set: issuer,
  *   audience, signature by a key of JWT_JWKS_URL (fetched and cached by jose, rotated keys
  *   refetched) or of JWT_PUBLIC_KEYS, `exp`/`nbf` with JWT_CLOCK_SKEW_S of tolerance. Claims name
@@ -24,7 +26,8 @@ import {
 import type { Caller } from '../resolvers/context.js';
 import { crossdockError } from '../resolvers/errors.js';
 import type { Config } from './config.js';
-import { ROLES, checkScope, hashApiKey, type ApiKeyEntry, type Role } from './identity.js';
+import { ROLES, checkScope, type Role } from './identity.js';
+import { createKeys, type Keys } from './keys.js';
 
 /** Resolves an Authorization header value to a caller. */
 export interface Authenticator {
@@ -40,13 +43,24 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 export function createAuthenticator(
   auth: Config['auth'],
   now: () => number = Date.now,
+  keys: Keys = createKeys({
+    configured: auth.apiKeys,
+    secret: auth.apiKeySecret,
+    cacheMs: auth.keyCacheMs,
+    now,
+  }),
 ): Authenticator {
-  const byHash = new Map<string, ApiKeyEntry>(auth.apiKeys.map((k) => [k.hash, k]));
   const jwt = auth.jwt ? jwtVerifier(auth.jwt, now) : null;
 
-  const fromKey = (key: string): Caller => {
-    const entry = byHash.get(hashApiKey(auth.apiKeySecret, key));
+  const fromKey = async (key: string): Promise<Caller> => {
+    const entry = await keys.resolve(key);
     if (!entry) throw unauthenticated('Unknown API key');
+    if (entry.revokedAt !== null && entry.revokedAt <= now()) {
+      throw unauthenticated(
+        `API key ${entry.id} was revoked at ${new Date(entry.revokedAt).toISOString()}: use its successor`,
+        { reason: 'KEY_REVOKED' },
+      );
+    }
     if (entry.expiresAt !== null && entry.expiresAt <= now()) {
       throw unauthenticated(
         `API key ${entry.id} expired at ${new Date(entry.expiresAt).toISOString()}: use its successor`,
@@ -61,7 +75,11 @@ export function createAuthenticator(
       customer: entry.customer,
       customers: entry.customers,
       scopes: [],
-      expiresAt: entry.expiresAt,
+      // A key revoked at a later time (rotation overlap) stops then, as if it expired.
+      expiresAt:
+        entry.revokedAt === null
+          ? entry.expiresAt
+          : Math.min(entry.expiresAt ?? Number.POSITIVE_INFINITY, entry.revokedAt),
     };
   };
 

@@ -312,6 +312,12 @@ export const SETTINGS: readonly SettingDoc[] = [
       'Server-side secret the API key hashes are made with (at least 32 characters); required with API_KEYS; refused in production if it is the demo one.',
   },
   {
+    name: 'API_KEY_CACHE_MS',
+    default: '5000',
+    description:
+      'How long a replica caches a key lookup in the store (keys made through the API, revocations, unknown keys): a revocation reaches other replicas within it; 0 reads the store on every request.',
+  },
+  {
     name: 'JWT_ISSUER / JWT_AUDIENCE',
     default: '(none: no tokens)',
     description:
@@ -503,6 +509,8 @@ export interface JwtConfig {
 export interface AuthConfig {
   readonly apiKeySecret: string;
   readonly apiKeys: readonly ApiKeyEntry[];
+  /** How long a key lookup (made through the API, or a revocation) is cached, ms. */
+  readonly keyCacheMs: number;
   readonly jwt: JwtConfig | null;
 }
 
@@ -685,7 +693,12 @@ function authConfig(raw: Raw, apiKeysText: string | undefined): AuthConfig {
       );
     }
   }
-  return { apiKeySecret, apiKeys, jwt: jwtConfig(raw) };
+  return {
+    apiKeySecret,
+    apiKeys,
+    keyCacheMs: int(raw, 'API_KEY_CACHE_MS', 5_000, 0, 300_000),
+    jwt: jwtConfig(raw),
+  };
 }
 
 function jwtConfig(raw: Raw): JwtConfig | null {

@@ -290,6 +290,51 @@ export interface CheckpointStore {
 }
 
 // ---------------------------------------------------------------------------------------------
+// API keys made through the key management API, and revocations of configured ones (issue #10)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * An API key the store knows: one made through the API (its `hash` set), or the revocation
+ * record of a key configured in API_KEYS (`hash` null: the key itself lives in configuration).
+ * Never the key itself.
+ */
+export interface StoredApiKey {
+  /** Public key id, unique. */
+  readonly id: string;
+  readonly client: string;
+  /** A principal (server/identity.ts ROLES); checked by whoever reads it. */
+  readonly role: string;
+  readonly channel: string | null;
+  readonly customer: string | null;
+  readonly customers: readonly string[] | null;
+  /** `hmac-sha256:<hex>` of the key, unique; null for a configured key's record. */
+  readonly hash: string | null;
+  readonly expiresAt: number | null;
+  /** When the key stopped (or stops) working; null while it is not revoked. */
+  readonly revokedAt: number | null;
+  /** The caller that made it (or revoked a configured key). */
+  readonly createdBy: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** API keys. */
+export interface ApiKeyStore {
+  /** Inserts a key; StoreConflictError when its id or its hash is already stored. */
+  add(key: Omit<StoredApiKey, 'revokedAt' | 'updatedAt'>): Promise<StoredApiKey>;
+  get(id: string): Promise<StoredApiKey | null>;
+  /** The key stored with this hash. */
+  findByHash(hash: string): Promise<StoredApiKey | null>;
+  /** Keys by id, of one client when given. */
+  list(filter: { readonly client?: string; readonly limit: number }): Promise<StoredApiKey[]>;
+  /**
+   * Revokes a key from `at` on: the earliest revocation asked for wins (a key once revoked now
+   * is not revived by a later date). Null when no key has that id.
+   */
+  revoke(id: string, at: number, now: number): Promise<StoredApiKey | null>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The store
 // ---------------------------------------------------------------------------------------------
 
@@ -311,6 +356,7 @@ export interface Store {
   readonly deadLetters: DeadLetterStore;
   readonly xrefs: CrossReferenceStore;
   readonly checkpoints: CheckpointStore;
+  readonly apiKeys: ApiKeyStore;
   /** Releases connections and file handles. Idempotent. */
   close(): Promise<void>;
 }

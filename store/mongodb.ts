@@ -18,6 +18,7 @@ import type {
   BeginOutcome,
   BeginRequest,
   Checkpoint,
+  StoredApiKey,
   CrossReference,
   DeadLetter,
   DeadLetterStatus,
@@ -68,6 +69,7 @@ const COLLECTIONS = {
   deadLetters: 'deadLetters',
   xrefs: 'xrefs',
   checkpoints: 'checkpoints',
+  apiKeys: 'apiKeys',
 } as const;
 
 /**
@@ -170,6 +172,23 @@ interface XrefDoc {
   nativeId: string;
 }
 
+interface ApiKeyDoc {
+  /** The public key id: `_id`'s unique index keeps ids unique. */
+  _id: string;
+  client: string;
+  role: string;
+  channel: string | null;
+  customer: string | null;
+  customers: string[] | null;
+  /** Unique among the keys that have one (a partial index: configured keys' records have none). */
+  hash: string | null;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  createdBy: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
 interface CheckpointDoc {
   /** The checkpoint's name: `_id`'s unique index is what makes the first advance atomic. */
   _id: string;
@@ -210,6 +229,7 @@ async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
   const deadLetters = db.collection<DeadLetterDoc>(COLLECTIONS.deadLetters, DECISION_CONCERNS);
   const xrefs = db.collection<XrefDoc>(COLLECTIONS.xrefs, DECISION_CONCERNS);
   const checkpoints = db.collection<CheckpointDoc>(COLLECTIONS.checkpoints, DECISION_CONCERNS);
+  const apiKeys = db.collection<ApiKeyDoc>(COLLECTIONS.apiKeys, DECISION_CONCERNS);
 
   // createIndexes is idempotent for identical specs, so every replica runs it at start.
   await Promise.all([
@@ -243,6 +263,15 @@ async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
         unique: true,
       },
       { key: { type: 1, source: 1, entity: 1, nativeId: 1 }, name: 'type_source_entity_nativeId' },
+    ]),
+    apiKeys.createIndexes([
+      {
+        key: { hash: 1 },
+        name: 'hash_unique',
+        unique: true,
+        partialFilterExpression: { hash: { $type: 'string' } },
+      },
+      { key: { client: 1, _id: 1 }, name: 'client_id' },
     ]),
     ensureLedgerCounter(counters),
   ]);
@@ -702,6 +731,60 @@ async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
         return result.matchedCount === 1;
       },
     },
+    apiKeys: {
+      async add(key) {
+        const doc: ApiKeyDoc = {
+          _id: key.id,
+          client: key.client,
+          role: key.role,
+          channel: key.channel,
+          customer: key.customer,
+          customers: key.customers === null ? null : [...key.customers],
+          hash: key.hash,
+          expiresAt: key.expiresAt,
+          revokedAt: null,
+          createdBy: key.createdBy,
+          createdAt: key.createdAt,
+          updatedAt: key.createdAt,
+        };
+        try {
+          await apiKeys.insertOne(doc);
+        } catch (error) {
+          if (isDuplicateKey(error)) {
+            throw new StoreConflictError(`an API key with id ${key.id}, or that key, is stored`);
+          }
+          throw error;
+        }
+        return toApiKey(doc);
+      },
+      async get(id) {
+        const doc = await apiKeys.findOne({ _id: id });
+        return doc === null ? null : toApiKey(doc);
+      },
+      async findByHash(hash) {
+        const doc = await apiKeys.findOne({ hash });
+        return doc === null ? null : toApiKey(doc);
+      },
+      async list({ client, limit }) {
+        const docs = await apiKeys
+          .find(client === undefined ? {} : { client })
+          .sort({ _id: 1 })
+          .limit(limit)
+          .toArray();
+        return docs.map(toApiKey);
+      },
+      async revoke(id, at, now) {
+        // The earliest revocation wins: $min leaves an earlier revokedAt alone; a null one is
+        // set first (null compares lower than numbers in $min, so it is replaced explicitly).
+        await apiKeys.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: at } });
+        const doc = await apiKeys.findOneAndUpdate(
+          { _id: id },
+          { $min: { revokedAt: at }, $set: { updatedAt: now } },
+          { returnDocument: 'after' },
+        );
+        return doc === null ? null : toApiKey(doc);
+      },
+    },
   };
 }
 
@@ -789,6 +872,23 @@ function toCrossReference(doc: XrefDoc): CrossReference {
     source: doc.source,
     entity: doc.entity,
     nativeId: doc.nativeId,
+  };
+}
+
+function toApiKey(doc: ApiKeyDoc): StoredApiKey {
+  return {
+    id: doc._id,
+    client: doc.client,
+    role: doc.role,
+    channel: doc.channel,
+    customer: doc.customer,
+    customers: doc.customers,
+    hash: doc.hash,
+    expiresAt: doc.expiresAt,
+    revokedAt: doc.revokedAt,
+    createdBy: doc.createdBy,
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
   };
 }
 

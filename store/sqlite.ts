@@ -14,6 +14,7 @@ import type {
   BeginOutcome,
   BeginRequest,
   Checkpoint,
+  StoredApiKey,
   CrossReference,
   DeadLetter,
   DeadLetterStatus,
@@ -166,6 +167,25 @@ const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  // 3: API keys of the key management API and revocations of configured keys (issue #10).
+  // SQLite's UNIQUE lets several NULL hashes (configured keys' records) coexist.
+  `
+  CREATE TABLE api_keys (
+    id          TEXT    PRIMARY KEY,
+    client      TEXT    NOT NULL,
+    role        TEXT    NOT NULL,
+    channel     TEXT,
+    customer    TEXT,
+    customers   TEXT,
+    hash        TEXT    UNIQUE,
+    expires_at  INTEGER,
+    revoked_at  INTEGER,
+    created_by  TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+  );
+  CREATE INDEX api_keys_client ON api_keys (client, id);
+  `,
 ];
 
 interface IdempotencyRow {
@@ -232,6 +252,22 @@ interface XrefRow {
   source: string;
   entity: string;
   native_id: string;
+}
+
+interface ApiKeyRow {
+  id: string;
+  client: string;
+  role: string;
+  channel: string | null;
+  customer: string | null;
+  /** JSON array, or NULL. */
+  customers: string | null;
+  hash: string | null;
+  expires_at: number | null;
+  revoked_at: number | null;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
 }
 
 interface CheckpointRow {
@@ -610,6 +646,23 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     UPDATE checkpoints SET value = @value, updated_at = @now
      WHERE name = @name AND value = @expected`);
 
+  // --- API keys --------------------------------------------------------------------------
+
+  const insertApiKey = db.prepare<ApiKeyRow>(`
+    INSERT INTO api_keys (id, client, role, channel, customer, customers, hash, expires_at,
+                          revoked_at, created_by, created_at, updated_at)
+    VALUES (@id, @client, @role, @channel, @customer, @customers, @hash, @expires_at,
+            @revoked_at, @created_by, @created_at, @updated_at)`);
+  const selectApiKey = db.prepare<[string], ApiKeyRow>('SELECT * FROM api_keys WHERE id = ?');
+  const selectApiKeyByHash = db.prepare<[string], ApiKeyRow>(
+    'SELECT * FROM api_keys WHERE hash = ?',
+  );
+  const listApiKeys = db.prepare<{ client: string | null; limit: number }, ApiKeyRow>(`
+    SELECT * FROM api_keys WHERE @client IS NULL OR client = @client ORDER BY id LIMIT @limit`);
+  const revokeApiKey = db.prepare<{ id: string; at: number; now: number }>(`
+    UPDATE api_keys SET revoked_at = MIN(COALESCE(revoked_at, @at), @at), updated_at = @now
+     WHERE id = @id`);
+
   return {
     kind: 'sqlite',
 
@@ -819,6 +872,53 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       },
     },
 
+    apiKeys: {
+      async add(key) {
+        const row: ApiKeyRow = {
+          id: key.id,
+          client: key.client,
+          role: key.role,
+          channel: key.channel,
+          customer: key.customer,
+          customers: key.customers === null ? null : JSON.stringify(key.customers),
+          hash: key.hash,
+          expires_at: key.expiresAt,
+          revoked_at: null,
+          created_by: key.createdBy,
+          created_at: key.createdAt,
+          updated_at: key.createdAt,
+        };
+        try {
+          insertApiKey.run(row);
+        } catch (error) {
+          if (isConstraint(error, 'SQLITE_CONSTRAINT_PRIMARYKEY')) {
+            throw new StoreConflictError(`an API key with id ${key.id} exists`);
+          }
+          if (isConstraint(error, 'SQLITE_CONSTRAINT_UNIQUE')) {
+            throw new StoreConflictError(`API key ${key.id}: that key is already stored`);
+          }
+          throw error;
+        }
+        return toApiKey(row);
+      },
+      async get(id) {
+        const row = selectApiKey.get(id);
+        return row === undefined ? null : toApiKey(row);
+      },
+      async findByHash(hash) {
+        const row = selectApiKeyByHash.get(hash);
+        return row === undefined ? null : toApiKey(row);
+      },
+      async list({ client, limit }) {
+        return listApiKeys.all({ client: client ?? null, limit }).map(toApiKey);
+      },
+      async revoke(id, at, now) {
+        revokeApiKey.run({ id, at, now });
+        const row = selectApiKey.get(id);
+        return row === undefined ? null : toApiKey(row);
+      },
+    },
+
     async close() {
       if (db.open) db.close();
     },
@@ -930,6 +1030,24 @@ function toCrossReference(row: XrefRow): CrossReference {
     source: row.source,
     entity: row.entity,
     nativeId: row.native_id,
+  };
+}
+
+function toApiKey(row: ApiKeyRow): StoredApiKey {
+  const customers = row.customers === null ? null : fromJson(row.customers);
+  return {
+    id: row.id,
+    client: row.client,
+    role: row.role,
+    channel: row.channel,
+    customer: row.customer,
+    customers: Array.isArray(customers) ? customers.map(String) : null,
+    hash: row.hash,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   };
 }
 

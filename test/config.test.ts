@@ -196,7 +196,7 @@ describe('configuration', () => {
     [
       'API keys that are not JSON (the old key=role form)',
       { API_KEYS: 'abcdefghij=admin', API_KEY_SECRET: OWN_SECRET },
-      'Invalid configuration: API_KEYS: expected a JSON array of {id, client, role, channel?, customer?, hash, expires?}, got "16 characters"',
+      'Invalid configuration: API_KEYS: expected a JSON array of {id, client, role, channel?, customer?, customers?, hash, expires?}, got "16 characters"',
     ],
     [
       'API keys without their secret',

@@ -882,6 +882,76 @@ for (const implementation of storeImplementations()) {
       });
     });
 
+    describe('API keys', () => {
+      const key = (
+        id: string,
+        overrides: Partial<Parameters<Store['apiKeys']['add']>[0]> = {},
+      ): Parameters<Store['apiKeys']['add']>[0] => ({
+        id,
+        client: 'acme',
+        role: 'partner',
+        channel: 'EDI',
+        customer: null,
+        customers: ['C10001', 'C10002'],
+        hash: `hmac-sha256:${id.padEnd(64, '0')}`,
+        expiresAt: T0 + 1_000,
+        createdBy: 'key:demo-admin',
+        createdAt: T0,
+        ...overrides,
+      });
+
+      it('add then get and findByHash return it whole, not revoked', async () => {
+        const added = await store.apiKeys.add(key('k1'));
+        const expected = { ...key('k1'), revokedAt: null, updatedAt: T0 };
+        assert.deepEqual(added, expected);
+        assert.deepEqual(await store.apiKeys.get('k1'), expected);
+        assert.deepEqual(await store.apiKeys.findByHash(key('k1').hash as string), expected);
+        assert.equal(await store.apiKeys.get('k2'), null);
+        assert.equal(await store.apiKeys.findByHash(`hmac-sha256:${'f'.repeat(64)}`), null);
+      });
+
+      it('refuses a second key with the same id or the same hash', async () => {
+        await store.apiKeys.add(key('k1'));
+        await assert.rejects(store.apiKeys.add(key('k1', { hash: null })), StoreConflictError);
+        await assert.rejects(
+          store.apiKeys.add(key('k2', { hash: key('k1').hash })),
+          StoreConflictError,
+        );
+        assert.equal(await store.apiKeys.get('k2'), null);
+      });
+
+      it('keeps several records without a hash (configured keys)', async () => {
+        await store.apiKeys.add(key('c1', { hash: null, customers: null, role: 'admin' }));
+        await store.apiKeys.add(key('c2', { hash: null, customers: null, role: 'admin' }));
+        assert.equal((await store.apiKeys.get('c2'))?.customers, null);
+        assert.equal((await store.apiKeys.get('c1'))?.hash, null);
+      });
+
+      it('lists by id, of one client when asked, up to the limit', async () => {
+        await store.apiKeys.add(key('k3'));
+        await store.apiKeys.add(key('k1', { client: 'other' }));
+        await store.apiKeys.add(key('k2'));
+        const ids = (keys: { id: string }[]) => keys.map((k) => k.id);
+        assert.deepEqual(ids(await store.apiKeys.list({ limit: 10 })), ['k1', 'k2', 'k3']);
+        assert.deepEqual(ids(await store.apiKeys.list({ client: 'acme', limit: 10 })), [
+          'k2',
+          'k3',
+        ]);
+        assert.deepEqual(ids(await store.apiKeys.list({ limit: 2 })), ['k1', 'k2']);
+      });
+
+      it('revoke sets the time; the earliest revocation wins; unknown ids answer null', async () => {
+        await store.apiKeys.add(key('k1'));
+        const later = await store.apiKeys.revoke('k1', T0 + 500, T0 + 10);
+        assert.equal(later?.revokedAt, T0 + 500);
+        assert.equal(later?.updatedAt, T0 + 10);
+        assert.equal((await store.apiKeys.revoke('k1', T0 + 100, T0 + 20))?.revokedAt, T0 + 100);
+        assert.equal((await store.apiKeys.revoke('k1', T0 + 900, T0 + 30))?.revokedAt, T0 + 100);
+        assert.equal((await store.apiKeys.get('k1'))?.revokedAt, T0 + 100);
+        assert.equal(await store.apiKeys.revoke('nope', T0, T0), null);
+      });
+    });
+
     describe('checkpoints', () => {
       const NAME = 'poll:tpl';
 
@@ -1127,6 +1197,7 @@ describe('sqlite store only', () => {
     assert.deepEqual(raw.prepare('SELECT version FROM schema_version ORDER BY version').all(), [
       { version: 1 },
       { version: 2 },
+      { version: 3 },
     ]);
     raw.close();
     await store.close();
@@ -1140,18 +1211,22 @@ describe('sqlite store only', () => {
     await first.close();
     // Turn the file back into what the release before checkpoints left on disk.
     const raw = new Database(file);
-    raw.exec('DROP TABLE checkpoints; DELETE FROM schema_version WHERE version = 2;');
+    raw.exec(
+      'DROP TABLE checkpoints; DROP TABLE api_keys; DELETE FROM schema_version WHERE version >= 2;',
+    );
     raw.close();
 
     const upgraded = createSqliteStore({ path: file });
     assert.equal((await upgraded.orders.get('XD-1'))?.id, 'XD-1');
     assert.equal(await upgraded.checkpoints.advance('poll:tpl', null, 'w-1', T0), true);
     assert.equal((await upgraded.checkpoints.get('poll:tpl'))?.value, 'w-1');
+    assert.equal(await upgraded.apiKeys.get('k1'), null);
     await upgraded.close();
     const check = new Database(file, { readonly: true });
     assert.deepEqual(check.prepare('SELECT version FROM schema_version ORDER BY version').all(), [
       { version: 1 },
       { version: 2 },
+      { version: 3 },
     ]);
     check.close();
   });
@@ -1192,6 +1267,7 @@ describe('sqlite store only', () => {
       assert.deepEqual(raw.prepare('SELECT version FROM schema_version ORDER BY version').all(), [
         { version: 1 },
         { version: 2 },
+        { version: 3 },
       ]);
       raw.close();
     });

@@ -65,7 +65,10 @@ export type UserErrorCode =
   | 'NOT_SHIPPED'
   | 'INVALID_RETURN_QUANTITY'
   | 'DEAD_LETTER_NOT_FOUND'
-  | 'DEAD_LETTER_RESOLVED';
+  | 'DEAD_LETTER_RESOLVED'
+  | 'API_KEY_NOT_FOUND'
+  | 'API_KEY_ID_TAKEN'
+  | 'INVALID_KEY_SCOPE';
 
 /** A domain failure: data, not an exception. */
 export interface UserError {
