@@ -22,6 +22,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ROLES, type Role } from '../resolvers/context.js';
 import { CHANNELS, isChannel } from '../sources/contract.js';
+import { CUSTOMER_NUMBER } from '../sources/identifiers.js';
 
 export { ROLES, type Role };
 
@@ -34,8 +35,8 @@ export interface Scope {
   readonly customer: string | null;
 }
 
-/** A customer number as the ERP keys it (BC Code[20]). */
-export const CUSTOMER_NUMBER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$/;
+/** A customer number as the ERP keys it (BC Code[20]); defined in sources/identifiers.ts. */
+export { CUSTOMER_NUMBER };
 
 /**
  * Why a scope is missing or contradictory, or null when it is whole: a partner or storefront
