@@ -3,6 +3,7 @@
  */
 import type { CustomerResolvers, QueryResolvers } from '../generated/resolvers-types.js';
 import type { CustomerRecord } from '../sources/contract.js';
+import { CUSTOMER_NUMBER_ARGUMENT } from '../sources/identifiers.js';
 import { NO_CUSTOMER, channelScope, customerScope } from './access.js';
 import { listPage, pageRequest, toConnection } from './connection.js';
 import type { ResolverContext } from './context.js';
@@ -10,12 +11,9 @@ import { notFound } from './errors.js';
 import { MAX_TEXT_CHARS, boundedText, keyFromIdArgument, toGlobalId } from './ids.js';
 import { compareMoney, nonNegative, subtractMoney } from '../workflows/money.js';
 
-/** Customer numbers as the ERP issues them (letters, digits, dash, underscore). */
-export const CUSTOMER_NUMBER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
-
 /** Loads a customer by global ID or number; NOT_FOUND when unknown. */
 export async function loadCustomer(ctx: ResolverContext, id: string): Promise<CustomerRecord> {
-  const number = keyFromIdArgument(id, 'Customer', CUSTOMER_NUMBER);
+  const number = keyFromIdArgument(id, 'Customer', CUSTOMER_NUMBER_ARGUMENT);
   // A portal principal sees its own account only; others are as missing as unknown ones.
   const own = customerScope(ctx);
   if (own !== null && number !== own) throw notFound('Customer', number);

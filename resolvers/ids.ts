@@ -2,6 +2,7 @@
  * Global IDs and cursors. Both are opaque to clients (base64url) and carry the canonical key,
  * so any replica can decode them without shared state.
  */
+import { WAREHOUSE_CODE } from '../sources/identifiers.js';
 import { badInput } from './errors.js';
 
 /** Types that implement Node. */
@@ -98,7 +99,7 @@ export function requiredText(argument: string, value: string, max: number): stri
 
 /** A warehouse code argument (EAST, 3PL-SOUTH): letters, digits, - and _, at most 40. */
 export function checkWarehouseCode(code: string, argument: string): string {
-  if (!/^[A-Za-z0-9_-]{1,40}$/.test(code)) {
+  if (!WAREHOUSE_CODE.test(code)) {
     throw badInput(argument, 'a warehouse code such as EAST', code);
   }
   return code;

@@ -9,6 +9,7 @@ import type {
   Principal,
   QueryResolvers,
 } from '../generated/resolvers-types.js';
+import { API_KEY_ID } from '../sources/identifiers.js';
 import type { UserError } from '../workflows/orders.js';
 import type { KeyView, ResolverContext, Role } from './context.js';
 import { badInput } from './errors.js';
@@ -72,7 +73,7 @@ export const keyMutations: Pick<
       customers: input.customers ? [...input.customers] : null,
       expiresAt: instant('input.expiresAt', input.expiresAt),
     };
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(spec.id)) {
+    if (!API_KEY_ID.test(spec.id)) {
       throw badInput('input.id', 'a key id of letters, digits, . _ - (1 to 64)', spec.id);
     }
     const { outcome } = await guarded(ctx, key, async () => {

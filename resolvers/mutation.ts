@@ -9,17 +9,17 @@ import type {
   QueryResolvers,
 } from '../generated/resolvers-types.js';
 import type { AddressRecord } from '../sources/contract.js';
+import { CUSTOMER_NUMBER_ARGUMENT, ORDER_NUMBER } from '../sources/identifiers.js';
 import { IdempotencyError } from '../workflows/index.js';
 import type { UserError } from '../workflows/orders.js';
 import { NO_CUSTOMER, customerScope } from './access.js';
 import { SENSITIVE_READERS } from './policy.js';
 import type { ResolverContext } from './context.js';
 import { renewLoaders } from './loaders.js';
-import { CUSTOMER_NUMBER } from './customer.js';
 import { badInput, crossdockError, forbidden } from './errors.js';
 import { boundedText, keyFromIdArgument, requiredText } from './ids.js';
 import { checkSku } from './product.js';
-import { ORDER_NUMBER, loadOrder } from './order.js';
+import { loadOrder } from './order.js';
 import type { OrderPayloadParent } from './parents.js';
 
 /** The key a mutation runs under: the argument, which must match the header when both are sent. */
@@ -156,7 +156,7 @@ export const Mutation: MutationResolvers<ResolverContext> = {
     const customerNumber = keyFromIdArgument(
       input.customerId,
       'Customer',
-      CUSTOMER_NUMBER,
+      CUSTOMER_NUMBER_ARGUMENT,
       'input.customerId',
     );
     const own = customerScope(ctx);
@@ -232,39 +232,12 @@ export const Mutation: MutationResolvers<ResolverContext> = {
   async replayDeadLetter(_root, { id, idempotencyKey: keyArg }, ctx) {
     requiredText('id', id, MAX_DEAD_LETTER_ID_CHARS);
     const key = idempotencyKey(ctx, keyArg);
-    const { outcome } = await guarded(ctx, key, async () => {
-      const result = await ctx.workflows.guard.run(
-        { scope: ctx.caller.id, key, operation: 'replayDeadLetter', input: { id } },
-        async () => {
-          const letter = await ctx.store.deadLetters.get(id);
-          if (!letter)
-            return {
-              id,
-              userErrors: [
-                {
-                  code: 'DEAD_LETTER_NOT_FOUND',
-                  field: ['id'],
-                  message: `No dead letter with id ${id}`,
-                },
-              ] as UserError[],
-            };
-          if (letter.status === 'RESOLVED')
-            return {
-              id,
-              userErrors: [
-                {
-                  code: 'DEAD_LETTER_RESOLVED',
-                  field: ['id'],
-                  message: `Dead letter ${id} is already resolved`,
-                },
-              ] as UserError[],
-            };
-          await ctx.workflows.orders.retryDeadLetter(`${ctx.workflows.guard.owner}:manual`, id);
-          return { id, userErrors: [] as UserError[] };
-        },
-      );
-      return { outcome: result.result, replayed: result.replayed };
-    });
+    const { outcome } = await guarded(ctx, key, () =>
+      ctx.workflows.deadLetters.replay(id, key, {
+        id: ctx.caller.id,
+        correlationId: ctx.correlationId,
+      }),
+    );
     return {
       deadLetter: await ctx.store.deadLetters.get(outcome.id),
       userErrors: outcome.userErrors,

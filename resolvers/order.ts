@@ -4,23 +4,20 @@
 import type {
   OrderLineResolvers,
   OrderResolvers,
-  OrderStatus,
   QueryResolvers,
 } from '../generated/resolvers-types.js';
 import { isChannel, type OrderRecord } from '../sources/contract.js';
+import { CUSTOMER_NUMBER_ARGUMENT, ORDER_NUMBER } from '../sources/identifiers.js';
 import type { StoredOrder } from '../store/contract.js';
-import { NO_SHIP_TO, isOrderStatus, type OrderData } from '../workflows/model.js';
+import { NO_SHIP_TO, orderDataOf, warehouseReferencesOf } from '../workflows/model.js';
+import { orderStatus } from '../workflows/status.js';
+import { ledgerTimeline, systemsTimeline } from '../workflows/timeline.js';
 import { NO_CUSTOMER, canSeeOrder, channelScope, customerScope } from './access.js';
 import { listPage, pageRequest, toConnection } from './connection.js';
 import type { ResolverContext } from './context.js';
 import { badInput, notFound } from './errors.js';
 import { fromEveryWarehouseSystem, withErrorSlots } from './fanout.js';
 import { keyFromIdArgument, toGlobalId } from './ids.js';
-import { CUSTOMER_NUMBER } from './customer.js';
-import type { TimelineEntryParent } from './parents.js';
-
-/** Order numbers as the ERP issues them. */
-export const ORDER_NUMBER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
 
 /**
  * An order as the graph sees it: the ERP's record, plus Crossdock's own record when Crossdock
@@ -30,15 +27,8 @@ export const ORDER_NUMBER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
  */
 export type OrderParent = OrderRecord & { readonly crossdock?: StoredOrder };
 
-const CROSSDOCK_ID = /^XD-[0-9A-F]{16}/;
-
-/** Crossdock's order id within a WMS reservation reference (`XD-…-EAST-1`), if it is one. */
-export function crossdockIdOf(reference: string): string | null {
-  return CROSSDOCK_ID.exec(reference)?.[0] ?? null;
-}
-
 function fromStored(stored: StoredOrder): OrderParent {
-  const data = stored.data as unknown as OrderData;
+  const data = orderDataOf(stored);
   const money = (amount: string) => ({ amount, currencyCode: data.currencyCode });
   return {
     number: stored.id,
@@ -99,42 +89,10 @@ async function withCrossdock(
   });
 }
 
-/**
- * The canonical status from what the ERP records (line quantities, header status), refined by
- * the warehouse systems for orders released but not yet shipped. Documented in schema/README.md.
- */
-export function deriveStatus(order: OrderRecord, releasedToWarehouse: boolean): OrderStatus {
-  const lines = order.lines;
-  const ordered = lines.reduce((n, l) => n + l.quantity, 0);
-  const shipped = lines.reduce((n, l) => n + l.shippedQuantity, 0);
-  const invoiced = lines.reduce((n, l) => n + l.invoicedQuantity, 0);
-  if (ordered > 0 && invoiced >= ordered) return 'INVOICED';
-  if (ordered > 0 && shipped >= ordered) return 'SHIPPED';
-  if (shipped > 0) return 'PARTIALLY_SHIPPED';
-  if (releasedToWarehouse) return 'RELEASED_TO_WAREHOUSE';
-  switch (order.erpStatus) {
-    case 'OPEN':
-    case 'POSTED':
-      return 'ACCEPTED';
-    case 'DRAFT':
-    case 'IN_REVIEW':
-      return 'RECEIVED';
-    default: {
-      const unreachable: never = order.erpStatus;
-      throw new Error(`unknown ERP order status ${String(unreachable)}`);
-    }
-  }
-}
-
-/** WMS references of an order: its reservations (placed through Crossdock) or its ERP number. */
-function warehouseReferences(order: OrderParent): string[] {
-  const data = order.crossdock?.data as unknown as OrderData | undefined;
-  if (data?.origin === 'crossdock') return data.allocations.map((a) => a.reference);
-  return [order.number];
-}
-
+/** The order's shipments from every warehouse system (an error per system that failed). */
 async function shipmentsOf(ctx: ResolverContext, order: OrderParent) {
-  const references = warehouseReferences(order);
+  const data = order.crossdock ? orderDataOf(order.crossdock) : null;
+  const references = warehouseReferencesOf(data, order.number);
   return fromEveryWarehouseSystem(ctx, async (system) =>
     (await system.shipmentsByOrder.loadMany(references)).flatMap((r) => {
       if (r instanceof Error) throw r;
@@ -153,18 +111,22 @@ export const Order: OrderResolvers<ResolverContext> = {
     return o.channel;
   },
   async status(order: OrderParent, _args, ctx) {
-    const own = order.crossdock?.status;
-    // Crossdock's workflow status rules, unless the systems report the order further along.
-    if (own && isOrderStatus(own) && !['ACCEPTED', 'RELEASED_TO_WAREHOUSE'].includes(own))
-      return own;
-    if (own && order.erpId === '') return own as OrderStatus;
-    // Only an order with nothing shipped can be "released": ask the WMS only then.
-    if (order.lines.some((l) => l.shippedQuantity > 0) || order.erpStatus !== 'OPEN') {
-      return deriveStatus(order, false);
+    // An order still PENDING_ERP is built from Crossdock's record, with no ERP id.
+    const answer = orderStatus({
+      own: order.crossdock?.status || null,
+      order,
+      inErp: order.erpId !== '',
+    });
+    switch (answer.kind) {
+      case 'known':
+        return answer.status;
+      case 'needs-shipments':
+        return answer.decide((await shipmentsOf(ctx, order)).items);
+      default: {
+        const unreachable: never = answer;
+        throw new Error(`unknown status answer ${JSON.stringify(unreachable)}`);
+      }
     }
-    const fan = await shipmentsOf(ctx, order);
-    const released = fan.items.some((s) => s.status !== 'CANCELLED');
-    return deriveStatus(order, released);
   },
   customer: (o, _args, ctx) => ctx.loaders.customer.load(o.customerNumber),
   orderedAt: (o) => o.orderDate,
@@ -189,99 +151,31 @@ export const Order: OrderResolvers<ResolverContext> = {
     });
   },
   async timeline(order: OrderParent, _args, ctx) {
-    if (order.crossdock) return ledgerTimeline(ctx, order.crossdock);
+    const erpSource = ctx.sources.erp.name;
+    if (order.crossdock) {
+      return ledgerTimeline(await ctx.store.ledger.list(order.crossdock.id), erpSource);
+    }
     const [fan, invoices] = await Promise.all([
       shipmentsOf(ctx, order),
       ctx.loaders.invoicesByOrder.load(order.number).catch((error: unknown) => error as Error),
     ]);
-    const entries: Omit<TimelineEntryParent, 'sincePreviousMs'>[] = [
-      {
-        at: order.orderDate,
-        status: order.erpStatus === 'DRAFT' ? 'RECEIVED' : 'ACCEPTED',
-        step: 'ordered',
-        source: ctx.sources.erp.name,
-        detail: order.externalReference ? `channel reference ${order.externalReference}` : null,
-      },
-    ];
-    for (const shipment of fan.items) {
-      if (shipment.shippedAt) {
-        entries.push({
-          at: shipment.shippedAt,
-          status: 'SHIPPED',
-          step: 'shipped',
-          source: shipment.source,
-          detail: [shipment.warehouseCode, shipment.carrier, shipment.trackingNumber]
-            .filter(Boolean)
-            .join(' '),
-        });
-      }
-    }
-    if (Array.isArray(invoices)) {
-      for (const invoice of invoices) {
-        entries.push({
-          at: invoice.invoiceDate,
-          status: 'INVOICED',
-          step: 'invoiced',
-          source: ctx.sources.erp.name,
-          detail: invoice.number,
-        });
-      }
-    }
     const missing = [...fan.errors, ...(invoices instanceof Error ? [invoices] : [])];
-    for (const error of missing) {
-      ctx.warnings.push({
-        code: 'PARTIAL_TIMELINE',
+    const timeline = systemsTimeline({
+      order,
+      erpSource,
+      shipments: fan.items,
+      invoices: Array.isArray(invoices) ? invoices : null,
+      gaps: missing.map((error) => ({
         source: String(
           (error as { extensions?: { source?: unknown } }).extensions?.source ?? 'unknown',
         ),
-        message: `timeline of ${order.number} is missing entries: ${error.message}`,
-      });
-    }
-    // Causal order first (an invoice follows its shipment), then time: ERP posting dates are
-    // dates without a time, so by time alone an invoice dated the day of shipping sorts first.
-    const rank: Record<string, number> = { ordered: 0, shipped: 1, invoiced: 2 };
-    entries.sort(
-      (a, b) => (rank[a.step] ?? 0) - (rank[b.step] ?? 0) || Date.parse(a.at) - Date.parse(b.at),
-    );
-    return entries.map((entry, i) => {
-      const gap =
-        i === 0 ? null : Date.parse(entry.at) - Date.parse(entries[i - 1]?.at ?? entry.at);
-      // A negative gap only means a date-only ERP date; it is not a latency.
-      return { ...entry, sincePreviousMs: gap === null || gap < 0 ? null : gap };
+        reason: error.message,
+      })),
     });
+    ctx.warnings.push(...timeline.warnings);
+    return timeline.entries;
   },
 };
-
-/** The timeline of an order Crossdock worked on: its ledger, with each step's latency. */
-async function ledgerTimeline(
-  ctx: ResolverContext,
-  stored: StoredOrder,
-): Promise<TimelineEntryParent[]> {
-  const entries = await ctx.store.ledger.list(stored.id);
-  let status: OrderStatus = 'RECEIVED';
-  let previousAt: number | null = null;
-  return entries.map((entry) => {
-    if (entry.status && isOrderStatus(entry.status)) status = entry.status;
-    const source = /^(reserve|release|return):/.test(entry.step)
-      ? String(entry.detail.source ?? 'wms')
-      : /erp/.test(entry.step)
-        ? ctx.sources.erp.name
-        : 'crossdock';
-    const timelineEntry: TimelineEntryParent = {
-      at: new Date(entry.at).toISOString(),
-      status,
-      step: `${entry.step} ${entry.outcome.toLowerCase()}`,
-      source,
-      detail: Object.keys(entry.detail).length > 0 ? JSON.stringify(entry.detail) : null,
-      sincePreviousMs: previousAt === null ? null : entry.at - previousAt,
-      latencyMs: entry.durationMs,
-      correlationId: entry.correlationId,
-      caller: entry.caller,
-    };
-    previousAt = entry.at;
-    return timelineEntry;
-  });
-}
 
 /** Resolvers of OrderLine. */
 export const OrderLine: OrderLineResolvers<ResolverContext> = {
@@ -302,7 +196,12 @@ export const orderQueries: Pick<QueryResolvers<ResolverContext>, 'order' | 'orde
     const asked =
       filter?.customerId == null
         ? undefined
-        : keyFromIdArgument(filter.customerId, 'Customer', CUSTOMER_NUMBER, 'filter.customerId');
+        : keyFromIdArgument(
+            filter.customerId,
+            'Customer',
+            CUSTOMER_NUMBER_ARGUMENT,
+            'filter.customerId',
+          );
     if (own !== null && own !== NO_CUSTOMER && asked !== undefined && asked !== own) {
       throw badInput('filter.customerId', `${own} (the only customer this key may read)`, asked);
     }

@@ -2,9 +2,9 @@
  * The objects resolvers pass down as parents (GraphQL Code Generator `mappers`). Most canonical
  * types are the connector's record itself; these are the few that are not.
  */
-import type { OrderStatus } from '../generated/resolvers-types.js';
 import type { DeadLetter } from '../store/contract.js';
 import type { UserError } from '../workflows/orders.js';
+import type { TimelineEntry } from '../workflows/timeline.js';
 import type { DeliveredEvent } from '../subscriptions/bus.js';
 import type {
   CustomerCreditPayload,
@@ -27,19 +27,8 @@ export interface WarehouseParent {
   readonly record?: WarehouseRecord;
 }
 
-/** One entry of an order's timeline before it is exposed. */
-export interface TimelineEntryParent {
-  readonly at: string;
-  readonly status: OrderStatus;
-  readonly step: string;
-  readonly source: string;
-  readonly detail: string | null;
-  readonly sincePreviousMs: number | null;
-  /** How long the step took (ledger entries of Crossdock's workflows). */
-  readonly latencyMs?: number | null;
-  readonly correlationId?: string | null;
-  readonly caller?: string | null;
-}
+/** One entry of an order's timeline before it is exposed: the read model's (workflows/timeline.ts). */
+export type TimelineEntryParent = TimelineEntry;
 
 /** An edge before it is exposed. */
 export interface EdgeParent<T> {

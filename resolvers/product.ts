@@ -2,7 +2,8 @@
  * Product: ERP item master + commerce content + stock from every warehouse system, by SKU.
  */
 import type { ProductResolvers, QueryResolvers } from '../generated/resolvers-types.js';
-import { isSourceError } from '../sources/contract.js';
+import { CUSTOMER_NUMBER_ARGUMENT, MAX_SKU_CHARS, SKU } from '../sources/identifiers.js';
+import { listProducts } from '../workflows/catalogue.js';
 import { mayActFor } from './access.js';
 import type { ResolverContext } from './context.js';
 import { listPage, pageRequest, toConnection } from './connection.js';
@@ -17,13 +18,14 @@ import {
 } from './ids.js';
 import type { ExternalIdParent, ProductParent } from './parents.js';
 
-/** A customer number (the ERP's key), as customer.ts's CUSTOMER_NUMBER. */
-const CUSTOMER_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
-
-/** Validates a SKU argument: 1 to 64 printable characters. */
+/** Validates a SKU argument: 1 to 64 printable characters (sources/identifiers.ts `SKU`). */
 export function checkSku(sku: string, argument = 'sku'): string {
-  if (sku.length === 0 || sku.length > 64 || !/^[\x21-\x7e]+$/.test(sku)) {
-    throw badInput(argument, 'a SKU of 1 to 64 printable ASCII characters without spaces', sku);
+  if (!SKU.test(sku)) {
+    throw badInput(
+      argument,
+      `a SKU of 1 to ${MAX_SKU_CHARS} printable ASCII characters without spaces`,
+      sku,
+    );
   }
   return sku;
 }
@@ -78,7 +80,12 @@ export const Product: ProductResolvers<ResolverContext> = {
   listPrice: async ({ sku }, _args, ctx) =>
     (await ctx.loaders.catalogItem.load(sku))?.listPrice ?? null,
   async customerPrice({ sku }, { customerId }, ctx) {
-    const customerNumber = keyFromIdArgument(customerId, 'Customer', CUSTOMER_KEY, 'customerId');
+    const customerNumber = keyFromIdArgument(
+      customerId,
+      'Customer',
+      CUSTOMER_NUMBER_ARGUMENT,
+      'customerId',
+    );
     // A portal or storefront session prices for its own customer only, a partner for those of
     // its allow-list; others look unknown.
     if (!mayActFor(ctx, customerNumber)) {
@@ -127,31 +134,31 @@ export const productQueries: Pick<QueryResolvers<ResolverContext>, 'product' | '
       search: boundedText('filter.search', filter?.search, MAX_TEXT_CHARS),
       includeBlocked: filter?.includeBlocked ?? undefined,
     };
-    try {
-      const items = await listPage(page, (p) => ctx.sources.erp.listItems(p, catalogFilter));
-      for (const item of items.items) ctx.loaders.catalogItem.prime(item.sku, item);
-      return toConnection(
-        items,
-        (item) => item.sku,
-        (item) => ({ sku: item.sku }),
-      );
-    } catch (error) {
-      const filtered = Boolean(filter?.category || filter?.search || filter?.includeBlocked);
-      if (!isSourceError(error) || filtered) throw toGraphQLError(error);
-      // The ERP owns the listing, but commerce lists the same SKUs in the same order: serve
-      // the page from there and say so, rather than failing the storefront's whole page.
-      const content = await listPage(page, (p) => ctx.sources.commerce.listContent(p));
-      for (const record of content.items) ctx.loaders.content.prime(record.sku, record);
-      ctx.warnings.push({
-        code: 'SOURCE_FALLBACK',
-        source: ctx.sources.erp.name,
-        message: `products listed from ${ctx.sources.commerce.name} because ${error.message}`,
-      });
-      return toConnection(
-        content,
-        (record) => record.sku,
-        (record) => ({ sku: record.sku }),
-      );
+    const listing = await listProducts(ctx.sources, catalogFilter, (list) =>
+      listPage(page, list),
+    ).catch((error: unknown) => {
+      throw toGraphQLError(error);
+    });
+    switch (listing.from) {
+      case 'erp':
+        for (const item of listing.page.items) ctx.loaders.catalogItem.prime(item.sku, item);
+        return toConnection(
+          listing.page,
+          (item) => item.sku,
+          (item) => ({ sku: item.sku }),
+        );
+      case 'commerce':
+        for (const record of listing.page.items) ctx.loaders.content.prime(record.sku, record);
+        ctx.warnings.push(listing.fallback);
+        return toConnection(
+          listing.page,
+          (record) => record.sku,
+          (record) => ({ sku: record.sku }),
+        );
+      default: {
+        const unreachable: never = listing;
+        throw new Error(`unknown product listing ${JSON.stringify(unreachable)}`);
+      }
     }
   },
 };

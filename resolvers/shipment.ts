@@ -7,11 +7,12 @@ import type {
   ShipmentResolvers,
 } from '../generated/resolvers-types.js';
 import type { InvoiceRecord, ShipmentRecord } from '../sources/contract.js';
+import { ORDER_NUMBER, orderIdWithin } from '../sources/identifiers.js';
 import { canSeeOrder, customerScope } from './access.js';
 import type { ResolverContext } from './context.js';
 import { badInput, notFound } from './errors.js';
 import { fromGlobalId, keyFromIdArgument, toGlobalId } from './ids.js';
-import { ORDER_NUMBER, crossdockIdOf, loadOrder } from './order.js';
+import { loadOrder } from './order.js';
 
 /** Loads a shipment by canonical id (`<source>:<wms order id>`); NOT_FOUND when unknown. */
 export async function loadShipment(ctx: ResolverContext, id: string): Promise<ShipmentRecord> {
@@ -24,7 +25,7 @@ export async function loadShipment(ctx: ResolverContext, id: string): Promise<Sh
   if (ctx.caller.channel !== null || customerScope(ctx) !== null) {
     const order = await loadOrder(
       ctx,
-      crossdockIdOf(shipment.orderNumber) ?? shipment.orderNumber,
+      orderIdWithin(shipment.orderNumber) ?? shipment.orderNumber,
     ).catch(() => null);
     if (!order || !canSeeOrder(ctx, order)) throw notFound('Shipment', id);
   }
@@ -44,7 +45,7 @@ export async function loadInvoice(ctx: ResolverContext, number: string): Promise
 export const Shipment: ShipmentResolvers<ResolverContext> = {
   id: (s) => toGlobalId('Shipment', s.id),
   // A reservation made by Crossdock carries its order id in the WMS reference (XD-…-EAST-1).
-  order: (s, _args, ctx) => loadOrder(ctx, crossdockIdOf(s.orderNumber) ?? s.orderNumber),
+  order: (s, _args, ctx) => loadOrder(ctx, orderIdWithin(s.orderNumber) ?? s.orderNumber),
   warehouse: (s) => ({ code: s.warehouseCode, source: s.source }),
 };
 

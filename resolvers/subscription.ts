@@ -29,14 +29,15 @@ import type {
   ShipmentEventPayload,
 } from '../subscriptions/events.js';
 import { SlowConsumerError, StreamInterruptedError } from '../subscriptions/fanout.js';
-import { isOrderStatus } from '../workflows/model.js';
+import { CUSTOMER_NUMBER_ARGUMENT, ORDER_NUMBER, orderIdWithin } from '../sources/identifiers.js';
+import { isOrderStatus } from '../workflows/status.js';
 import type { ResolverContext } from './context.js';
 import { customerScope } from './access.js';
-import { CUSTOMER_NUMBER, loadCustomer } from './customer.js';
+import { loadCustomer } from './customer.js';
 import { badInput, crossdockError } from './errors.js';
 import { checkWarehouseCode, keyFromIdArgument, toGlobalId } from './ids.js';
 import { renewLoaders } from './loaders.js';
-import { ORDER_NUMBER, crossdockIdOf, loadOrder } from './order.js';
+import { loadOrder } from './order.js';
 import type {
   CustomerCreditEventParent,
   InventoryEventParent,
@@ -128,7 +129,7 @@ export const Subscription: SubscriptionResolvers<ResolverContext> = {
       const customer =
         customerId == null
           ? null
-          : keyFromIdArgument(customerId, 'Customer', CUSTOMER_NUMBER, 'customerId');
+          : keyFromIdArgument(customerId, 'Customer', CUSTOMER_NUMBER_ARGUMENT, 'customerId');
       const scope = ctx.caller.channel;
       const own = customerScope(ctx);
       return subscribe<OrderStatusPayload>(
@@ -161,7 +162,7 @@ export const Subscription: SubscriptionResolvers<ResolverContext> = {
           (order === null ||
             p.orderId === order ||
             p.orderNumber === order ||
-            crossdockIdOf(p.orderNumber) === order) &&
+            orderIdWithin(p.orderNumber) === order) &&
           // A channel-scoped key sees shipments of its channel's orders only; a portal, its own.
           (scope === null || p.channel === scope) &&
           (own === null || p.customerNumber === own),
@@ -177,7 +178,7 @@ export const Subscription: SubscriptionResolvers<ResolverContext> = {
       const customer =
         customerId == null
           ? null
-          : keyFromIdArgument(customerId, 'Customer', CUSTOMER_NUMBER, 'customerId');
+          : keyFromIdArgument(customerId, 'Customer', CUSTOMER_NUMBER_ARGUMENT, 'customerId');
       return subscribe<CustomerCreditPayload>(
         ctx,
         'customer',
@@ -259,7 +260,7 @@ export const ShipmentEvent: ShipmentEventResolvers<ResolverContext> = {
   order: (e, _args, ctx) =>
     loadOrder(
       ctx,
-      e.payload.orderId ?? crossdockIdOf(e.payload.orderNumber) ?? e.payload.orderNumber,
+      e.payload.orderId ?? orderIdWithin(e.payload.orderNumber) ?? e.payload.orderNumber,
     ).catch(() => null),
 };
 

@@ -22,6 +22,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ROLES, type Role } from '../resolvers/context.js';
 import { CHANNELS, isChannel } from '../sources/contract.js';
+import { API_KEY_ID, CUSTOMER_NUMBER } from '../sources/identifiers.js';
 
 export { ROLES, type Role };
 
@@ -42,8 +43,8 @@ export interface Scope {
 /** Most customers one partner's allow-list may name. */
 export const MAX_PARTNER_CUSTOMERS = 1000;
 
-/** A customer number as the ERP keys it (BC Code[20]). */
-export const CUSTOMER_NUMBER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$/;
+/** A customer number as the ERP keys it (BC Code[20]); defined in sources/identifiers.ts. */
+export { CUSTOMER_NUMBER };
 
 /**
  * Why a scope is missing or contradictory, or null when it is whole: a partner or storefront
@@ -115,7 +116,7 @@ export function matchesHash(secret: string, key: string, hash: string): boolean 
 
 const Entry = z
   .object({
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a key id of letters, digits, . _ -'),
+    id: z.string().regex(API_KEY_ID, 'a key id of letters, digits, . _ -'),
     client: z.string().min(1).max(100),
     role: z.enum(ROLES),
     channel: z.string().nullish(),

@@ -17,7 +17,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { sandboxCredentialEnv } from '../sandbox/credentials.js';
-import { orderIdFor } from '../workflows/orders.js';
+import { orderIdFor } from '../sources/identifiers.js';
 import { erpCompanyUrl, erpToken, wmsToken } from './support/sandbox-api.js';
 import { collect } from './support/ws.js';
 import { apiKeyEnv } from '../server/identity.js';

@@ -14,7 +14,8 @@ import {
   IdempotencyError,
   type IdempotencyGuard,
 } from './idempotency.js';
-import type { OrderData } from './model.js';
+import { createDeadLetterWorkflows, type DeadLetterWorkflows } from './dead-letters.js';
+import { orderDataOf } from './model.js';
 import {
   createOrderWorkflows,
   DEFAULT_RETRY,
@@ -49,6 +50,8 @@ export interface WorkflowOptions {
 /** The running workflows. */
 export interface Workflows {
   readonly orders: OrderWorkflows;
+  /** Replaying a dead letter by hand. */
+  readonly deadLetters: DeadLetterWorkflows;
   readonly guard: IdempotencyGuard;
   /** Runs due dead letters and the recovery sweep once; returns how many letters ran. */
   tick(): Promise<number>;
@@ -79,6 +82,7 @@ export function createWorkflows(options: WorkflowOptions): Workflows {
     retry: options.retry ?? DEFAULT_RETRY,
     now,
   });
+  const deadLetters = createDeadLetterWorkflows({ store: options.store, guard, orders });
   const onError = options.onError ?? (() => undefined);
 
   /** Finishes placements whose process died: same key, same input, so the guard decides. */
@@ -86,9 +90,11 @@ export function createWorkflows(options: WorkflowOptions): Workflows {
     for (const status of ['RECEIVED', 'ALLOCATED'] as const) {
       const stalled = await options.store.orders.list({ status, limit: 50 });
       for (const order of stalled) {
-        const request = (order.data as unknown as OrderData).request;
-        if (!request || now() - order.updatedAt < leaseMs) continue;
+        if (now() - order.updatedAt < leaseMs) continue;
         try {
+          // Inside the try: a record the workflows did not write is reported, not skipped silently.
+          const { request } = orderDataOf(order);
+          if (!request) continue;
           await orders.placeOrder(request.input as PlaceOrderInput, request.key, {
             id: request.scope,
             correlationId: `recovery:${order.id}`,
@@ -127,6 +133,7 @@ export function createWorkflows(options: WorkflowOptions): Workflows {
   let unsubscribe: (() => void) | null = null;
   return {
     orders,
+    deadLetters,
     guard,
     tick,
     start() {

@@ -31,8 +31,9 @@ import type {
   ShipmentSourceEvent,
   SourceEvent,
 } from '../sources/contract.js';
+import { orderIdOfReservation } from '../sources/identifiers.js';
 import type { Store, StoredOrder } from '../store/contract.js';
-import { orderIdOfReference, type OrderWorkflows, type WorkflowCaller } from './orders.js';
+import type { OrderWorkflows, WorkflowCaller } from './orders.js';
 
 /**
  * The channel of the commerce platform's storefront orders: a storefront order's name (`#1001`)
@@ -80,7 +81,7 @@ export function createIngest(deps: IngestDeps): Ingest {
 
   /** The Crossdock order a WMS reference belongs to: a reservation of it, or its ERP number. */
   const orderOfReference = async (reference: string): Promise<StoredOrder | null> => {
-    const id = orderIdOfReference(reference);
+    const id = orderIdOfReservation(reference);
     if (id !== null) return store.orders.get(id);
     return store.orders.getByErpNumber(reference);
   };
@@ -118,7 +119,7 @@ export function createIngest(deps: IngestDeps): Ingest {
         caller,
       );
       transitions = followed?.transitions ?? 0;
-    } else if (deps.erp && orderIdOfReference(reference) === null) {
+    } else if (deps.erp && orderIdOfReservation(reference) === null) {
       // An ERP order released to the warehouse under its own number: the ERP knows its channel.
       try {
         const [erpOrder] = await deps.erp.ordersByNumber([reference]);

@@ -1,55 +1,10 @@
 /**
- * The order status model and the state an order workflow keeps (StoredOrder.data).
- * The allowed transitions are the single source of truth; workflows/README.md shows them.
+ * The state an order workflow keeps (StoredOrder.data), and the one typed way in and out of
+ * the store's JSON. The status rules are in status.ts.
  */
 import type { AddressRecord, ChannelCode, Decimal, ReturnRecord } from '../sources/contract.js';
-
-/** Every status an order can have (the GraphQL `OrderStatus` enum). */
-export const ORDER_STATUSES = [
-  'RECEIVED',
-  'CREDIT_HOLD',
-  'ACCEPTED',
-  'ALLOCATED',
-  'PENDING_ERP',
-  'RELEASED_TO_WAREHOUSE',
-  'PARTIALLY_SHIPPED',
-  'SHIPPED',
-  'INVOICED',
-  'CANCELLED',
-  'RETURN_REQUESTED',
-] as const;
-
-/** One order status. */
-export type OrderStatus = (typeof ORDER_STATUSES)[number];
-
-/**
- * Allowed transitions. RECEIVED → RECEIVED is a new attempt after a failure was compensated.
- * Shipping and invoicing are reported by the systems (webhooks and polling, workflows/ingest.ts);
- * the placement workflows move orders through the first half and to CANCELLED / RETURN_REQUESTED.
- */
-export const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
-  RECEIVED: ['RECEIVED', 'CREDIT_HOLD', 'ALLOCATED', 'CANCELLED'],
-  CREDIT_HOLD: ['RECEIVED', 'CANCELLED'],
-  ALLOCATED: ['PENDING_ERP', 'ACCEPTED', 'RECEIVED', 'CANCELLED'],
-  PENDING_ERP: ['ACCEPTED', 'CANCELLED'],
-  ACCEPTED: ['RELEASED_TO_WAREHOUSE', 'PARTIALLY_SHIPPED', 'SHIPPED', 'CANCELLED'],
-  RELEASED_TO_WAREHOUSE: ['PARTIALLY_SHIPPED', 'SHIPPED', 'CANCELLED'],
-  PARTIALLY_SHIPPED: ['SHIPPED', 'INVOICED', 'RETURN_REQUESTED'],
-  SHIPPED: ['INVOICED', 'RETURN_REQUESTED'],
-  INVOICED: ['RETURN_REQUESTED'],
-  CANCELLED: [],
-  RETURN_REQUESTED: ['RETURN_REQUESTED'],
-};
-
-/** Whether `from → to` is allowed. */
-export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
-  return TRANSITIONS[from].includes(to);
-}
-
-/** True when `value` is an order status. */
-export function isOrderStatus(value: string): value is OrderStatus {
-  return (ORDER_STATUSES as readonly string[]).includes(value);
-}
+import type { StoredOrder } from '../store/contract.js';
+import type { FulfilmentState, OrderStatus } from './status.js';
 
 /**
  * The ship-to of an order placed without one (it ships to the customer's address of record): what
@@ -95,28 +50,6 @@ export interface ReturnState {
   readonly at: number;
 }
 
-/** How far one shipment has come, as its warehouse system reported it (webhooks, polling). */
-export type ShipmentProgress = 'CREATED' | 'CANCELLED' | 'SHIPPED' | 'DELIVERED';
-
-/** Order of {@link ShipmentProgress}: facts only move forward, whatever order they arrive in. */
-export const SHIPMENT_PROGRESS_RANK: Readonly<Record<ShipmentProgress, number>> = {
-  CREATED: 0,
-  CANCELLED: 1,
-  SHIPPED: 2,
-  DELIVERED: 3,
-};
-
-/**
- * What the systems reported about an order's fulfilment (issue #4), merged monotonically: the
- * order's status is derived from it, so events arriving out of order end in the same state.
- */
-export interface FulfilmentState {
-  /** Furthest progress per shipment: keyed by allocation reference, else by shipment id. */
-  readonly shipments: Readonly<Record<string, ShipmentProgress>>;
-  /** Numbers of the invoices the ERP posted for the order. */
-  readonly invoices: readonly string[];
-}
-
 /**
  * A status change stored but perhaps not yet on the bus (the publish failed, or the process
  * died): published again by the next event that follows the order, then cleared.
@@ -158,4 +91,61 @@ export interface OrderData {
   readonly fulfilment?: FulfilmentState;
   /** A status change the ingestion stored but has not confirmed published; see the type. */
   readonly unpublished?: UnpublishedStatus | null;
+}
+
+/** The fields every writer of OrderData sets, and the type each must have. */
+const REQUIRED_FIELDS: readonly (readonly [keyof OrderData, 'string' | 'number' | 'array'])[] = [
+  ['channel', 'string'],
+  ['customerNumber', 'string'],
+  ['currencyCode', 'string'],
+  ['total', 'string'],
+  ['attempt', 'number'],
+  ['lines', 'array'],
+  ['allocations', 'array'],
+  ['returns', 'array'],
+];
+
+/** What keeps `data` from being OrderData at its top level, or null when nothing does. */
+function faultOf(data: object): string | null {
+  const fields = new Map<string, unknown>(Object.entries(data));
+  const origin = fields.get('origin');
+  if (origin !== 'crossdock' && origin !== 'erp')
+    return `origin crossdock or erp, got ${JSON.stringify(origin) ?? 'nothing'}`;
+  for (const [field, type] of REQUIRED_FIELDS) {
+    const value = fields.get(field);
+    const ok = type === 'array' ? Array.isArray(value) : typeof value === type;
+    if (!ok) return `${field} of type ${type}, got ${JSON.stringify(value) ?? 'nothing'}`;
+  }
+  return null;
+}
+
+/** Whether `data` has OrderData's top level (what {@link orderDataOf} checks). */
+function isOrderData(data: object): data is OrderData {
+  return faultOf(data) === null;
+}
+
+/**
+ * The workflow state of a stored order. The store keeps it as JSON it does not interpret; this
+ * checks its top level (the origin and the fields every writer sets, with their types) and
+ * throws naming the order when the record was not written by the order workflows. What those
+ * fields hold is trusted as the workflows wrote it: they are its only writers.
+ */
+export function orderDataOf(order: StoredOrder): OrderData {
+  const data: object = order.data;
+  if (isOrderData(data)) return data;
+  throw new Error(`order ${order.id} has no workflow state: expected ${faultOf(data)}`);
+}
+
+/** OrderData as the store keeps it (a JSON object); the inverse of {@link orderDataOf}. */
+export function storedDataOf(data: OrderData): Readonly<Record<string, unknown>> {
+  return { ...data };
+}
+
+/**
+ * The WMS references an order's shipments are found by: its reservations when Crossdock placed
+ * it, else its ERP number (ERP orders are released to the warehouses under their own number).
+ */
+export function warehouseReferencesOf(data: OrderData | null, orderNumber: string): string[] {
+  if (data?.origin === 'crossdock') return data.allocations.map((a) => a.reference);
+  return [orderNumber];
 }

@@ -9,7 +9,6 @@
  * Domain failures (unknown SKU, credit hold, insufficient stock...) are returned as `userErrors`;
  * system failures are thrown as SourceError after whatever was done has been compensated.
  */
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { EventBus } from '../subscriptions/bus.js';
 import { orderStatusEvent } from '../subscriptions/events.js';
@@ -23,6 +22,12 @@ import {
   type OrderRecord,
   type WmsConnector,
 } from '../sources/contract.js';
+import {
+  deadLetterIdFor,
+  orderIdFor,
+  reservationReference,
+  returnReferenceFor,
+} from '../sources/identifiers.js';
 import type {
   DeadLetter,
   LedgerEntry,
@@ -34,17 +39,25 @@ import { allocate, type StockAvailability } from './allocation.js';
 import type { IdempotencyGuard } from './idempotency.js';
 import {
   NO_SHIP_TO,
-  SHIPMENT_PROGRESS_RANK,
-  canTransition,
-  isOrderStatus,
+  orderDataOf,
+  storedDataOf,
   type AllocationState,
-  type FulfilmentState,
   type OrderData,
-  type OrderStatus,
   type PricedLine,
-  type ShipmentProgress,
   type UnpublishedStatus,
 } from './model.js';
+import {
+  SHIPMENT_PROGRESS_RANK,
+  canTransition,
+  hasShipped,
+  isOrderStatus,
+  nextStatusToward,
+  reportedStatus,
+  shippedStatus,
+  type FulfilmentState,
+  type OrderStatus,
+  type ShipmentProgress,
+} from './status.js';
 import { addMoney, compareMoney, multiplyMoney, sumMoney } from './money.js';
 
 /** Codes of domain failures (the GraphQL `UserErrorCode` enum). */
@@ -195,19 +208,6 @@ export interface SystemEventOutcome {
   readonly transitions: number;
   /** False when no ledger entry was added: a repeat of the event, or Crossdock's own write echoed. */
   readonly recorded: boolean;
-}
-
-const RESERVATION_REFERENCE = /^(XD-[0-9A-F]{16})-.+-\d+$/;
-
-/** The Crossdock order id of a reservation reference (`<XD-id>-<warehouse>-<attempt>`), or null. */
-export function orderIdOfReference(reference: string): string | null {
-  return RESERVATION_REFERENCE.exec(reference)?.[1] ?? null;
-}
-
-/** The order id of a (caller, key) pair: deterministic, so a taker-over finds the same order. */
-export function orderIdFor(scope: string, key: string, operation = 'placeOrder'): string {
-  const hash = createHash('sha256').update(`${operation}\u0000${scope}\u0000${key}`).digest('hex');
-  return `XD-${hash.slice(0, 16).toUpperCase()}`;
 }
 
 /**
@@ -369,14 +369,14 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
       if (!isOrderStatus(from) || (from !== to && !canTransition(from, to))) {
         throw new Error(`order ${id}: transition ${from} → ${to} is not allowed`);
       }
-      const data = order.data as unknown as OrderData;
+      const data = orderDataOf(order);
       const { erpNumber, ...dataPatch } = patch(order, data);
       const updated = await store.orders.update(
         id,
         order.version,
         {
           status: to,
-          data: { ...data, ...dataPatch } as unknown as Record<string, unknown>,
+          data: storedDataOf({ ...data, ...dataPatch }),
           ...(erpNumber === undefined ? {} : { erpNumber }),
         },
         now(),
@@ -388,10 +388,6 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
     }
     throw new Error(`order ${id}: too many concurrent updates`);
   };
-
-  const dataOf = (order: StoredOrder): OrderData => order.data as unknown as OrderData;
-  const asJson = (data: OrderData): Record<string, unknown> =>
-    data as unknown as Record<string, unknown>;
 
   // --- following what the systems report (ingestion) ------------------------------------------
 
@@ -425,36 +421,6 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
   };
 
   /**
-   * The status the reported facts justify: INVOICED once the ERP posted an invoice (BC's ship
-   * and invoice posts the shipment with it); SHIPPED when every live allocation has shipped (or,
-   * for an ERP order, every shipment seen), PARTIALLY_SHIPPED when some have; DELIVERED counts
-   * as shipped. Null when nothing has shipped.
-   */
-  const reportedStatus = (data: OrderData): OrderStatus | null => {
-    const known = data.fulfilment;
-    if (!known) return null;
-    if (known.invoices.length > 0) return 'INVOICED';
-    const shipped = (p: ShipmentProgress | undefined) => p === 'SHIPPED' || p === 'DELIVERED';
-    const live = data.allocations.filter((a) => !a.released);
-    const progress =
-      live.length > 0
-        ? live.map((a) => known.shipments[a.reference])
-        : Object.values(known.shipments).filter((p) => p !== 'CANCELLED');
-    const count = progress.filter(shipped).length;
-    if (count === 0) return null;
-    return count === progress.length ? 'SHIPPED' : 'PARTIALLY_SHIPPED';
-  };
-
-  /** The next status towards `target` that the model allows from `from`; null for none. */
-  const nextHop = (from: OrderStatus, target: OrderStatus): OrderStatus | null => {
-    if (from === target) return null;
-    if (canTransition(from, target)) return target;
-    // Invoiced before Crossdock saw it ship: through SHIPPED, as the model requires.
-    if (target === 'INVOICED' && canTransition(from, 'SHIPPED')) return 'SHIPPED';
-    return null;
-  };
-
-  /**
    * Moves the order towards the status its facts justify, one allowed hop at a time, each
    * stored with an `unpublished` marker, then published; the marker is cleared at the end. A
    * failure between the two leaves the marker, and the next call publishes that change first
@@ -469,19 +435,25 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
     for (let i = 0; i < 20; i++) {
       const order = await store.orders.get(id);
       if (!order) return { order: null, moved };
-      const data = dataOf(order);
+      const data = orderDataOf(order);
       const pending = data.unpublished;
       if (pending && !published.has(pending.version)) {
         // Stored by an attempt that failed (or died) before publishing it: out it goes now.
         await publishChange(order, pending, caller);
         published.add(pending.version);
       }
-      const target = reportedStatus(data);
-      const hop = target && isOrderStatus(order.status) ? nextHop(order.status, target) : null;
+      const target = reportedStatus(data.fulfilment, data.allocations);
+      const hop =
+        target && isOrderStatus(order.status) ? nextStatusToward(order.status, target) : null;
       if (!hop) {
         if (!pending) return { order, moved };
         const { unpublished: _published, ...rest } = data;
-        const cleared = await store.orders.update(id, order.version, { data: asJson(rest) }, now());
+        const cleared = await store.orders.update(
+          id,
+          order.version,
+          { data: storedDataOf(rest) },
+          now(),
+        );
         if (cleared) return { order: cleared, moved };
         continue;
       }
@@ -493,7 +465,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
       const updated = await store.orders.update(
         id,
         order.version,
-        { status: hop, data: asJson({ ...data, unpublished: change }) },
+        { status: hop, data: storedDataOf({ ...data, unpublished: change }) },
         now(),
       );
       if (!updated) continue;
@@ -509,13 +481,13 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
     if (!order) return null;
     const { fact } = event;
     for (let i = 0; fact !== null; i++) {
-      const data = dataOf(order);
+      const data = orderDataOf(order);
       const fulfilment = mergeFact(data, fact);
       if (!fulfilment) break;
       const updated = await store.orders.update(
         orderId,
         order.version,
-        { data: asJson({ ...data, fulfilment }) },
+        { data: storedDataOf({ ...data, fulfilment }) },
         now(),
       );
       if (updated) break;
@@ -529,7 +501,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
     const echo =
       fact?.type === 'shipment' &&
       fact.progress === 'CREATED' &&
-      dataOf(final).allocations.some((a) => a.reference === fact.reference);
+      orderDataOf(final).allocations.some((a) => a.reference === fact.reference);
     const seen = (await store.ledger.list(orderId)).some(
       (entry) => entry.detail['eventId'] === event.eventId,
     );
@@ -705,7 +677,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
     | { ok: true; order: StoredOrder }
     | { ok: false; order: StoredOrder; short: boolean; error: unknown }
   > => {
-    const data = dataOf(order);
+    const data = orderDataOf(order);
     const shipTo = data.shipTo;
     const results = await Promise.allSettled(
       data.allocations.map(async (allocation) => {
@@ -774,7 +746,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
     caller: WorkflowCaller,
     why: string,
   ): Promise<StoredOrder> => {
-    const data = dataOf(order);
+    const data = orderDataOf(order);
     for (const allocation of data.allocations) {
       if (allocation.released) continue;
       const wms = byName.get(allocation.source);
@@ -802,7 +774,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
     order: StoredOrder,
     caller: WorkflowCaller,
   ): Promise<{ order: StoredOrder; userErrors: UserError[] }> => {
-    const data = dataOf(order);
+    const data = orderDataOf(order);
     const started = now();
     try {
       const created = await erp.createSalesOrder({
@@ -883,7 +855,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
       // The ERP is unavailable: accept the order and post it when the ERP answers again.
       const pending = await transition(order.id, 'PENDING_ERP', caller);
       const letter = await store.deadLetters.add({
-        id: `DL-${order.id}-post-erp`,
+        id: deadLetterIdFor(order.id, 'post:erp'),
         orderId: order.id,
         step: 'post:erp',
         payload: { orderId: order.id },
@@ -949,7 +921,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
 
   /** A RECEIVED order whose earlier attempt released its reservations gets fresh references. */
   const renewAttempt = async (order: StoredOrder, caller: WorkflowCaller): Promise<StoredOrder> => {
-    const data = dataOf(order);
+    const data = orderDataOf(order);
     if (!data.allocations.some((a) => a.released)) return order;
     const stock = await plan(
       {
@@ -969,7 +941,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
         warehouseCode: a.warehouseCode,
         source: a.source,
         lines: a.lines,
-        reference: `${order.id}-${a.warehouseCode}-${data.attempt}`,
+        reference: reservationReference(order.id, a.warehouseCode, data.attempt),
         nativeId: null,
         released: false,
       })),
@@ -1025,7 +997,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
             warehouseCode: a.warehouseCode,
             source: a.source,
             lines: a.lines,
-            reference: `${id}-${a.warehouseCode}-1`,
+            reference: reservationReference(id, a.warehouseCode, 1),
             nativeId: null,
             released: false,
           })),
@@ -1049,7 +1021,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
           customerNumber: planned.customer.number,
           status: 'RECEIVED',
           erpNumber: null,
-          data: data as unknown as Record<string, unknown>,
+          data: storedDataOf(data),
           createdAt: now(),
         });
         await attempt.attachResource(id);
@@ -1116,7 +1088,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
         customerNumber: erpOrder.customerNumber,
         status,
         erpNumber: erpOrder.number,
-        data: data as unknown as Record<string, unknown>,
+        data: storedDataOf(data),
         createdAt: now(),
       });
       await record(created.id, caller, 'adopt', 'SUCCEEDED', status, { from: 'erp' });
@@ -1151,11 +1123,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
             ],
           };
         }
-        const shipped =
-          shippedQuantity(erpOrder) > 0 ||
-          ['PARTIALLY_SHIPPED', 'SHIPPED', 'INVOICED', 'RETURN_REQUESTED'].includes(
-            stored?.status ?? '',
-          );
+        const shipped = shippedQuantity(erpOrder) > 0 || hasShipped(stored?.status ?? '');
         if (shipped) {
           return {
             orderId: stored?.id ?? erpOrder?.number ?? orderId,
@@ -1170,7 +1138,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
           };
         }
         const order = stored ?? (await shadowOf(erpOrder as OrderRecord, 'ACCEPTED', caller));
-        const data = dataOf(order);
+        const data = orderDataOf(order);
         // Release stock first: a cancelled order must never keep stock reserved.
         try {
           if (data.origin === 'crossdock') await compensate(order, caller, `cancelled: ${reason}`);
@@ -1239,7 +1207,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
     const guarded = await guard.run(
       { scope: caller.id, key, operation: 'createReturn', input: { orderId, lines, reason } },
       async (): Promise<OrderOutcome & { readonly returnReference: string | null }> => {
-        const reference = `RMA-${orderIdFor(caller.id, key, 'createReturn').slice(3)}`;
+        const reference = returnReferenceFor(caller.id, key);
         const { stored, erpOrder } = await orderFor(orderId);
         if (!erpOrder) {
           return {
@@ -1276,7 +1244,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
           };
         }
         const returned = new Map<string, number>();
-        for (const r of stored ? dataOf(stored).returns : [])
+        for (const r of stored ? orderDataOf(stored).returns : [])
           for (const l of r.lines) returned.set(l.sku, (returned.get(l.sku) ?? 0) + l.quantity);
         const errors: UserError[] = [];
         wanted.forEach((line, i) => {
@@ -1298,12 +1266,7 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
             returnReference: null,
             userErrors: errors,
           };
-        const derived: OrderStatus = erpOrder.lines.every((l) => l.invoicedQuantity >= l.quantity)
-          ? 'INVOICED'
-          : erpOrder.lines.every((l) => l.shippedQuantity >= l.quantity)
-            ? 'SHIPPED'
-            : 'PARTIALLY_SHIPPED';
-        const order = stored ?? (await shadowOf(erpOrder, derived, caller));
+        const order = stored ?? (await shadowOf(erpOrder, shippedStatus(erpOrder), caller));
         const draft = {
           reference,
           orderNumber: erpOrder.number,
