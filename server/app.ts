@@ -227,8 +227,8 @@ function callerOf(locals: Record<string, unknown>): Context['caller'] {
   return locals.caller as Context['caller'];
 }
 
-/** Spends from a client's budget; null when the budgets cannot be reached (fail open). */
-type SpendOf = (client: string, cost: number) => Promise<Spend | null>;
+/** Spends from a caller's client's budget; null when the budgets cannot be reached (fail open). */
+type SpendOf = (caller: Context['caller'], cost: number) => Promise<Spend | null>;
 
 /** RATE_LIMITED for an operation its client's budget cannot pay for. */
 function overBudget(spend: Spend): GraphQLError {
@@ -257,7 +257,7 @@ function budgetPlugin(spendOf: SpendOf): ApolloServerPlugin<Context> {
     async requestDidStart() {
       return {
         async didResolveOperation({ contextValue }) {
-          const spend = await spendOf(contextValue.caller.client, contextValue.cost ?? 0);
+          const spend = await spendOf(contextValue.caller, contextValue.cost ?? 0);
           if (!spend) return; // the budgets are unavailable: served unmetered (logged)
           contextValue.spend = spend;
           if (!spend.allowed) {
@@ -404,14 +404,22 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   app.disable('x-powered-by');
   const httpServer = createServer(httpServerOptions(config.http), app);
   // Cost budgets per client: shared through NATS key-value when there is a NATS (replicas).
+  // Each principal may have its own policy (BUDGET_POLICIES); the bucket is the client's.
   const budgetPolicy = { capacity: config.budget.capacity, refillPerS: config.budget.refillPerS };
+  const rolePolicies = config.budget.byRole;
   const budgets = config.bus.natsUrl
-    ? await natsBudgets(config.bus.natsUrl, config.budget.kvBucket, budgetPolicy)
+    ? await natsBudgets(
+        config.bus.natsUrl,
+        config.budget.kvBucket,
+        budgetPolicy,
+        Date.now,
+        Object.values(rolePolicies).filter((p) => p !== undefined),
+      )
     : memoryBudgets(budgetPolicy);
   // A budget store that fails (NATS away) must not take the API down: the operation is served
   // unmetered and the failure logged.
-  const spendOf: SpendOf = (client, cost) =>
-    budgets.spend(client, cost).catch((error: unknown) => {
+  const spendOf: SpendOf = ({ client, role }, cost) =>
+    budgets.spend(client, cost, rolePolicies[role] ?? budgetPolicy).catch((error: unknown) => {
       logger.warn({ err: error, client }, 'cost budget unavailable: operation served unmetered');
       return null;
     });
@@ -522,7 +530,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
           return [refuse(tooComplex, extensions)];
         }
         if (caller) {
-          const spend = await spendOf(caller.client, measured.cost);
+          const spend = await spendOf(caller, measured.cost);
           if (spend && !spend.allowed) return [overBudget(spend)];
         }
         // A document resolved from its hash is executed as resolved, not as the message's text.

@@ -5,6 +5,9 @@
  * what the operation cost and what is left (`extensions.cost`, and the IETF RateLimit header
  * fields draft's `RateLimit-Policy` / `RateLimit` on HTTP).
  *
+ * Each principal may have its own policy (BUDGET_POLICIES: a storefront's budget is not a
+ * partner's); the bucket is still the client's.
+ *
  * Buckets live in memory, or in a NATS JetStream key-value bucket when NATS_URL is set, so every
  * replica spends from the same budget: each spend is a compare-and-set on the bucket's revision,
  * retried when another replica wrote first.
@@ -37,8 +40,10 @@ export interface Spend {
 
 /** The buckets. */
 export interface Budgets {
+  /** The policy of a client none other is given for. */
   readonly policy: BudgetPolicy;
-  spend(client: string, cost: number): Promise<Spend>;
+  /** Spends `cost` from `client`'s bucket, filled by `policy` (per principal) or the default. */
+  spend(client: string, cost: number, policy?: BudgetPolicy): Promise<Spend>;
   close(): Promise<void>;
 }
 
@@ -89,11 +94,11 @@ export function memoryBudgets(policy: BudgetPolicy, now: () => number = Date.now
   const buckets = new Map<string, Bucket>();
   return {
     policy,
-    async spend(client, cost) {
-      const result = take(buckets.get(client) ?? null, cost, policy, now());
+    async spend(client, cost, own = policy) {
+      const result = take(buckets.get(client) ?? null, cost, own, now());
       buckets.set(client, result.bucket);
       // A full bucket is the default: forget it, so idle clients cost no memory.
-      if (result.bucket.tokens >= policy.capacity) buckets.delete(client);
+      if (result.bucket.tokens >= own.capacity) buckets.delete(client);
       return result.spend;
     },
     async close() {
@@ -108,19 +113,25 @@ const keyOf = (client: string) => `c.${Buffer.from(client).toString('hex').slice
 /**
  * Buckets in a NATS JetStream key-value bucket `bucket`, shared by every replica: a spend reads
  * the client's bucket and writes it back only if nobody wrote since (revision check), else
- * retries. Entries expire after a full refill's time plus a minute.
+ * retries. Entries expire after the slowest policy's full refill (of `policy` and `others`) plus
+ * a minute.
  */
 export async function natsBudgets(
   servers: string,
   bucket: string,
   policy: BudgetPolicy,
   now: () => number = Date.now,
+  others: readonly BudgetPolicy[] = [],
 ): Promise<Budgets> {
   const nc: NatsConnection = await connect({
     servers: servers.split(','),
     name: 'crossdock-budgets',
   });
-  const fullAfterMs = Math.ceil((policy.capacity / Math.max(policy.refillPerS, 1e-9)) * 1000);
+  const fullAfterMs = Math.max(
+    ...[policy, ...others].map((p) =>
+      Math.ceil((p.capacity / Math.max(p.refillPerS, 1e-9)) * 1000),
+    ),
+  );
   const kv: KV = await new Kvm(nc).create(bucket, {
     history: 1,
     ttl: Math.min(fullAfterMs + 60_000, 86_400_000 * 30),
@@ -138,12 +149,12 @@ export async function natsBudgets(
     });
     return next;
   };
-  const spendOnce = async (client: string, cost: number): Promise<Spend> => {
+  const spendOnce = async (client: string, cost: number, own: BudgetPolicy): Promise<Spend> => {
     const key = keyOf(client);
     for (let attempt = 0; ; attempt++) {
       const entry = await kv.get(key);
       const stored = entry && entry.operation === 'PUT' ? (entry.json() as Bucket) : null;
-      const result = take(stored, cost, policy, now());
+      const result = take(stored, cost, own, now());
       if (!result.spend.allowed) return result.spend;
       const value = JSON.stringify(result.bucket);
       try {
@@ -158,7 +169,7 @@ export async function natsBudgets(
   };
   return {
     policy,
-    spend: (client, cost) => serialised(client, () => spendOnce(client, cost)),
+    spend: (client, cost, own = policy) => serialised(client, () => spendOnce(client, cost, own)),
     async close() {
       await nc.drain();
     },

@@ -10,9 +10,12 @@ import { ERP_SANDBOX, COMMERCE_SANDBOX, WMS_SANDBOX } from '../sandbox/credentia
 import { LOG_LEVELS } from '../observability/logger.js';
 import type { JSONWebKeySet } from 'jose';
 import { DOCUMENT_MODES, readManifest, type TrustedDocuments } from './documents.js';
+import type { BudgetPolicy } from './budget.js';
 import {
   DEMO_API_KEY_SECRET,
   DEMO_KEYS,
+  ROLES,
+  type Role,
   demoEntries,
   hashApiKey,
   parseApiKeyEntries,
@@ -312,6 +315,12 @@ export const SETTINGS: readonly SettingDoc[] = [
       'Server-side secret the API key hashes are made with (at least 32 characters); required with API_KEYS; refused in production if it is the demo one.',
   },
   {
+    name: 'BUDGET_POLICIES',
+    default: 'none (every principal takes BUDGET_CAPACITY / BUDGET_REFILL_PER_S)',
+    description:
+      'Budget policies per principal, JSON: {"storefront":{"capacity":200000,"refillPerS":5000},"partner":{...}}; the bucket stays per client.',
+  },
+  {
     name: 'API_KEY_CACHE_MS',
     default: '5000',
     description:
@@ -554,6 +563,8 @@ export interface Config {
   readonly budget: {
     readonly capacity: number;
     readonly refillPerS: number;
+    /** Policies of principals that do not take the default (BUDGET_POLICIES). */
+    readonly byRole: Readonly<Partial<Record<Role, BudgetPolicy>>>;
     readonly kvBucket: string;
   };
   readonly workflows: {
@@ -666,6 +677,45 @@ function trustedDocuments(raw: Raw): TrustedDocuments {
 }
 
 /** API keys and JWT settings; the demo keys when none are configured (embedded only). */
+const BUDGET_POLICIES_SHAPE =
+  'a JSON object of principal → {"capacity": 1..1000000000, "refillPerS": 1..1000000000}, e.g. {"storefront":{"capacity":200000,"refillPerS":5000}}';
+
+/** BUDGET_POLICIES: the budget policy of each principal that does not take the default. */
+function budgetPolicies(text: string | undefined): Partial<Record<Role, BudgetPolicy>> {
+  if (!text) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ConfigError(
+      'BUDGET_POLICIES',
+      BUDGET_POLICIES_SHAPE,
+      `${text.length} characters that are not JSON`,
+    );
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ConfigError('BUDGET_POLICIES', BUDGET_POLICIES_SHAPE, text.slice(0, 200));
+  }
+  const policies: Partial<Record<Role, BudgetPolicy>> = {};
+  const whole = (v: unknown) =>
+    Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= 1_000_000_000;
+  for (const [role, value] of Object.entries(json)) {
+    if (!(ROLES as readonly string[]).includes(role)) {
+      throw new ConfigError('BUDGET_POLICIES', `principals of ${ROLES.join(', ')}`, role);
+    }
+    const { capacity, refillPerS, ...rest } = (value ?? {}) as Record<string, unknown>;
+    if (!whole(capacity) || !whole(refillPerS) || Object.keys(rest).length > 0) {
+      throw new ConfigError(
+        'BUDGET_POLICIES',
+        `${role}: {"capacity": 1..1000000000, "refillPerS": 1..1000000000} and nothing else`,
+        JSON.stringify(value ?? null).slice(0, 200),
+      );
+    }
+    policies[role as Role] = { capacity: capacity as number, refillPerS: refillPerS as number };
+  }
+  return policies;
+}
+
 function authConfig(raw: Raw, apiKeysText: string | undefined): AuthConfig {
   const secretText = raw.API_KEY_SECRET;
   if (apiKeysText && !secretText) {
@@ -925,6 +975,7 @@ export function loadConfig(env: Raw = process.env): Config {
     budget: {
       capacity: int(raw, 'BUDGET_CAPACITY', 1_000_000, 1, 1_000_000_000),
       refillPerS: int(raw, 'BUDGET_REFILL_PER_S', 20_000, 1, 1_000_000_000),
+      byRole: budgetPolicies(raw.BUDGET_POLICIES),
       kvBucket: str(
         raw,
         'BUDGET_KV_BUCKET',

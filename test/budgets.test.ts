@@ -44,6 +44,19 @@ describe('a budget bucket', () => {
     assert.deepEqual([huge.allowed, huge.retryAfterS], [false, Number.POSITIVE_INFINITY]);
   });
 
+  it('fills each bucket by the policy it is spent with (per principal)', async () => {
+    const budgets = memoryBudgets(POLICY, () => 0);
+    const small = { capacity: 10, refillPerS: 1 };
+    assert.deepEqual(
+      [
+        (await budgets.spend('mp', 8, small)).remaining,
+        (await budgets.spend('mp', 3, small)).allowed,
+      ],
+      [2, false],
+    );
+    assert.equal((await budgets.spend('web', 90)).remaining, 10, 'the default for the others');
+  });
+
   it('never lets a refused operation spend', () => {
     const { bucket, spend } = take({ tokens: 5, at: 0 }, 6, POLICY, 0);
     assert.deepEqual([spend.allowed, bucket.tokens], [false, 5]);
@@ -101,6 +114,36 @@ describe('budgets over HTTP and graphql-ws', () => {
       collect(ws.client(stack, { key: 'demo-partner-a' }), QUERY, {}, 1),
       /Cost budget exhausted: this operation costs \d+, \d+ of 60 left[^]*RATE_LIMITED/,
     );
+  });
+});
+
+describe('budget policies per principal (BUDGET_POLICIES)', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({
+      catalogSize: 20,
+      env: {
+        POLL_SOURCES: 'none',
+        BUDGET_CAPACITY: '100000',
+        BUDGET_REFILL_PER_S: '1',
+        BUDGET_POLICIES: JSON.stringify({ partner: { capacity: CAPACITY, refillPerS: 1 } }),
+      },
+    });
+  });
+  after(() => stack?.close());
+
+  it("a partner spends from its principal's budget; a storefront from the default", async () => {
+    const partner = await stack.gql<Json>(QUERY, {}, { key: 'demo-partner-a' });
+    assert.equal((partner.body.extensions?.cost as Json).limit, CAPACITY);
+    assert.equal(partner.headers.get('ratelimit-policy'), `"cost";q=${CAPACITY};w=${CAPACITY}`);
+    const web = await stack.gql<Json>(QUERY, {}, { key: 'demo-storefront' });
+    assert.equal((web.body.extensions?.cost as Json).limit, 100_000);
+    let answer = partner;
+    for (let i = 0; i < CAPACITY && answer.status === 200; i++) {
+      answer = await stack.gql<Json>(QUERY, {}, { key: 'demo-partner-a' });
+    }
+    assert.equal(answer.status, 429);
+    assert.equal((await stack.gql<Json>(QUERY, {}, { key: 'demo-storefront' })).status, 200);
   });
 });
 

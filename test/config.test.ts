@@ -374,12 +374,44 @@ describe('configuration', () => {
       'Invalid configuration: WEBHOOK_TOLERANCE_MS: expected an integer from 1000 to 86400000, got "10"',
     ],
     [
+      'budget policies that are not JSON',
+      { BUDGET_POLICIES: '{partner:' },
+      /^Invalid configuration: BUDGET_POLICIES: expected a JSON object of principal → .*, got "9 characters that are not JSON"$/,
+    ],
+    [
+      'a budget policy of an unknown principal',
+      { BUDGET_POLICIES: '{"root":{"capacity":1,"refillPerS":1}}' },
+      'Invalid configuration: BUDGET_POLICIES: expected principals of storefront, portal, partner, service, operations, admin, got "root"',
+    ],
+    [
+      'a budget policy without its refill rate',
+      { BUDGET_POLICIES: '{"partner":{"capacity":100}}' },
+      'Invalid configuration: BUDGET_POLICIES: expected partner: {"capacity": 1..1000000000, "refillPerS": 1..1000000000} and nothing else, got "{\\"capacity\\":100}"',
+    ],
+    [
+      'a budget policy with a fractional capacity',
+      { BUDGET_POLICIES: '{"partner":{"capacity":1.5,"refillPerS":1}}' },
+      /^Invalid configuration: BUDGET_POLICIES: expected partner: /,
+    ],
+    [
       'config file missing',
       { CROSSDOCK_CONFIG: '/nonexistent/crossdock.json' },
       'Invalid configuration: CROSSDOCK_CONFIG: expected a readable JSON file, got "/nonexistent/crossdock.json (ENOENT: no such file or directory, open \'/nonexistent/crossdock.json\')"',
     ],
   ];
   for (const [name, env, message] of bad) it(`rejects ${name}`, () => refuses(env, message));
+
+  it('reads budget policies per principal', () => {
+    const config = loadConfig({
+      BUDGET_POLICIES:
+        '{"partner":{"capacity":500,"refillPerS":5},"storefront":{"capacity":9,"refillPerS":1}}',
+    });
+    assert.deepEqual(config.budget.byRole, {
+      partner: { capacity: 500, refillPerS: 5 },
+      storefront: { capacity: 9, refillPerS: 1 },
+    });
+    assert.deepEqual(loadConfig({}).budget.byRole, {});
+  });
 
   it('reads a JSON file under the environment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'crossdock-config-'));
