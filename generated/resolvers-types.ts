@@ -271,7 +271,7 @@ export type CustomerCreditEvent = {
   readonly __typename?: 'CustomerCreditEvent';
   /** The blocked option after the change. */
   readonly blocked: CustomerBlock;
-  /** Pass it back as `after` to resume right after this event. */
+  /** Pass it back as `after` to resume right after this event. Opaque and sealed for your client: it reveals nothing and works for no other client. */
   readonly cursor: Scalars['String']['output'];
   /** The customer, as it is when the event is delivered. */
   readonly customer?: Maybe<Customer>;
@@ -370,7 +370,7 @@ export type InventoryEvent = {
   readonly allocated: Scalars['Int']['output'];
   /** Free to promise after the change. */
   readonly available: Scalars['Int']['output'];
-  /** Pass it back as `after` to resume right after this event. */
+  /** Pass it back as `after` to resume right after this event. Opaque and sealed for your client: it reveals nothing and works for no other client. */
   readonly cursor: Scalars['String']['output'];
   /** The change of on-hand when the system reported one (an adjustment); null for a snapshot. */
   readonly delta?: Maybe<Scalars['Int']['output']>;
@@ -707,7 +707,7 @@ export type OrderStatusEvent = {
   readonly __typename?: 'OrderStatusEvent';
   /** When it changed. */
   readonly at: Scalars['DateTime']['output'];
-  /** Pass it back as `after` to resume right after this event. */
+  /** Pass it back as `after` to resume right after this event. Opaque and sealed for your client: it reveals nothing and works for no other client. */
   readonly cursor: Scalars['String']['output'];
   /** The order, as it is when the event is delivered. */
   readonly order?: Maybe<Order>;
@@ -1060,7 +1060,7 @@ export type ShipmentEvent = {
   readonly __typename?: 'ShipmentEvent';
   /** Carrier, when known. */
   readonly carrier?: Maybe<Scalars['String']['output']>;
-  /** Pass it back as `after` to resume right after this event. */
+  /** Pass it back as `after` to resume right after this event. Opaque and sealed for your client: it reveals nothing and works for no other client. */
   readonly cursor: Scalars['String']['output'];
   /** What happened. */
   readonly kind: ShipmentEventKind;
@@ -1168,7 +1168,8 @@ export type Subscription = {
   /**
    * Status changes of orders, optionally of one order, customer or channel. With `after`, every
    * event since that cursor is delivered first, in order; a cursor older than what the bus keeps is
-   * a BAD_USER_INPUT error (reason CURSOR_EXPIRED), never a silent skip.
+   * a BAD_USER_INPUT error (reason CURSOR_EXPIRED), never a silent skip. `after: "0"` delivers
+   * every event the bus still keeps (for a client that has no cursor yet), then live ones.
    */
   readonly orderStatusChanged: OrderStatusEvent;
   /**

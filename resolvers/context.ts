@@ -3,6 +3,7 @@
  * the correlation ID, the connectors and fresh DataLoaders.
  */
 import type { Store } from '../store/contract.js';
+import type { CursorCodec } from './cursors.js';
 import type { EventBus } from '../subscriptions/bus.js';
 import type { Workflows } from '../workflows/index.js';
 import type { Loaders } from './loaders.js';
@@ -104,6 +105,8 @@ export interface ResolverContext {
   readonly bus: EventBus;
   readonly workflows: Workflows;
   readonly keys: KeyRegistry;
+  /** Seals the bus cursors of subscription events (resolvers/cursors.ts). */
+  readonly cursors: CursorCodec;
   /** The `Idempotency-Key` HTTP header, when sent. */
   readonly idempotencyKeyHeader: string | null;
   /** Idempotency outcomes of this request's mutations; sent as `extensions.idempotency`. */

@@ -17,6 +17,7 @@ import type {
 } from '../generated/resolvers-types.js';
 import {
   CursorExpiredError,
+  cursorOf,
   sequenceOfCursor,
   type BusEvent,
   type DeliveredEvent,
@@ -37,6 +38,7 @@ import { loadCustomer } from './customer.js';
 import { badInput, crossdockError } from './errors.js';
 import { checkWarehouseCode, keyFromIdArgument, toGlobalId } from './ids.js';
 import { renewLoaders } from './loaders.js';
+import { OLDEST_CURSOR } from './cursors.js';
 import { loadOrder } from './order.js';
 import type {
   CustomerCreditEventParent,
@@ -51,12 +53,14 @@ import { loadShipment } from './shipment.js';
 export const MAX_SUBSCRIPTION_KEYS = 250;
 
 /** A bus error as the error catalogue names it. */
-function translate(error: unknown): unknown {
+export function translate(error: unknown): unknown {
   if (error instanceof CursorExpiredError)
-    return crossdockError('BAD_USER_INPUT', `after: ${error.message}`, {
-      argument: 'after',
-      reason: 'CURSOR_EXPIRED',
-    });
+    // Not the bus's message: it names sequence numbers, which would tell other tenants' volume.
+    return crossdockError(
+      'BAD_USER_INPUT',
+      `after: the cursor is older than the events kept; resubscribe with after: "${OLDEST_CURSOR}" (every event kept) and reconcile by query`,
+      { argument: 'after', reason: 'CURSOR_EXPIRED' },
+    );
   if (error instanceof SlowConsumerError)
     return crossdockError('SLOW_CONSUMER', error.message, { limit: error.limit });
   if (error instanceof StreamInterruptedError)
@@ -80,17 +84,24 @@ function subscribe<T>(
   after: string | null | undefined,
   filter: (event: BusEvent<T>) => boolean,
 ): AsyncIterable<DeliveredEvent<T>> {
-  if (after != null && sequenceOfCursor(after, domain) === null) {
+  // The client's cursor is sealed (resolvers/cursors.ts): opened here for this client only.
+  const opened =
+    after == null
+      ? null
+      : after === OLDEST_CURSOR
+        ? cursorOf(domain, 0)
+        : ctx.cursors.open(ctx.caller.client, after);
+  if (after != null && (opened === null || sequenceOfCursor(opened, domain) === null)) {
     throw badInput(
       'after',
-      `a cursor of this subscription's events, as received (${domain}:<n>)`,
-      after,
+      `a cursor of this subscription's events, as received, or "${OLDEST_CURSOR}" for every event kept`,
+      after.length > 80 ? `${after.slice(0, 80)}… (${after.length} characters)` : after,
     );
   }
   let source: AsyncIterator<DeliveredEvent<T>> & { return?(): Promise<unknown> };
   try {
     source = ctx.bus
-      .subscribe<T>(domain, { ...(after == null ? {} : { after }), filter })
+      .subscribe<T>(domain, { ...(opened === null ? {} : { after: opened }), filter })
       [Symbol.asyncIterator]();
   } catch (error) {
     throw translate(error);
@@ -224,11 +235,16 @@ export const Subscription: SubscriptionResolvers<ResolverContext> = {
   },
 };
 
+/** An event's cursor as its subscriber sees it: sealed for the subscriber's client. */
+const sealed = (e: { readonly cursor: string }, _args: unknown, ctx: ResolverContext): string =>
+  ctx.cursors.seal(ctx.caller.client, e.cursor);
+
 const status = (value: string | null): OrderStatus | null =>
   value !== null && isOrderStatus(value) ? value : null;
 
 /** Resolvers of CustomerCreditEvent. */
 export const CustomerCreditEvent: CustomerCreditEventResolvers<ResolverContext> = {
+  cursor: sealed,
   blocked: (e) => e.payload.blocked as CustomerBlock,
   previousBlocked: (e) => e.payload.previousBlocked as CustomerBlock | null,
   occurredAt: (e) => e.payload.occurredAt,
@@ -238,6 +254,7 @@ export const CustomerCreditEvent: CustomerCreditEventResolvers<ResolverContext> 
 
 /** Resolvers of OrderStatusEvent. */
 export const OrderStatusEvent: OrderStatusEventResolvers<ResolverContext> = {
+  cursor: sealed,
   status: (e) => {
     const s = status(e.payload.status);
     if (!s) throw new Error(`event ${e.cursor} has unknown status ${e.payload.status}`);
@@ -249,6 +266,7 @@ export const OrderStatusEvent: OrderStatusEventResolvers<ResolverContext> = {
 
 /** Resolvers of ShipmentEvent. */
 export const ShipmentEvent: ShipmentEventResolvers<ResolverContext> = {
+  cursor: sealed,
   kind: (e) => e.payload.kind as ShipmentEventKind,
   status: (e) => e.payload.status as ShipmentStatus,
   occurredAt: (e) => e.payload.occurredAt,
@@ -266,6 +284,7 @@ export const ShipmentEvent: ShipmentEventResolvers<ResolverContext> = {
 
 /** Resolvers of InventoryEvent. */
 export const InventoryEvent: InventoryEventResolvers<ResolverContext> = {
+  cursor: sealed,
   sku: (e) => e.payload.sku,
   warehouse: (e) => ({ code: e.payload.warehouseCode, source: e.payload.source }),
   onHand: (e) => e.payload.onHand,

@@ -30,6 +30,7 @@ import { crossdockError, sourceError } from '../resolvers/errors.js';
 import { allConnectors } from '../resolvers/sources.js';
 import { createAuthenticator, oneAuthorization } from './auth.js';
 import { createKeys } from './keys.js';
+import { createCursorCodec } from '../resolvers/cursors.js';
 import type { Config } from './config.js';
 import {
   limitError,
@@ -431,6 +432,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     cacheMs: config.auth.keyCacheMs,
   });
   const authenticator = createAuthenticator(config.auth, Date.now, keys);
+  const cursors = createCursorCodec(config.auth.apiKeySecret);
   const development = config.env === 'development';
 
   const schema = buildSchema();
@@ -614,6 +616,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
           bus: fanout,
           workflows,
           keys,
+          cursors,
           idempotencyKeyHeader: null,
           idempotency: [],
         };
@@ -738,6 +741,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
         bus,
         workflows,
         keys,
+        cursors,
         idempotencyKeyHeader:
           typeof req.headers['idempotency-key'] === 'string'
             ? req.headers['idempotency-key']

@@ -186,7 +186,7 @@ describe('crash recovery', { timeout: 120_000 }, () => {
     try {
       const seen = await collect(
         client,
-        `subscription($orderId: ID) { orderStatusChanged(orderId: $orderId, after: "order:0") { status } }`,
+        `subscription($orderId: ID) { orderStatusChanged(orderId: $orderId, after: "0") { status } }`,
         { orderId },
         (result) => result.data?.orderStatusChanged.status === 'ACCEPTED',
       );

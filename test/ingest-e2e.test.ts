@@ -172,7 +172,7 @@ function statusEvents(orderId: string): Json[] {
 async function subscribeStatus(orderId: string, until: string): Promise<Json[]> {
   const results = await collect(
     ws.client(stack),
-    `subscription($orderId: ID) { orderStatusChanged(orderId: $orderId, after: "order:0") {
+    `subscription($orderId: ID) { orderStatusChanged(orderId: $orderId, after: "0") {
       cursor status previousStatus } }`,
     { orderId },
     (result) => result.data?.orderStatusChanged.status === until,

@@ -29,7 +29,14 @@ import {
 import { fanoutReaches } from './support/fanout.js';
 import { deleteStreamsOf, natsUrl, startNatsServer, type NatsServer } from './support/nats.js';
 import { startStack, type Stack } from './support/stack.js';
-import { wsClient, wsClients, type WsClients, type WsResult } from './support/ws.js';
+import {
+  openCursor,
+  sealCursor,
+  wsClient,
+  wsClients,
+  type WsClients,
+  type WsResult,
+} from './support/ws.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -196,7 +203,10 @@ function collectUntil(
             reject(new Error(`errors in a result: ${JSON.stringify(value.errors)}`));
             return;
           }
-          const received = { cursor: String(data.cursor), key: keyOfReceived(domain, data) };
+          const received = {
+            cursor: openCursor(String(data.cursor)),
+            key: keyOfReceived(domain, data),
+          };
           sink.push(received);
           if (received.key === lastKey()) {
             stop();
@@ -411,7 +421,7 @@ function resumingClient(stack: Stack, domain: EventDomain, lastKey: string): Res
     if (finished) return;
     // The first subscription is live; a resubscription before the first event resumes from the
     // start of the (fresh) stream: every client subscribed before the first publish.
-    const variables = reasons.length === 0 ? {} : { after: cursor ?? `${domain}:0` };
+    const variables = reasons.length === 0 ? {} : { after: cursor ?? '0' };
     const subscription = { ended: false, stop: () => undefined as void };
     current = subscription;
     subscription.stop = client.subscribe<Json>(
@@ -426,7 +436,7 @@ function resumingClient(stack: Stack, domain: EventDomain, lastKey: string): Res
           }
           failures = 0;
           cursor = String(data.cursor);
-          received.push({ cursor, key: keyOfReceived(domain, data) });
+          received.push({ cursor: openCursor(cursor), key: keyOfReceived(domain, data) });
           if (received.at(-1)?.key === lastKey) {
             finished = true;
             subscription.ended = true;
@@ -667,8 +677,8 @@ describe('handover of a resuming subscriber under load', () => {
       // Two subscribers resume from the 50th event (one filtered) while the publisher keeps going
       // until both have been handed over to the shared subscription.
       const resumed = [
-        collect(open(), { after: from.cursor }),
-        collect(open(), { after: from.cursor, skus: [SKU_A] }),
+        collect(open(), { after: sealCursor(from.cursor) }),
+        collect(open(), { after: sealCursor(from.cursor), skus: [SKU_A] }),
       ];
       let maxBusSubscriptions = before.busSubscriptions;
       const loadStarted = index;

@@ -13,7 +13,9 @@ import WebSocket from 'ws';
 import { buildWorld, type SeedCustomer } from '../sandbox/seed.js';
 import { orderIdOf, orderableCustomer, placeOrder } from './support/orders.js';
 import { startStack, type Stack } from './support/stack.js';
-import { collect, collectLive, wsClients, type WsResult } from './support/ws.js';
+import { translate } from '../resolvers/subscription.js';
+import { CursorExpiredError } from '../subscriptions/bus.js';
+import { collect, collectLive, openCursor, wsClients, type WsResult } from './support/ws.js';
 
 let stack: Stack;
 const ws = wsClients();
@@ -30,7 +32,7 @@ after(async () => {
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** The cursor before the first event of the in-process bus: replays the whole history kept. */
-const FROM_START = 'order:0';
+const FROM_START = '0';
 
 const SUB = `subscription($orderId: ID, $customerId: ID, $channel: Channel, $after: String) {
   orderStatusChanged(orderId: $orderId, customerId: $customerId, channel: $channel, after: $after) {
@@ -141,8 +143,68 @@ describe('subscriptions over graphql-ws', () => {
     // Not a cursor at all: refused as such, not as an expired one.
     assert.equal(
       error?.message,
-      `after: expected a cursor of this subscription's events, as received (order:<n>), got "not-a-cursor"`,
+      `after: expected a cursor of this subscription's events, as received, or "0" for every event kept, got "not-a-cursor"`,
     );
+  });
+
+  it('an expired cursor is refused without the bus sequence numbers', () => {
+    const error = translate(new CursorExpiredError('order:41', 977)) as {
+      message: string;
+      extensions: Json;
+    };
+    assert.equal(
+      error.message,
+      'after: the cursor is older than the events kept; resubscribe with after: "0" (every event kept) and reconcile by query',
+    );
+    assert.deepEqual(
+      [error.extensions.code, error.extensions.reason],
+      ['BAD_USER_INPUT', 'CURSOR_EXPIRED'],
+    );
+    assert.doesNotMatch(JSON.stringify(error), /41|977/);
+  });
+
+  it('hands out sealed cursors: opaque, one per event, refused from another client or forged', async () => {
+    const placed = await placeOrder(stack, 'sub-sealed');
+    const events = await collect(
+      ws.client(stack),
+      SUB,
+      { orderId: placed.id, after: FROM_START },
+      3,
+    );
+    const cursors = events.map((e) => String(e.data?.orderStatusChanged.cursor));
+    for (const cursor of cursors) {
+      // Nothing in it reads as a number: no sequence to count other tenants' events by.
+      assert.match(cursor, /^[A-Za-z0-9_-]{40,}$/);
+      assert.ok(!Buffer.from(cursor, 'base64url').toString('latin1').includes('order:'));
+    }
+    // The same event has the same cursor on a second delivery (a resumed subscriber dedupes).
+    const again = await collect(
+      ws.client(stack),
+      SUB,
+      { orderId: placed.id, after: FROM_START },
+      3,
+    );
+    assert.deepEqual(
+      again.map((e) => e.data?.orderStatusChanged.cursor),
+      cursors,
+    );
+    // Behind them, the bus's order.
+    const sequences = cursors.map((c) => Number(openCursor(c).split(':')[1]));
+    assert.deepEqual(
+      [...sequences].sort((x, y) => x - y),
+      sequences,
+    );
+    const refusals: [string, string][] = [
+      ['demo-service', cursors[0] as string], // sealed for demo-admin's client
+      ['demo-admin', 'order:1'], // the bus's own form: forged
+      ['demo-admin', `${(cursors[0] as string).slice(0, -2)}AA`], // tampered
+    ];
+    for (const [key, after] of refusals) {
+      const [result] = await collect(ws.client(stack, { key }), SUB, { after }, 1);
+      const error = result?.errors?.[0] as { message: string; extensions?: Json } | undefined;
+      assert.equal(error?.extensions?.code, 'BAD_USER_INPUT', `${key} ${after}`);
+      assert.match(error?.message ?? '', /^after: expected a cursor of this subscription's events/);
+    }
   });
 
   it('closes a socket without a valid key with 4403', async () => {

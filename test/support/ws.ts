@@ -8,6 +8,8 @@ import { inspect } from 'node:util';
 import type { FormattedExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { createCursorCodec } from '../../resolvers/cursors.js';
+import { DEMO_API_KEY_SECRET } from '../../server/identity.js';
 import type { Stack } from './stack.js';
 
 /** A loose result shape: tests read into results without declaring every field. */
@@ -147,4 +149,21 @@ export function collectLive(
     if (onStarted) events.off('started', onStarted);
   });
   return { done, ready };
+}
+
+const demoCursors = createCursorCodec(DEMO_API_KEY_SECRET);
+
+/**
+ * The bus cursor (`order:12`) behind a sealed subscription cursor a demo key's client received,
+ * for tests that check the order of deliveries. Throws when it is not one.
+ */
+export function openCursor(sealed: string, client = 'demo-admin'): string {
+  const opened = demoCursors.open(client, sealed);
+  if (opened === null) throw new Error(`not a cursor sealed for ${client}: ${sealed}`);
+  return opened;
+}
+
+/** The sealed cursor demo key `client` would receive for the bus cursor `cursor`. */
+export function sealCursor(cursor: string, client = 'demo-admin'): string {
+  return demoCursors.seal(client, cursor);
 }
