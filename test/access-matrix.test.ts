@@ -308,6 +308,33 @@ const CELLS: readonly Cell[] = [
     },
   },
   {
+    name: 'apiKeys (key management)',
+    query: `{ apiKeys { id } }`,
+    read: (a) => code(a) ?? (a.data?.apiKeys?.length > 0 ? 'data' : 'none'),
+    expect: {
+      admin: 'data',
+      operations: 'FORBIDDEN',
+      service: 'FORBIDDEN',
+      storefront: 'FORBIDDEN',
+      portal: 'FORBIDDEN',
+      partner: 'FORBIDDEN',
+    },
+  },
+  {
+    name: 'revokeApiKey of an unknown key',
+    query: `mutation($key: String!) { revokeApiKey(input: { id: "nobody" }, idempotencyKey: $key) { userErrors { code } } }`,
+    variables: () => ({ key: `matrix-${Math.random().toString(36).slice(2)}` }),
+    read: (a) => code(a) ?? (a.data?.revokeApiKey ? 'data' : 'hidden'),
+    expect: {
+      admin: 'data',
+      operations: 'FORBIDDEN',
+      service: 'FORBIDDEN',
+      storefront: 'FORBIDDEN',
+      portal: 'FORBIDDEN',
+      partner: 'FORBIDDEN',
+    },
+  },
+  {
     name: "placeOrder for a customer outside partner A's allow-list (one of partner B's)",
     query: `mutation($key: String!, $c: ID!) { placeOrder(input: { channel: MARKETPLACE_A, customerId: $c, lines: [{ sku: "SKU-000003", quantity: 1 }] }, idempotencyKey: $key) { order { id } userErrors { code } } }`,
     variables: () => ({ key: `matrix-${Math.random().toString(36).slice(2)}`, c: ONLY_PARTNER_B }),
