@@ -95,7 +95,7 @@ function subscribe<T>(
     throw badInput(
       'after',
       `a cursor of this subscription's events, as received, or "${OLDEST_CURSOR}" for every event kept`,
-      after.length > 80 ? `${after.slice(0, 80)}… (${after.length} characters)` : after,
+      after,
     );
   }
   let source: AsyncIterator<DeliveredEvent<T>> & { return?(): Promise<unknown> };

@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { COMMERCE_SANDBOX, ERP_SANDBOX } from '../../sandbox/credentials.js';
 import { signShopifyWebhook } from '../../sources/commerce/webhooks.js';
 import { signStandardWebhook } from '../../sources/erp/webhooks.js';
+import { shownValue } from '../../resolvers/errors.js';
+import { sealCursor } from './ws.js';
 import {
   frame,
   holdSockets,
@@ -1809,12 +1811,27 @@ export const CASES: readonly Case[] = [
       [
         'inventoryChanged(after) not a cursor',
         'subscription { inventoryChanged(after: "zzz") { cursor } }',
-        `after: expected a cursor of this subscription's events, as received (inventory:<n>), got "zzz"`,
+        `after: expected a cursor of this subscription's events, as received, or "0" for every event kept, got "zzz"`,
       ],
       [
-        'inventoryChanged(after) a cursor of orders',
-        'subscription { inventoryChanged(after: "order:5") { cursor } }',
-        `after: expected a cursor of this subscription's events, as received (inventory:<n>), got "order:5"`,
+        "inventoryChanged(after) the bus's own cursor form (forged)",
+        'subscription { inventoryChanged(after: "inventory:5") { cursor } }',
+        `after: expected a cursor of this subscription's events, as received, or "0" for every event kept, got "inventory:5"`,
+      ],
+      [
+        'inventoryChanged(after) a sealed cursor of orders',
+        `subscription { inventoryChanged(after: "${sealCursor('order:5')}") { cursor } }`,
+        `after: expected a cursor of this subscription's events, as received, or "0" for every event kept, got ${shownValue(sealCursor('order:5'))}`,
+      ],
+      [
+        'inventoryChanged(after) a sealed cursor of another client',
+        `subscription { inventoryChanged(after: "${sealCursor('inventory:5', 'demo-partner-a')}") { cursor } }`,
+        `after: expected a cursor of this subscription's events, as received, or "0" for every event kept, got ${shownValue(sealCursor('inventory:5', 'demo-partner-a'))}`,
+      ],
+      [
+        'inventoryChanged(after) a 10,000-character cursor (not quoted back whole)',
+        `subscription { inventoryChanged(after: "${'A'.repeat(10_000)}") { cursor } }`,
+        `after: expected a cursor of this subscription's events, as received, or "0" for every event kept, got ${shownValue('A'.repeat(10_000))}`,
       ],
       [
         'inventoryChanged(skus) of a bad SKU',
