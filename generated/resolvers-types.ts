@@ -707,6 +707,8 @@ export type OrderStatusEvent = {
   readonly __typename?: 'OrderStatusEvent';
   /** When it changed. */
   readonly at: Scalars['DateTime']['output'];
+  /** The correlation ID of what caused the change (operators only): the same ID is on the ledger, the system calls and the bus message. */
+  readonly correlationId?: Maybe<Scalars['String']['output']>;
   /** Pass it back as `after` to resume right after this event. Opaque and sealed for your client: it reveals nothing and works for no other client. */
   readonly cursor: Scalars['String']['output'];
   /** The order, as it is when the event is delivered. */
@@ -1060,6 +1062,8 @@ export type ShipmentEvent = {
   readonly __typename?: 'ShipmentEvent';
   /** Carrier, when known. */
   readonly carrier?: Maybe<Scalars['String']['output']>;
+  /** The correlation ID of what reported it (operators only). */
+  readonly correlationId?: Maybe<Scalars['String']['output']>;
   /** Pass it back as `after` to resume right after this event. Opaque and sealed for your client: it reveals nothing and works for no other client. */
   readonly cursor: Scalars['String']['output'];
   /** What happened. */
@@ -1785,6 +1789,7 @@ export type OrderLineResolvers<ContextType = ResolverContext, ParentType extends
 
 export type OrderStatusEventResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['OrderStatusEvent'] = ResolversParentTypes['OrderStatusEvent']> = {
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  correlationId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType>;
   previousStatus?: Resolver<Maybe<ResolversTypes['OrderStatus']>, ParentType, ContextType>;
@@ -1874,6 +1879,7 @@ export type ShipmentResolvers<ContextType = ResolverContext, ParentType extends 
 
 export type ShipmentEventResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['ShipmentEvent'] = ResolversParentTypes['ShipmentEvent']> = {
   carrier?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  correlationId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['ShipmentEventKind'], ParentType, ContextType>;
   lines?: Resolver<ReadonlyArray<ResolversTypes['ShipmentLine']>, ParentType, ContextType>;

@@ -7,7 +7,8 @@
  *                      "methods": ["POST", ...] | null}
  *   DELETE /_faults  back to healthy
  *   GET    /_faults  the faults in force
- *   GET    /_stats   {"requests": n, "aborted": n, "byRoute": {"GET /path": n}}
+ *   GET    /_stats   {"requests": n, "aborted": n, "byRoute": {"GET /path": n},
+ *                      "byCorrelation": {"<x-correlation-id>": [{"route", "traceparent"}]}}
  *   DELETE /_stats   reset the counters
  *   PUT/GET/DELETE /_webhooks, PUT /_webhooks/faults   (webhooks.ts)
  *
@@ -69,7 +70,17 @@ export interface Stats {
   requests: number;
   aborted: number;
   byRoute: Record<string, number>;
+  /**
+   * The requests that carried an `x-correlation-id`, by that id (the most recent
+   * {@link MAX_CORRELATIONS} ids): each request's route and the `traceparent` it carried.
+   */
+  byCorrelation: Record<string, { route: string; traceparent: string | null }[]>;
 }
+
+/** Correlation ids `/_stats` remembers. */
+export const MAX_CORRELATIONS = 500;
+
+const emptyStats = (): Stats => ({ requests: 0, aborted: 0, byRoute: {}, byCorrelation: {} });
 
 /** How each dialect answers an injected error. */
 export type ErrorResponder = (res: Response) => void;
@@ -117,7 +128,7 @@ export function createSystemApp(options: SystemAppOptions): {
   control: SystemControl;
 } {
   let faults: Faults = NO_FAULTS;
-  let stats: Stats = { requests: 0, aborted: 0, byRoute: {} };
+  let stats: Stats = emptyStats();
   let closeWaiters: (() => void)[] = [];
   const control: SystemControl = {
     faults: () => faults,
@@ -126,7 +137,7 @@ export function createSystemApp(options: SystemAppOptions): {
     },
     stats: () => stats,
     resetStats: () => {
-      stats = { requests: 0, aborted: 0, byRoute: {} };
+      stats = emptyStats();
     },
     nextResponseClose: () => new Promise((resolve) => closeWaiters.push(resolve)),
     webhooks: options.webhooks ?? createWebhookDispatcher(UNSIGNED),
@@ -188,6 +199,14 @@ export function createSystemApp(options: SystemAppOptions): {
     stats.requests++;
     const route = `${req.method} ${req.path}`;
     stats.byRoute[route] = (stats.byRoute[route] ?? 0) + 1;
+    const correlationId = req.headers['x-correlation-id'];
+    if (typeof correlationId === 'string') {
+      const seen = (stats.byCorrelation[correlationId] ??= []);
+      const traceparent = req.headers.traceparent;
+      seen.push({ route, traceparent: typeof traceparent === 'string' ? traceparent : null });
+      const ids = Object.keys(stats.byCorrelation);
+      if (ids.length > MAX_CORRELATIONS) delete stats.byCorrelation[ids[0] as string];
+    }
     res.setHeader('x-sandbox-system', options.system);
     let finished = false;
     res.on('finish', () => {

@@ -18,12 +18,21 @@ import Negotiator from 'negotiator';
 import {
   GraphQLError,
   NoSchemaIntrospectionCustomRule,
+  execute,
   specifiedRules,
+  subscribe,
   validate,
+  type ExecutionArgs,
   type GraphQLFormattedError,
 } from 'graphql';
 import type { Logger } from '../observability/logger.js';
-import { CORRELATION_HEADER, correlationIdFrom } from '../observability/correlation.js';
+import {
+  CORRELATION_HEADER,
+  correlationFrom,
+  correlationOfSocket,
+  withCorrelation,
+  type Correlation,
+} from '../observability/correlation.js';
 import { createLoaders, type ResolverContext, type Sources } from '../resolvers/index.js';
 import { isSourceError } from '../sources/contract.js';
 import { crossdockError, sourceError } from '../resolvers/errors.js';
@@ -81,7 +90,31 @@ type Context = ResolverContext &
     cost?: number;
     /** What the operation spent of its client's budget (budgetPlugin). */
     spend?: Spend;
+    /** The operation's correlation (graphql-ws: per operation; HTTP: res.locals). */
+    correlation?: Correlation;
   };
+
+/**
+ * Runs a graphql-ws operation inside its correlation: the execution, and for a subscription
+ * each event's resolution too (graphql-ws pulls events from its own message loop, which does not
+ * carry the context the subscription was started in).
+ */
+function correlated(run: typeof execute | typeof subscribe) {
+  return async (args: ExecutionArgs) => {
+    const correlation = (args.contextValue as Context).correlation;
+    if (!correlation) return run(args);
+    const result = await withCorrelation(correlation, () => run(args));
+    if (!(Symbol.asyncIterator in Object(result))) return result;
+    const events = result as AsyncGenerator<unknown>;
+    const bound: AsyncGenerator<unknown> = {
+      [Symbol.asyncIterator]: () => bound,
+      next: (...value) => withCorrelation(correlation, () => events.next(...value)),
+      return: (value) => events.return(value),
+      throw: (error) => events.throw(error),
+    };
+    return bound;
+  };
+}
 
 /** Apollo's own codes for bad documents, reported under our catalogue's BAD_USER_INPUT. */
 const DOCUMENT_ERRORS = new Set([
@@ -464,6 +497,8 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     {
       schema,
       connectionInitWaitTimeout: config.ws.initTimeoutMs,
+      execute: correlated(execute) as never,
+      subscribe: correlated(subscribe) as never,
       // The same validation and limits as over HTTP, and the same error catalogue.
       onSubscribe: async (ctx, _id, payload) => {
         const refuse = (error: GraphQLError, extensions: Record<string, unknown>) =>
@@ -601,9 +636,11 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
         // Loaders are made when first used: a subscription resolves each event with fresh ones
         // (resolvers/subscription.ts), so eager ones would cost memory per socket for nothing.
         let loaders: Context['loaders'] | undefined;
+        const correlation = correlationOfSocket(ctx.connectionParams, ctx.extra.request.headers);
         return {
           caller,
-          correlationId: `ws:${Math.random().toString(36).slice(2, 10)}`,
+          correlation,
+          correlationId: correlation.correlationId,
           sources,
           get loaders() {
             return (loaders ??= createLoaders(sources, store));
@@ -672,9 +709,10 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   await apollo.start();
 
   app.use((req, res, next) => {
-    const correlationId = correlationIdFrom(req.headers);
-    res.locals.correlationId = correlationId;
-    res.setHeader(CORRELATION_HEADER, correlationId);
+    const correlation = correlationFrom(req.headers);
+    res.locals.correlation = correlation;
+    res.locals.correlationId = correlation.correlationId;
+    res.setHeader(CORRELATION_HEADER, correlation.correlationId);
     next();
   });
   app.get('/healthz', (_req, res) => {
@@ -730,6 +768,10 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
       next();
     },
     trustedDocumentsMiddleware(config.documents, logger),
+    // The operation runs inside its correlation (observability/correlation.ts): set here, after
+    // the body was read (stream callbacks do not carry it), so resolvers, loader batches and
+    // every system call they make see it.
+    (_req, res, next) => withCorrelation(res.locals.correlation as Correlation, next),
     expressMiddleware(apollo, {
       context: async ({ req, res }): Promise<Context> => ({
         caller: callerOf(res.locals),

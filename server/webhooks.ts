@@ -17,6 +17,7 @@
  * the claim's lease is released first, so the retry runs at once instead of waiting it out.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { withCorrelationId } from '../observability/correlation.js';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from '../observability/logger.js';
 import { bodyRefusal } from './transport.js';
@@ -280,12 +281,17 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
         }
       }
       try {
-        const { published } = await ingest.apply(events, {
-          caller: scope,
-          correlationId: String(res.locals.correlationId ?? deliveryId),
-        });
+        // What the delivery causes (system calls, bus messages, ledger entries) carries the
+        // request's correlation ID; the log line links it to the vendor's delivery id.
+        const correlationId = String(res.locals.correlationId ?? deliveryId);
+        const { published } = await withCorrelationId(correlationId, () =>
+          ingest.apply(events, { caller: scope, correlationId }),
+        );
         await idempotency.complete(scope, deliveryId, owner, { events: events.length }, now());
-        logger.info({ system, deliveryId, events: events.length, published }, 'webhook accepted');
+        logger.info(
+          { system, deliveryId, correlationId, events: events.length, published },
+          'webhook accepted',
+        );
         res.json({ status: 'accepted', events: events.length });
       } catch (error) {
         // Let the vendor's retry run at once rather than after the lease.

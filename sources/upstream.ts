@@ -6,6 +6,7 @@
 import CircuitBreaker from 'opossum';
 import { Agent, request as undiciRequest, errors as undiciErrors } from 'undici';
 import type { z } from 'zod';
+import { correlationHeaders } from '../observability/correlation.js';
 import {
   SourceError,
   type BreakerState,
@@ -173,7 +174,12 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     for (const [key, value] of Object.entries(req.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
+    // The transaction's correlation ID and trace context travel on every call (issue #11).
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...correlationHeaders(),
+      ...req.headers,
+    };
     let body: string | undefined;
     if (req.json !== undefined) {
       body = JSON.stringify(req.json);

@@ -16,7 +16,14 @@
  * - `max_age` (retention) longer than the longest time a subscriber may be away, else its cursor
  *   expires (CursorExpiredError) and it must start again from new events.
  */
-import { connect } from '@nats-io/transport-node';
+import { connect, headers } from '@nats-io/transport-node';
+import {
+  CORRELATION_HEADER,
+  TRACEPARENT_HEADER,
+  correlationOf,
+  currentCorrelation,
+  traceparentFor,
+} from '../observability/correlation.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   DeliverPolicy,
@@ -191,7 +198,25 @@ export async function createNatsBus(
         correlationId: event.correlationId,
         payload: event.payload,
       };
-      const ack = js.publish(wireSubject(event.subject), JSON.stringify(body), { msgID: event.id });
+      // The correlation travels in the message headers too (issue #11): consumers that are not
+      // Crossdock (a data lake, an auditor) follow a transaction without parsing the body.
+      const hdrs = headers();
+      if (event.correlationId !== null) {
+        const current = currentCorrelation();
+        hdrs.set(CORRELATION_HEADER, event.correlationId);
+        hdrs.set(
+          TRACEPARENT_HEADER,
+          traceparentFor(
+            current?.correlationId === event.correlationId
+              ? current
+              : correlationOf(event.correlationId),
+          ),
+        );
+      }
+      const ack = js.publish(wireSubject(event.subject), JSON.stringify(body), {
+        msgID: event.id,
+        headers: hdrs,
+      });
       const pending = collectors.get(event.domain);
       if (pending && pending.size > 0) {
         // A duplicate's ack carries the original (older) sequence: not a new event to deliver.

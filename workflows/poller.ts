@@ -18,7 +18,7 @@
  * feeds of one tick run side by side and a failing one is reported through `onError` without
  * holding up the others. Timers are unref'd; `close()` waits for a tick in flight.
  */
-import { randomUUID } from 'node:crypto';
+import { mintCorrelationId, withCorrelationId } from '../observability/correlation.js';
 import type { ChangeFeed, Connector, SourceEvent } from '../sources/contract.js';
 import type { Store } from '../store/contract.js';
 
@@ -115,7 +115,16 @@ export function createPoller(options: PollerOptions): Poller {
     }
   };
 
-  const pollFeed = async (feed: Connector & ChangeFeed): Promise<PollResult> => {
+  // One correlation per poll: the change-feed call, and everything the events cause.
+  const pollFeed = (feed: Connector & ChangeFeed): Promise<PollResult> => {
+    const correlationId = mintCorrelationId('poll', feed.name);
+    return withCorrelationId(correlationId, () => pollOnce(feed, correlationId));
+  };
+
+  const pollOnce = async (
+    feed: Connector & ChangeFeed,
+    correlationId: string,
+  ): Promise<PollResult> => {
     const source = feed.name;
     const result = (
       outcome: PollOutcome,
@@ -139,7 +148,6 @@ export function createPoller(options: PollerOptions): Poller {
       const { events, checkpoint } = await feed.changesSince(expected);
       let published = 0;
       if (events.length > 0) {
-        const correlationId = `poll:${source}:${randomUUID()}`;
         ({ published } = await apply(events, { caller: POLLER_CALLER, correlationId }));
       }
       if (checkpoint === expected) return result('unchanged', expected, events.length, published);

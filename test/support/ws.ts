@@ -31,16 +31,18 @@ export interface WsClientOptions {
    * @default true
    */
   readonly lazy?: boolean;
+  /** More `connectionParams` (a correlation ID, a traceparent). */
+  readonly params?: Readonly<Record<string, unknown>>;
 }
 
 /** A graphql-ws client of the stack's GraphQL endpoint that never retries a lost socket. */
 export function wsClient(stack: Pick<Stack, 'crossdock'>, options: WsClientOptions = {}): Client {
-  const { key = 'demo-admin', lazy = true } = options;
+  const { key = 'demo-admin', lazy = true, params = {} } = options;
   return createClient({
     url: stack.crossdock.url.replace('http', 'ws'),
     webSocketImpl: WebSocket,
     retryAttempts: 0,
-    connectionParams: { authorization: `Bearer ${key}` },
+    connectionParams: { ...params, authorization: `Bearer ${key}` },
     ...(lazy ? { lazy } : { lazy, onNonLazyError: () => undefined }),
   });
 }
