@@ -39,6 +39,7 @@ import { crossdockError, sourceError } from '../resolvers/errors.js';
 import { allConnectors } from '../resolvers/sources.js';
 import { createAuthenticator, oneAuthorization } from './auth.js';
 import { createKeys } from './keys.js';
+import { logOperation, operationLogPlugin, operationName } from './operation-log.js';
 import { createCursorCodec } from '../resolvers/cursors.js';
 import type { Config } from './config.js';
 import {
@@ -99,11 +100,31 @@ type Context = ResolverContext &
  * each event's resolution too (graphql-ws pulls events from its own message loop, which does not
  * carry the context the subscription was started in).
  */
-function correlated(run: typeof execute | typeof subscribe) {
+function correlated(run: typeof execute | typeof subscribe, logger: Logger) {
   return async (args: ExecutionArgs) => {
-    const correlation = (args.contextValue as Context).correlation;
+    const context = args.contextValue as Context;
+    const correlation = context.correlation;
     if (!correlation) return run(args);
+    const started = performance.now();
     const result = await withCorrelation(correlation, () => run(args));
+    // The operation's log line (a subscription's: when it starts, or is refused).
+    const errors = (result as { errors?: readonly GraphQLError[] }).errors ?? [];
+    const codes = errors.map((e) => String(e.extensions?.code ?? 'INTERNAL'));
+    const definition = args.document.definitions.find((d) => d.kind === 'OperationDefinition');
+    logOperation(logger, {
+      operation: operationName(args.operationName ?? definition?.name?.value),
+      type: definition?.operation ?? 'unknown',
+      principal: {
+        id: context.caller.id,
+        role: context.caller.role,
+        client: context.caller.client,
+      },
+      correlationId: correlation.correlationId,
+      transport: 'ws',
+      durationMs: Math.round((performance.now() - started) * 100) / 100,
+      outcome: codes.length === 0 ? 'ok' : 'error',
+      ...(codes.length === 0 ? {} : { errorCodes: [...new Set(codes)] }),
+    });
     if (!(Symbol.asyncIterator in Object(result))) return result;
     const events = result as AsyncGenerator<unknown>;
     const bound: AsyncGenerator<unknown> = {
@@ -497,8 +518,8 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     {
       schema,
       connectionInitWaitTimeout: config.ws.initTimeoutMs,
-      execute: correlated(execute) as never,
-      subscribe: correlated(subscribe) as never,
+      execute: correlated(execute, logger) as never,
+      subscribe: correlated(subscribe, logger) as never,
       // The same validation and limits as over HTTP, and the same error catalogue.
       onSubscribe: async (ctx, _id, payload) => {
         const refuse = (error: GraphQLError, extensions: Record<string, unknown>) =>
@@ -699,6 +720,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
         },
       },
       ApolloServerPluginLandingPageDisabled(),
+      operationLogPlugin(logger),
       operationPlugin(logger),
       legacyJsonStatusPlugin(),
       httpOperationsPlugin(),

@@ -9,6 +9,7 @@ import type { Sandbox } from '../../sandbox/index.js';
 import type { SeedWorld } from '../../sandbox/seed.js';
 import type { Crossdock } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
+import type { Logger } from '../../observability/logger.js';
 import { startEmbedded, type Embedded } from '../../server/embedded.js';
 
 /** A GraphQL response as the client sees it. */
@@ -48,6 +49,8 @@ export interface StackOptions {
   readonly world?: SeedWorld;
   /** Extra settings, as environment variables (e.g. ERP_TIMEOUT_MS). */
   readonly env?: Record<string, string>;
+  /** The logger Crossdock writes to (tests that read log lines). */
+  readonly logger?: Logger;
 }
 
 /** Starts the sandbox and Crossdock on ephemeral ports. */
@@ -62,7 +65,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     LOG_LEVEL: 'silent',
     ...options.env,
   });
-  const running = await startEmbedded(config, options.world ? { world: options.world } : {});
+  const running = await startEmbedded(config, {
+    ...(options.world ? { world: options.world } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   const { crossdock } = running;
   const sandbox = running.sandbox;
   if (!sandbox) throw new Error('the test stack needs the embedded sandbox');
