@@ -738,13 +738,39 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     next();
   });
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    // The process: it answers. Whether it can do its work is /readyz.
+    res.json({ status: 'ok', uptimeS: Math.round(process.uptime()) });
   });
-  app.get('/readyz', (_req, res) => {
-    // Ready means Crossdock itself serves; an open breaker degrades fields, it does not stop us.
-    res.json({
-      status: 'ready',
-      sources: allConnectors(sources).map((c) => ({ name: c.name, state: c.health().state })),
+  app.get('/readyz', async (_req, res) => {
+    // Ready when the store and the bus answer now; an open breaker degrades fields, it does not
+    // stop us, so sources are reported (with their breakers) without deciding readiness.
+    const check = async (ping: () => Promise<void>) => {
+      try {
+        await ping();
+        return { ok: true as const };
+      } catch (error) {
+        return {
+          ok: false as const,
+          error: error instanceof Error ? error.message : String(error),
+        };
+      }
+    };
+    const [storeCheck, busCheck] = await Promise.all([
+      check(() => store.ping()),
+      check(() => bus.ping()),
+    ]);
+    const ready = storeCheck.ok && busCheck.ok;
+    const sourceStates = allConnectors(sources).map((c) => ({
+      name: c.name,
+      kind: c.kind,
+      state: c.health().state,
+    }));
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'not_ready',
+      store: { kind: store.kind, ...storeCheck },
+      bus: { kind: config.bus.natsUrl ? 'nats' : 'memory', ...busCheck },
+      sources: sourceStates,
+      degraded: sourceStates.filter((s) => s.state !== 'CLOSED').map((s) => s.name),
       subscriptions: fanout.stats(),
     });
   });

@@ -357,6 +357,8 @@ export interface Store {
   readonly xrefs: CrossReferenceStore;
   readonly checkpoints: CheckpointStore;
   readonly apiKeys: ApiKeyStore;
+  /** Resolves when the store answers a trivial query now; rejects saying why not (readiness). */
+  ping(): Promise<void>;
   /** Releases connections and file handles. Idempotent. */
   close(): Promise<void>;
 }

@@ -475,6 +475,10 @@ async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
   return {
     kind: 'mongodb',
 
+    async ping() {
+      await db.command({ ping: 1 }, { timeoutMS: 1_000 });
+    },
+
     idempotency: {
       begin,
       async renew(scope, key, owner, leaseMs, now) {

@@ -663,6 +663,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     UPDATE api_keys SET revoked_at = MIN(COALESCE(revoked_at, @at), @at), updated_at = @now
      WHERE id = @id`);
 
+  const selectOne = db.prepare('SELECT 1');
+
   return {
     kind: 'sqlite',
 
@@ -917,6 +919,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         const row = selectApiKey.get(id);
         return row === undefined ? null : toApiKey(row);
       },
+    },
+
+    async ping() {
+      if (!db.open) throw new Error('the SQLite store is closed');
+      selectOne.get();
     },
 
     async close() {

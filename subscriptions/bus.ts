@@ -36,6 +36,8 @@ export interface EventBus {
     domain: EventDomain,
     options: { readonly after?: string; readonly filter?: (event: BusEvent<T>) => boolean },
   ): AsyncIterable<DeliveredEvent<T>> & { return(): Promise<unknown> };
+  /** Resolves when the bus can take publishes now; rejects saying why not (readiness). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -199,6 +199,7 @@ export function createFanout(bus: EventBus, options: FanoutOptions = {}): Fanout
 
   return {
     publish: (event) => bus.publish(event),
+    ping: () => bus.ping(),
 
     subscribe<T>(
       domain: EventDomain,

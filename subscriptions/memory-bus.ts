@@ -116,6 +116,9 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus & {
       return iterator;
     },
     history: (domain) => stream(domain).events.slice(),
+    async ping() {
+      if (closed) throw new Error('event bus is closed');
+    },
     async close() {
       closed = true;
       for (const s of streams.values()) for (const listener of s.listeners) listener();

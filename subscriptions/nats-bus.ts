@@ -335,6 +335,26 @@ export async function createNatsBus(
       return iterator;
     },
 
+    async ping() {
+      if (closed || nc.isClosed()) throw new Error('event bus is closed');
+      // A round trip to the broker, bounded: while NATS is away the client reconnects forever,
+      // and readiness must answer now.
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          nc.rtt(),
+          new Promise((_resolve, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`NATS did not answer within ${PING_TIMEOUT_MS} ms`)),
+              PING_TIMEOUT_MS,
+            );
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+
     async close() {
       if (closed) return;
       closed = true;
@@ -344,6 +364,9 @@ export async function createNatsBus(
     },
   };
 }
+
+/** How long a readiness ping waits for the broker. */
+const PING_TIMEOUT_MS = 1_000;
 
 /** Creates the stream, or updates it to `config` when it exists (idempotent at every start). */
 async function ensureStream(
