@@ -912,6 +912,8 @@ export type Query = {
   readonly shipment?: Maybe<Shipment>;
   /** Health of every connected system. Operators only (admin and service keys). */
   readonly sourceHealth: ReadonlyArray<SourceHealth>;
+  /** Everything one correlation ID touched. Operators only. */
+  readonly trace: Trace;
   /** Every warehouse of every warehouse system. A failing system leaves a null slot and an error. */
   readonly warehouses: ReadonlyArray<Maybe<Warehouse>>;
 };
@@ -995,6 +997,12 @@ export type QueryProductsArgs = {
 /** The root of every read. Each field names the system(s) that own its data. */
 export type QueryShipmentArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+/** The root of every read. Each field names the system(s) that own its data. */
+export type QueryTraceArgs = {
+  correlationId: Scalars['String']['input'];
 };
 
 /** Result of replayDeadLetter. */
@@ -1250,6 +1258,53 @@ export type TimelineEntry = {
   readonly step: Scalars['String']['output'];
 };
 
+/**
+ * Everything one correlation ID touched: the ledger's steps from the store (every replica), plus
+ * this replica's recent operations, system calls, events and webhook verdicts (kept in memory, the
+ * newest 20,000 entries).
+ */
+export type Trace = {
+  readonly __typename?: 'Trace';
+  /** The correlation ID asked for. */
+  readonly correlationId: Scalars['String']['output'];
+  /** Oldest first. */
+  readonly entries: ReadonlyArray<TraceEntry>;
+  /** The orders its steps belong to. */
+  readonly orderIds: ReadonlyArray<Scalars['ID']['output']>;
+};
+
+/** One thing done under a correlation ID. */
+export type TraceEntry = {
+  readonly __typename?: 'TraceEntry';
+  /** When it happened (started, for operations and calls). */
+  readonly at: Scalars['DateTime']['output'];
+  /** A short detail: the caller's key id, the status reached, the delivery id. */
+  readonly detail?: Maybe<Scalars['String']['output']>;
+  /** How long it took, when measured. */
+  readonly durationMs?: Maybe<Scalars['Float']['output']>;
+  /** What it is. */
+  readonly kind: TraceEntryKind;
+  /** The operation name, `<system> <operation>`, the step, the event subject or the webhook's system. */
+  readonly name: Scalars['String']['output'];
+  /** The order a step belongs to. */
+  readonly orderId?: Maybe<Scalars['ID']['output']>;
+  /** ok, error, an HTTP status, a step outcome (SUCCEEDED, FAILED...), duplicate... */
+  readonly outcome: Scalars['String']['output'];
+};
+
+/** What an entry of a trace is. */
+export type TraceEntryKind =
+  /** An event published on the bus by this replica. */
+  | 'EVENT'
+  /** A GraphQL operation (HTTP or graphql-ws) served by this replica. */
+  | 'OPERATION'
+  /** A workflow step recorded in the ledger (every replica's). */
+  | 'STEP'
+  /** A call to a system (ERP, commerce, WMS) made by this replica. */
+  | 'SYSTEM_CALL'
+  /** A webhook delivery this replica judged. */
+  | 'WEBHOOK';
+
 /** A domain failure: the mutation could not do what was asked, and nothing was left half done. */
 export type UserError = {
   readonly __typename?: 'UserError';
@@ -1481,6 +1536,9 @@ export type ResolversTypes = {
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TimelineEntry: ResolverTypeWrapper<TimelineEntryParent>;
+  Trace: ResolverTypeWrapper<Trace>;
+  TraceEntry: ResolverTypeWrapper<TraceEntry>;
+  TraceEntryKind: TraceEntryKind;
   UserError: ResolverTypeWrapper<UserErrorRecord>;
   UserErrorCode: UserErrorCode;
   Warehouse: ResolverTypeWrapper<WarehouseParent>;
@@ -1544,6 +1602,8 @@ export type ResolversParentTypes = {
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   TimelineEntry: TimelineEntryParent;
+  Trace: Trace;
+  TraceEntry: TraceEntry;
   UserError: UserErrorRecord;
   Warehouse: WarehouseParent;
 };
@@ -1851,6 +1911,7 @@ export type QueryResolvers<ContextType = ResolverContext, ParentType extends Res
   products?: Resolver<ResolversTypes['ProductConnection'], ParentType, ContextType, RequireFields<QueryProductsArgs, 'first'>>;
   shipment?: Resolver<Maybe<ResolversTypes['Shipment']>, ParentType, ContextType, RequireFields<QueryShipmentArgs, 'id'>>;
   sourceHealth?: Resolver<ReadonlyArray<ResolversTypes['SourceHealth']>, ParentType, ContextType>;
+  trace?: Resolver<ResolversTypes['Trace'], ParentType, ContextType, RequireFields<QueryTraceArgs, 'correlationId'>>;
   warehouses?: Resolver<ReadonlyArray<Maybe<ResolversTypes['Warehouse']>>, ParentType, ContextType>;
 };
 
@@ -1928,6 +1989,22 @@ export type TimelineEntryResolvers<ContextType = ResolverContext, ParentType ext
   step?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type TraceResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['Trace'] = ResolversParentTypes['Trace']> = {
+  correlationId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  entries?: Resolver<ReadonlyArray<ResolversTypes['TraceEntry']>, ParentType, ContextType>;
+  orderIds?: Resolver<ReadonlyArray<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
+export type TraceEntryResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['TraceEntry'] = ResolversParentTypes['TraceEntry']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  detail?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  durationMs?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['TraceEntryKind'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  orderId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type UserErrorResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['UserError'] = ResolversParentTypes['UserError']> = {
   code?: Resolver<ResolversTypes['UserErrorCode'], ParentType, ContextType>;
   field?: Resolver<Maybe<ReadonlyArray<ResolversTypes['String']>>, ParentType, ContextType>;
@@ -1985,6 +2062,8 @@ export type Resolvers<ContextType = ResolverContext> = {
   SourceHealth?: SourceHealthResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   TimelineEntry?: TimelineEntryResolvers<ContextType>;
+  Trace?: TraceResolvers<ContextType>;
+  TraceEntry?: TraceEntryResolvers<ContextType>;
   UserError?: UserErrorResolvers<ContextType>;
   Warehouse?: WarehouseResolvers<ContextType>;
 };

@@ -3,6 +3,7 @@
  * the correlation ID, the connectors and fresh DataLoaders.
  */
 import type { Store } from '../store/contract.js';
+import type { Trail } from '../observability/trail.js';
 import type { CursorCodec } from './cursors.js';
 import type { EventBus } from '../subscriptions/bus.js';
 import type { Workflows } from '../workflows/index.js';
@@ -107,6 +108,8 @@ export interface ResolverContext {
   readonly keys: KeyRegistry;
   /** Seals the bus cursors of subscription events (resolvers/cursors.ts). */
   readonly cursors: CursorCodec;
+  /** This replica's recent work by correlation ID (observability/trail.ts). */
+  readonly trail: Trail;
   /** The `Idempotency-Key` HTTP header, when sent. */
   readonly idempotencyKeyHeader: string | null;
   /** Idempotency outcomes of this request's mutations; sent as `extensions.idempotency`. */

@@ -14,6 +14,7 @@ import { Product, productQueries } from './product.js';
 import { DateTime, Decimal } from './scalars.js';
 import { Invoice, Shipment, shipmentQueries } from './shipment.js';
 import { ApiKey, keyMutations, keyQueries } from './keys.js';
+import { traceQueries } from './trace.js';
 import { DeadLetter, Mutation, PlaceOrderPayload, deadLetterQueries } from './mutation.js';
 import {
   CustomerCreditEvent,
@@ -38,6 +39,7 @@ export const resolvers: Resolvers<ResolverContext> = {
     ...healthQueries,
     ...deadLetterQueries,
     ...keyQueries,
+    ...traceQueries,
   },
   Mutation: { ...Mutation, ...keyMutations },
   ApiKey,

@@ -51,6 +51,7 @@ export const CUSTOMER_READERS: readonly Role[] = [
 export const FIELD_POLICY: Readonly<Record<string, readonly Role[]>> = {
   'Query.sourceHealth': OPERATORS,
   'Query.deadLetters': OPERATORS,
+  'Query.trace': OPERATORS,
   'Mutation.replayDeadLetter': OPERATORS,
   // Key management: administrators only.
   'Query.apiKeys': ['admin'],

@@ -39,7 +39,13 @@ import { crossdockError, sourceError } from '../resolvers/errors.js';
 import { allConnectors } from '../resolvers/sources.js';
 import { createAuthenticator, oneAuthorization } from './auth.js';
 import { createKeys } from './keys.js';
-import { logOperation, operationLogPlugin, operationName } from './operation-log.js';
+import {
+  logOperation,
+  operationLogPlugin,
+  operationName,
+  type OperationLine,
+} from './operation-log.js';
+import { createTrail, type Trail } from '../observability/trail.js';
 import { createCursorCodec } from '../resolvers/cursors.js';
 import type { Config } from './config.js';
 import {
@@ -83,6 +89,8 @@ export interface CrossdockOptions {
   readonly logger: Logger;
   /** `POST /webhooks/:system` (server/webhooks.ts); mounted before any JSON body parser. */
   readonly webhooks?: Router;
+  /** Where operations, system calls and events are kept by correlation ID (Query.trace). */
+  readonly trail?: Trail;
 }
 
 type Context = ResolverContext &
@@ -100,7 +108,10 @@ type Context = ResolverContext &
  * each event's resolution too (graphql-ws pulls events from its own message loop, which does not
  * carry the context the subscription was started in).
  */
-function correlated(run: typeof execute | typeof subscribe, logger: Logger) {
+function correlated(
+  run: typeof execute | typeof subscribe,
+  onOperation: (line: OperationLine) => void,
+) {
   return async (args: ExecutionArgs) => {
     const context = args.contextValue as Context;
     const correlation = context.correlation;
@@ -111,7 +122,7 @@ function correlated(run: typeof execute | typeof subscribe, logger: Logger) {
     const errors = (result as { errors?: readonly GraphQLError[] }).errors ?? [];
     const codes = errors.map((e) => String(e.extensions?.code ?? 'INTERNAL'));
     const definition = args.document.definitions.find((d) => d.kind === 'OperationDefinition');
-    logOperation(logger, {
+    onOperation({
       operation: operationName(args.operationName ?? definition?.name?.value),
       type: definition?.operation ?? 'unknown',
       principal: {
@@ -487,6 +498,23 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   });
   const authenticator = createAuthenticator(config.auth, Date.now, keys);
   const cursors = createCursorCodec(config.auth.apiKeySecret);
+  const trail = options.trail ?? createTrail();
+  // Every operation: its log line and its trail entry (Query.trace).
+  const onOperation = (line: OperationLine) => {
+    logOperation(logger, line);
+    if (line.correlationId) {
+      trail.record({
+        correlationId: line.correlationId,
+        kind: 'OPERATION',
+        // When it started, never later than its first step's (integer) ledger time.
+        at: Math.floor(Date.now() - line.durationMs),
+        name: `${line.type} ${line.operation}`,
+        outcome: line.outcome === 'ok' ? 'ok' : `error ${(line.errorCodes ?? []).join(' ')}`,
+        durationMs: line.durationMs,
+        detail: `${line.transport}, ${line.principal.id}`,
+      });
+    }
+  };
   const development = config.env === 'development';
 
   const schema = buildSchema();
@@ -518,8 +546,8 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     {
       schema,
       connectionInitWaitTimeout: config.ws.initTimeoutMs,
-      execute: correlated(execute, logger) as never,
-      subscribe: correlated(subscribe, logger) as never,
+      execute: correlated(execute, onOperation) as never,
+      subscribe: correlated(subscribe, onOperation) as never,
       // The same validation and limits as over HTTP, and the same error catalogue.
       onSubscribe: async (ctx, _id, payload) => {
         const refuse = (error: GraphQLError, extensions: Record<string, unknown>) =>
@@ -675,6 +703,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
           workflows,
           keys,
           cursors,
+          trail,
           idempotencyKeyHeader: null,
           idempotency: [],
         };
@@ -720,7 +749,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
         },
       },
       ApolloServerPluginLandingPageDisabled(),
-      operationLogPlugin(logger),
+      operationLogPlugin(onOperation),
       operationPlugin(logger),
       legacyJsonStatusPlugin(),
       httpOperationsPlugin(),
@@ -832,6 +861,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
         workflows,
         keys,
         cursors,
+        trail,
         idempotencyKeyHeader:
           typeof req.headers['idempotency-key'] === 'string'
             ? req.headers['idempotency-key']

@@ -10,6 +10,7 @@ import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import type { SeedWorld } from '../sandbox/seed.js';
 import type { Store } from '../store/contract.js';
 import { createStore } from '../store/index.js';
+import { createTrail, type Trail } from '../observability/trail.js';
 import type { EventBus } from '../subscriptions/bus.js';
 import { createMemoryBus } from '../subscriptions/memory-bus.js';
 import { createNatsBus } from '../subscriptions/nats-bus.js';
@@ -66,6 +67,7 @@ export async function startEmbedded(
   }
   let store: Store | undefined;
   let bus: EventBus | undefined;
+  const trail = createTrail();
   try {
     store = await createStore({
       mongodbUri: config.store.mongodbUri,
@@ -80,14 +82,17 @@ export async function startEmbedded(
         tpl: sandbox.tpl.url,
       },
     );
-    bus = config.bus.natsUrl
+    const rawBus = config.bus.natsUrl
       ? await createNatsBus({ servers: config.bus.natsUrl, streamPrefix: config.bus.streamPrefix })
       : createMemoryBus();
+    bus = rawBus;
+    // Publishes are kept in the trail by correlation ID (Query.trace).
+    const traced = tracedBus(rawBus, trail);
     const workflows = createWorkflows({
       erp: sources.erp,
       warehouses: sources.warehouses,
       store,
-      bus,
+      bus: traced,
       leaseMs: config.workflows.leaseMs,
       retentionMs: config.workflows.retentionMs,
       pollMs: config.workflows.pollMs,
@@ -96,7 +101,7 @@ export async function startEmbedded(
     });
     const ingest = createIngest({
       store,
-      bus,
+      bus: traced,
       erp: sources.erp,
       orders: workflows.orders,
       onError: (error, where) => logger.warn({ err: error, where }, 'ingestion look-up failed'),
@@ -121,10 +126,11 @@ export async function startEmbedded(
       config,
       sources,
       store,
-      bus,
+      bus: traced,
       workflows,
       logger,
       webhooks,
+      trail,
     });
     workflows.start();
     // Tell the sandbox systems where to send their events, now that Crossdock answers there.
@@ -175,4 +181,35 @@ export async function startEmbedded(
     await sandbox?.close();
     throw error;
   }
+}
+
+/** The bus, recording each publish that names a correlation ID in the trail. */
+function tracedBus(bus: EventBus, trail: Trail): EventBus {
+  return {
+    async publish(event) {
+      const started = performance.now();
+      let outcome = 'ok';
+      try {
+        await bus.publish(event);
+      } catch (error) {
+        outcome = 'error';
+        throw error;
+      } finally {
+        if (event.correlationId !== null) {
+          trail.record({
+            correlationId: event.correlationId,
+            kind: 'EVENT',
+            at: Date.now(),
+            name: event.subject,
+            outcome,
+            durationMs: Math.round((performance.now() - started) * 100) / 100,
+            detail: event.id,
+          });
+        }
+      }
+    },
+    subscribe: (domain, options) => bus.subscribe(domain, options),
+    ping: () => bus.ping(),
+    close: () => bus.close(),
+  };
 }

@@ -34,9 +34,9 @@ export function operationName(name: string | null | undefined): string {
   return name ? name.slice(0, MAX_NAME) : 'anonymous';
 }
 
-/** The Apollo plugin that logs each HTTP operation. */
+/** The Apollo plugin that reports each HTTP operation to `onOperation` (log, trail). */
 export function operationLogPlugin(
-  logger: Logger,
+  onOperation: (line: OperationLine) => void,
 ): ApolloServerPlugin<ResolverContext & BaseContext> {
   return {
     async requestDidStart() {
@@ -46,7 +46,7 @@ export function operationLogPlugin(
           // A request refused before its context was made (authentication) has no caller.
           const caller = (contextValue as Partial<ResolverContext>).caller;
           const codes = (errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL'));
-          logOperation(logger, {
+          onOperation({
             operation: operationName(name),
             type: operation?.operation ?? 'unknown',
             principal: caller

@@ -176,6 +176,8 @@ export interface Ledger {
   append(entry: Omit<LedgerEntry, 'seq'>): Promise<LedgerEntry>;
   /** Every entry of an order, oldest first. */
   list(orderId: string): Promise<LedgerEntry[]>;
+  /** The entries written under one correlation ID (any order), oldest first, at most `limit`. */
+  byCorrelation(correlationId: string, limit: number): Promise<LedgerEntry[]>;
 }
 
 // ---------------------------------------------------------------------------------------------

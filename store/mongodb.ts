@@ -244,7 +244,10 @@ async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
       { key: { status: 1, _id: 1 }, name: 'status_id' },
       { key: { customerNumber: 1, _id: 1 }, name: 'customerNumber_id' },
     ]),
-    ledger.createIndexes([{ key: { orderId: 1, _id: 1 }, name: 'orderId_seq' }]),
+    ledger.createIndexes([
+      { key: { orderId: 1, _id: 1 }, name: 'orderId_seq' },
+      { key: { correlationId: 1, _id: 1 }, name: 'correlationId_seq' },
+    ]),
     deadLetters.createIndexes([
       {
         key: { orderId: 1, step: 1 },
@@ -582,6 +585,10 @@ async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
       },
       async list(orderId) {
         const docs = await ledger.find({ orderId }).sort({ _id: 1 }).toArray();
+        return docs.map(toLedgerEntry);
+      },
+      async byCorrelation(correlationId, limit) {
+        const docs = await ledger.find({ correlationId }).sort({ _id: 1 }).limit(limit).toArray();
         return docs.map(toLedgerEntry);
       },
     },

@@ -186,6 +186,10 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX api_keys_client ON api_keys (client, id);
   `,
+  // 4: what one correlation ID touched (issue #11, Query.trace).
+  `
+  CREATE INDEX ledger_correlation ON ledger (correlation_id, seq);
+  `,
 ];
 
 interface IdempotencyRow {
@@ -504,6 +508,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const listLedger = db.prepare<[string], LedgerRow>(
     'SELECT * FROM ledger WHERE order_id = ? ORDER BY seq',
   );
+  const ledgerOfCorrelation = db.prepare<[string, number], LedgerRow>(
+    'SELECT * FROM ledger WHERE correlation_id = ? ORDER BY seq LIMIT ?',
+  );
 
   // --- dead letters ----------------------------------------------------------------------
 
@@ -764,6 +771,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       },
       async list(orderId) {
         return listLedger.all(orderId).map(toLedgerEntry);
+      },
+      async byCorrelation(correlationId, limit) {
+        return ledgerOfCorrelation.all(correlationId, limit).map(toLedgerEntry);
       },
     },
 

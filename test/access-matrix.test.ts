@@ -321,6 +321,19 @@ const CELLS: readonly Cell[] = [
     },
   },
   {
+    name: 'trace of a correlation ID (what it touched)',
+    query: `{ trace(correlationId: "matrix-trace") { correlationId entries { kind } } }`,
+    read: (a) => code(a) ?? (a.data?.trace?.correlationId ? 'data' : 'hidden'),
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'FORBIDDEN',
+      storefront: 'FORBIDDEN',
+      portal: 'FORBIDDEN',
+      partner: 'FORBIDDEN',
+    },
+  },
+  {
     name: 'revokeApiKey of an unknown key',
     query: `mutation($key: String!) { revokeApiKey(input: { id: "nobody" }, idempotencyKey: $key) { userErrors { code } } }`,
     variables: () => ({ key: `matrix-${Math.random().toString(36).slice(2)}` }),

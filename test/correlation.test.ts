@@ -19,7 +19,7 @@ import {
   withCorrelationId,
 } from '../observability/correlation.js';
 import { deleteStreamsOf, natsUrl } from './support/nats.js';
-import { orderableCustomer, stockedRow } from './support/orders.js';
+import { orderIdOf, orderableCustomer, stockedRow } from './support/orders.js';
 import { startStack, type Stack } from './support/stack.js';
 import { collect, collectLive, wsClients } from './support/ws.js';
 
@@ -179,6 +179,32 @@ describe('one order followed by its correlation ID', () => {
       );
     }
     raw.unsubscribe();
+
+    // An operator asks for everything it touched.
+    const traced = await stack.gql<Json>(
+      `query($c: String!) { trace(correlationId: $c) { correlationId orderIds entries { kind name outcome orderId } } }`,
+      { c: correlationId },
+      { key: 'demo-operations' },
+    );
+    const everything = traced.body.data?.trace as Json;
+    assert.equal(everything.correlationId, correlationId);
+    assert.deepEqual(everything.orderIds, [orderIdOf(order.id)]);
+    const kinds = (everything.entries as Json[]).map((e) => e.kind);
+    assert.equal(kinds[0], 'OPERATION', 'the mutation started first');
+    assert.deepEqual(
+      (everything.entries as Json[])
+        .filter((e) => e.kind === 'OPERATION')
+        .map((e) => [e.name, e.outcome]),
+      [['mutation anonymous', 'ok']],
+    );
+    assert.equal(kinds.filter((k) => k === 'STEP').length, steps.length);
+    assert.equal(kinds.filter((k) => k === 'EVENT').length, 3);
+    const refused = await stack.gql<Json>(
+      `query($c: String!) { trace(correlationId: $c) { correlationId } }`,
+      { c: correlationId },
+      { key: 'demo-service' },
+    );
+    assert.equal(refused.body.errors?.[0]?.extensions?.code, 'FORBIDDEN');
   });
 
   it('a graphql-ws operation runs in the correlation its connectionParams name', async () => {

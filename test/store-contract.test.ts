@@ -592,6 +592,28 @@ for (const implementation of storeImplementations()) {
       });
     });
 
+    describe('ledger by correlation', () => {
+      it('lists the entries of one correlation ID across orders, oldest first, up to the limit', async () => {
+        await store.ledger.append(ledgerEntry('XD-1', { correlationId: 'c-1', step: 'a' }));
+        await store.ledger.append(ledgerEntry('XD-2', { correlationId: 'c-2', step: 'b' }));
+        await store.ledger.append(ledgerEntry('XD-2', { correlationId: 'c-1', step: 'c' }));
+        await store.ledger.append(ledgerEntry('XD-3', { correlationId: null, step: 'd' }));
+        await store.ledger.append(ledgerEntry('XD-1', { correlationId: 'c-1', step: 'e' }));
+        const steps = async (id: string, limit: number) =>
+          (await store.ledger.byCorrelation(id, limit)).map((e) => [e.orderId, e.step]);
+        assert.deepEqual(await steps('c-1', 10), [
+          ['XD-1', 'a'],
+          ['XD-2', 'c'],
+          ['XD-1', 'e'],
+        ]);
+        assert.deepEqual(await steps('c-1', 2), [
+          ['XD-1', 'a'],
+          ['XD-2', 'c'],
+        ]);
+        assert.deepEqual(await steps('c-9', 10), []);
+      });
+    });
+
     describe('dead letters', () => {
       it('add stores a PENDING letter with no attempts and no owner', async () => {
         const added = await store.deadLetters.add(letter('DL-1'));
@@ -1198,6 +1220,7 @@ describe('sqlite store only', () => {
       { version: 1 },
       { version: 2 },
       { version: 3 },
+      { version: 4 },
     ]);
     raw.close();
     await store.close();
@@ -1212,7 +1235,7 @@ describe('sqlite store only', () => {
     // Turn the file back into what the release before checkpoints left on disk.
     const raw = new Database(file);
     raw.exec(
-      'DROP TABLE checkpoints; DROP TABLE api_keys; DELETE FROM schema_version WHERE version >= 2;',
+      'DROP TABLE checkpoints; DROP TABLE api_keys; DROP INDEX ledger_correlation; DELETE FROM schema_version WHERE version >= 2;',
     );
     raw.close();
 
@@ -1227,6 +1250,7 @@ describe('sqlite store only', () => {
       { version: 1 },
       { version: 2 },
       { version: 3 },
+      { version: 4 },
     ]);
     check.close();
   });
@@ -1268,6 +1292,7 @@ describe('sqlite store only', () => {
         { version: 1 },
         { version: 2 },
         { version: 3 },
+        { version: 4 },
       ]);
       raw.close();
     });
