@@ -16,6 +16,7 @@ import {
 } from './idempotency.js';
 import { createDeadLetterWorkflows, type DeadLetterWorkflows } from './dead-letters.js';
 import { orderDataOf } from './model.js';
+import type { StepObserver } from './steps.js';
 import {
   createOrderWorkflows,
   DEFAULT_RETRY,
@@ -43,6 +44,8 @@ export interface WorkflowOptions {
   readonly pollMs?: number;
   /** Clock. @default Date.now */
   readonly now?: () => number;
+  /** Told of every order workflow step (workflows/steps.ts). @default none */
+  readonly steps?: StepObserver;
   /** Reports a background failure (the retrier and the sweep never throw). */
   readonly onError?: (error: unknown, where: string) => void;
 }
@@ -81,6 +84,7 @@ export function createWorkflows(options: WorkflowOptions): Workflows {
     guard,
     retry: options.retry ?? DEFAULT_RETRY,
     now,
+    ...(options.steps ? { steps: options.steps } : {}),
   });
   const deadLetters = createDeadLetterWorkflows({ store: options.store, guard, orders });
   const onError = options.onError ?? (() => undefined);
@@ -157,6 +161,7 @@ export function createWorkflows(options: WorkflowOptions): Workflows {
 export { IdempotencyError } from './idempotency.js';
 export { createIngest, STOREFRONT_CHANNEL } from './ingest.js';
 export type { Ingest, IngestContext, IngestDeps } from './ingest.js';
+export type { StepObserver, StepReport } from './steps.js';
 export type {
   OrderOutcome,
   UserError,

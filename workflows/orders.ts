@@ -28,15 +28,10 @@ import {
   reservationReference,
   returnReferenceFor,
 } from '../sources/identifiers.js';
-import type {
-  DeadLetter,
-  LedgerEntry,
-  Store,
-  StoredOrder,
-  StepOutcome,
-} from '../store/contract.js';
+import type { DeadLetter, Store, StoredOrder, StepOutcome } from '../store/contract.js';
 import { allocate, type StockAvailability } from './allocation.js';
 import type { IdempotencyGuard } from './idempotency.js';
+import { createStepRunner, type StepObserver, type StepSubject } from './steps.js';
 import {
   NO_SHIP_TO,
   orderDataOf,
@@ -158,6 +153,12 @@ export interface OrderWorkflowDeps {
   readonly guard: IdempotencyGuard;
   readonly retry: RetryPolicy;
   readonly now: () => number;
+  /**
+   * Told of every workflow step after it is recorded (workflows/steps.ts): the seam metrics and
+   * tracing attach to. An observer that throws is ignored.
+   * @default none
+   */
+  readonly steps?: StepObserver;
 }
 
 /** Longest system message quoted in a userError. */
@@ -303,26 +304,8 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
     }
   };
 
-  const record = (
-    orderId: string,
-    caller: WorkflowCaller,
-    step: string,
-    outcome: StepOutcome,
-    status: OrderStatus | null,
-    detail: Record<string, unknown> = {},
-    startedAt?: number,
-  ): Promise<LedgerEntry> =>
-    store.ledger.append({
-      orderId,
-      at: now(),
-      step,
-      outcome,
-      status,
-      correlationId: caller.correlationId,
-      caller: caller.id,
-      durationMs: startedAt === undefined ? null : now() - startedAt,
-      detail,
-    });
+  // Every step is recorded (ledger) and reported (observer) by the one runner.
+  const steps = createStepRunner({ ledger: store.ledger, now, observer: deps.steps });
 
   /** Publishes the status change that produced `change.version` (its id names that version). */
   const publishChange = async (
@@ -506,14 +489,12 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
       (entry) => entry.detail['eventId'] === event.eventId,
     );
     if (echo || seen) return { order: final, transitions: advanced.moved, recorded: false };
-    await record(
-      orderId,
-      caller,
-      event.step,
-      event.outcome,
-      advanced.moved > 0 ? (final.status as OrderStatus) : null,
-      { ...event.detail, eventId: event.eventId },
-    );
+    await steps.record(final, caller, {
+      step: event.step,
+      outcome: event.outcome,
+      status: advanced.moved > 0 ? (final.status as OrderStatus) : null,
+      detail: { ...event.detail, eventId: event.eventId },
+    });
     return { order: final, transitions: advanced.moved, recorded: true };
   };
 
@@ -690,21 +671,19 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
           shipTo: shipTo ?? NO_SHIP_TO,
           lines: allocation.lines,
         });
-        await record(
-          order.id,
-          caller,
-          `reserve:${allocation.warehouseCode}`,
-          reservation.status === 'RESERVED' ? 'SUCCEEDED' : 'FAILED',
-          null,
-          {
+        await steps.record(order, caller, {
+          step: `reserve:${allocation.warehouseCode}`,
+          outcome: reservation.status === 'RESERVED' ? 'SUCCEEDED' : 'FAILED',
+          detail: {
             reference: allocation.reference,
             source: allocation.source,
             nativeId: reservation.nativeId,
             reservation: reservation.status,
             lines: reservation.lines,
           },
-          started,
-        );
+          startedAt: started,
+          warehouse: allocation.warehouseCode,
+        });
         return reservation;
       }),
     );
@@ -717,14 +696,19 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
           return { ...a, nativeId: r?.status === 'fulfilled' ? r.value.nativeId : a.nativeId };
         }),
       }));
-      await record(order.id, caller, 'reserve', 'SUCCEEDED', 'ALLOCATED', {
-        warehouses: data.allocations.map((a) => a.warehouseCode),
+      await steps.record(reserved, caller, {
+        step: 'reserve',
+        outcome: 'SUCCEEDED',
+        status: 'ALLOCATED',
+        detail: { warehouses: data.allocations.map((a) => a.warehouseCode) },
       });
       return { ok: true, order: reserved };
     }
     if (failed) {
-      await record(order.id, caller, 'reserve', 'FAILED', null, {
-        error: String((failed as PromiseRejectedResult).reason),
+      await steps.record(order, caller, {
+        step: 'reserve',
+        outcome: 'FAILED',
+        detail: { error: String((failed as PromiseRejectedResult).reason) },
       });
     }
     const released = await compensate(
@@ -754,15 +738,13 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
       const started = now();
       // Release until it holds: a reservation left behind is stock nobody can sell.
       await wms.release(allocation.reference);
-      await record(
-        order.id,
-        caller,
-        `release:${allocation.warehouseCode}`,
-        'COMPENSATED',
-        null,
-        { reference: allocation.reference, why },
-        started,
-      );
+      await steps.compensate(order, caller, {
+        step: `release:${allocation.warehouseCode}`,
+        outcome: 'COMPENSATED',
+        detail: { reference: allocation.reference, why },
+        startedAt: started,
+        warehouse: allocation.warehouseCode,
+      });
     }
     const fresh = await store.orders.get(order.id);
     if (!fresh) throw new Error(`order ${order.id} vanished from the store`);
@@ -801,29 +783,24 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
       if (latest?.status === 'CANCELLED') {
         // Cancelled while this post was in flight: take the ERP order back out.
         await erp.cancelSalesOrder(created.number);
-        await record(
-          order.id,
-          caller,
-          'cancel:erp',
-          'COMPENSATED',
-          null,
-          { erpNumber: created.number, why: 'cancelled while posting' },
-          started,
-        );
+        await steps.compensate(latest, caller, {
+          step: 'cancel:erp',
+          outcome: 'COMPENSATED',
+          detail: { erpNumber: created.number, why: 'cancelled while posting' },
+          startedAt: started,
+        });
         return { order: latest, userErrors: [] };
       }
       const accepted = await transition(order.id, 'ACCEPTED', caller, () => ({
         erpNumber: created.number,
       }));
-      await record(
-        order.id,
-        caller,
-        'post:erp',
-        'SUCCEEDED',
-        'ACCEPTED',
-        { erpNumber: created.number, erpId: created.erpId },
-        started,
-      );
+      await steps.record(accepted, caller, {
+        step: 'post:erp',
+        outcome: 'SUCCEEDED',
+        status: 'ACCEPTED',
+        detail: { erpNumber: created.number, erpId: created.erpId },
+        startedAt: started,
+      });
       // What a fast warehouse reported while the order was being placed applies now.
       const caughtUp = await advance(order.id, caller);
       return { order: caughtUp.order ?? accepted, userErrors: [] };
@@ -833,21 +810,23 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
         error.code === 'SOURCE_REJECTED' &&
         error.reason === 'business_rule'
       ) {
-        await record(
-          order.id,
-          caller,
-          'post:erp',
-          'FAILED',
-          null,
-          { error: error.message },
-          started,
-        );
+        await steps.record(order, caller, {
+          step: 'post:erp',
+          outcome: 'FAILED',
+          detail: { error: error.message },
+          startedAt: started,
+        });
         const released = await compensate(order, caller, 'the ERP rejected the order');
         const cancelled = await transition(released.id, 'CANCELLED', caller, (_o, d) => ({
           cancelReason: `ERP rejected: ${error.message}`,
           allocations: d.allocations.map((a) => ({ ...a, released: true })),
         }));
-        await record(order.id, caller, 'cancel', 'SUCCEEDED', 'CANCELLED', { why: 'erp_rejected' });
+        await steps.record(cancelled, caller, {
+          step: 'cancel',
+          outcome: 'SUCCEEDED',
+          status: 'CANCELLED',
+          detail: { why: 'erp_rejected' },
+        });
         // The ERP's own words, cut short: a system's answer is as untrusted as a client's.
         return { order: cancelled, userErrors: [ue('ERP_REJECTED', clip(error.message))] };
       }
@@ -863,15 +842,13 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
         nextAttemptAt: now() + deps.retry.baseMs,
         createdAt: now(),
       });
-      await record(
-        order.id,
-        caller,
-        'post:erp',
-        'FAILED',
-        'PENDING_ERP',
-        { error: error.message, deadLetter: letter.id, code: error.code },
-        started,
-      );
+      await steps.record(pending, caller, {
+        step: 'post:erp',
+        outcome: 'FAILED',
+        status: 'PENDING_ERP',
+        detail: { error: error.message, deadLetter: letter.id, code: error.code },
+        startedAt: started,
+      });
       return { order: pending, userErrors: [] };
     }
   };
@@ -958,9 +935,10 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
           // Taken over from a crashed attempt (or retried after a system failure): resume.
           const resumable =
             existing.status === 'RECEIVED' ? await renewAttempt(existing, caller) : existing;
-          await record(id, caller, 'resume', 'STARTED', null, {
-            from: existing.status,
-            takenOver: attempt.resumedFrom !== null,
+          await steps.record(resumable, caller, {
+            step: 'resume',
+            outcome: 'STARTED',
+            detail: { from: existing.status, takenOver: attempt.resumedFrom !== null },
           });
           return drive(resumable, caller);
         }
@@ -1025,11 +1003,16 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
           createdAt: now(),
         });
         await attempt.attachResource(id);
-        await record(id, caller, 'receive', 'SUCCEEDED', 'RECEIVED', {
-          rule: allocation.rule,
-          total: planned.total.amount,
-          lines: planned.lines.length,
-          erpData: planned.erpData,
+        await steps.record(created, caller, {
+          step: 'receive',
+          outcome: 'SUCCEEDED',
+          status: 'RECEIVED',
+          detail: {
+            rule: allocation.rule,
+            total: planned.total.amount,
+            lines: planned.lines.length,
+            erpData: planned.erpData,
+          },
         });
         await publish(created, null, caller);
         return drive(created, caller);
@@ -1091,7 +1074,12 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
         data: storedDataOf(data),
         createdAt: now(),
       });
-      await record(created.id, caller, 'adopt', 'SUCCEEDED', status, { from: 'erp' });
+      await steps.record(created, caller, {
+        step: 'adopt',
+        outcome: 'SUCCEEDED',
+        status,
+        detail: { from: 'erp' },
+      });
       return created;
     } catch {
       const existing = await store.orders.get(erpOrder.number);
@@ -1146,15 +1134,12 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
             for (const wms of deps.warehouses) {
               const started = now();
               await wms.release(order.id);
-              await record(
-                order.id,
-                caller,
-                `release:${wms.name}`,
-                'SUCCEEDED',
-                null,
-                { reference: order.id },
-                started,
-              );
+              await steps.record(order, caller, {
+                step: `release:${wms.name}`,
+                outcome: 'SUCCEEDED',
+                detail: { reference: order.id },
+                startedAt: started,
+              });
             }
           }
         } catch (error) {
@@ -1182,13 +1167,23 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
         if (erpNumber) {
           const started = now();
           await erp.cancelSalesOrder(erpNumber);
-          await record(order.id, caller, 'cancel:erp', 'SUCCEEDED', null, { erpNumber }, started);
+          await steps.record(order, caller, {
+            step: 'cancel:erp',
+            outcome: 'SUCCEEDED',
+            detail: { erpNumber },
+            startedAt: started,
+          });
         }
         const cancelled = await transition(order.id, 'CANCELLED', caller, (_o, d) => ({
           cancelReason: reason,
           allocations: d.allocations.map((a) => ({ ...a, released: true })),
         }));
-        await record(order.id, caller, 'cancel', 'SUCCEEDED', 'CANCELLED', { reason });
+        await steps.record(cancelled, caller, {
+          step: 'cancel',
+          outcome: 'SUCCEEDED',
+          status: 'CANCELLED',
+          detail: { reason },
+        });
         return { orderId: cancelled.id, status: 'CANCELLED', userErrors: [] };
       },
     );
@@ -1276,15 +1271,12 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
         };
         const startedErp = now();
         const erpReturn = await erp.createReturn(draft);
-        await record(
-          order.id,
-          caller,
-          'return:erp',
-          'SUCCEEDED',
-          null,
-          { reference, creditMemo: erpReturn.number },
-          startedErp,
-        );
+        await steps.record(order, caller, {
+          step: 'return:erp',
+          outcome: 'SUCCEEDED',
+          detail: { reference, creditMemo: erpReturn.number },
+          startedAt: startedErp,
+        });
         // The return goes back to the warehouse that shipped the order.
         const shipments = (
           await Promise.all(
@@ -1297,19 +1289,15 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
         let wmsReturn = null;
         if (shipments) {
           const startedWms = now();
-          wmsReturn = await shipments.w.expectReturn({
-            ...draft,
-            warehouseCode: shipments.s[0]?.warehouseCode ?? '',
+          const warehouseCode = shipments.s[0]?.warehouseCode ?? '';
+          wmsReturn = await shipments.w.expectReturn({ ...draft, warehouseCode });
+          await steps.record(order, caller, {
+            step: `return:${shipments.w.name}`,
+            outcome: 'SUCCEEDED',
+            detail: { reference, receiver: wmsReturn.nativeId },
+            startedAt: startedWms,
+            ...(warehouseCode === '' ? {} : { warehouse: warehouseCode }),
           });
-          await record(
-            order.id,
-            caller,
-            `return:${shipments.w.name}`,
-            'SUCCEEDED',
-            null,
-            { reference, receiver: wmsReturn.nativeId },
-            startedWms,
-          );
         }
         const updated = await transition(order.id, 'RETURN_REQUESTED', caller, (_o, d) => ({
           returns: [
@@ -1317,7 +1305,12 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
             { reference, reason, lines: wanted, erp: erpReturn, wms: wmsReturn, at: now() },
           ],
         }));
-        await record(order.id, caller, 'return', 'SUCCEEDED', 'RETURN_REQUESTED', { reference });
+        await steps.record(updated, caller, {
+          step: 'return',
+          outcome: 'SUCCEEDED',
+          status: 'RETURN_REQUESTED',
+          detail: { reference },
+        });
         return {
           orderId: updated.id,
           status: 'RETURN_REQUESTED',
@@ -1335,10 +1328,13 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
     const letter = await store.deadLetters.claim(owner, 60_000, now(), id);
     if (!letter) return null;
     const caller: WorkflowCaller = { id: 'system', correlationId: `dead-letter:${letter.id}` };
+    // The order the letter is for, once a handler has loaded it (for the step's report).
+    let subject: StepSubject = letter.orderId;
     try {
       switch (letter.step) {
         case 'post:erp': {
           const order = await store.orders.get(letter.orderId);
+          if (order) subject = order;
           if (order?.status === 'PENDING_ERP') {
             // The order is ALLOCATED in substance; post it exactly like the first attempt did.
             const posted = await postToErp(order, caller);
@@ -1361,9 +1357,10 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
         { status: 'RESOLVED' },
         now(),
       );
-      await record(letter.orderId, caller, `retry:${letter.step}`, 'SUCCEEDED', null, {
-        deadLetter: letter.id,
-        attempts: letter.attempts,
+      await steps.record(subject, caller, {
+        step: `retry:${letter.step}`,
+        outcome: 'SUCCEEDED',
+        detail: { deadLetter: letter.id, attempts: letter.attempts },
       });
       // Null when the claim was lost meanwhile: then the letter is not this call's to announce.
       if (resolved) announce(() => events.emit('deadLetterResolved', resolved));
@@ -1384,10 +1381,10 @@ export function createOrderWorkflows(deps: OrderWorkflowDeps): OrderWorkflows {
                   (0.75 + Math.random() / 2),
             } as const);
       const released = await store.deadLetters.release(letter.id, owner, outcome, now());
-      await record(letter.orderId, caller, `retry:${letter.step}`, 'FAILED', null, {
-        deadLetter: letter.id,
-        attempts,
-        error: message,
+      await steps.record(subject, caller, {
+        step: `retry:${letter.step}`,
+        outcome: 'FAILED',
+        detail: { deadLetter: letter.id, attempts, error: message },
       });
       return { letter: released ?? letter, resolved: false };
     }
