@@ -1,7 +1,7 @@
 /**
  * Replaying a dead letter by hand (Mutation.replayDeadLetter): under the idempotency guard, an
  * unknown or already resolved letter is a userError; otherwise the order workflows run it now,
- * as the retrier would (orders.ts `retryDeadLetter`).
+ * as the retrier would (retries.ts `retryDeadLetter`).
  */
 import type { Store } from '../store/contract.js';
 import type { IdempotencyGuard } from './idempotency.js';

@@ -2,8 +2,9 @@
  * The order status rules, in one place (issue #11): the statuses and their allowed transitions,
  * the status the systems' reports justify (webhooks, polling), the status an ERP sales order
  * shows, and which of Crossdock's own status and the systems' the graph answers. The order
- * workflows (orders.ts) and the graph (resolvers/order.ts) ask this module; neither derives a
- * status of its own. The transition table is shown in workflows/README.md.
+ * workflows (order-records.ts, system-events.ts, cancellation.ts, returns.ts) and the graph
+ * (resolvers/order.ts) ask this module; neither derives a status of its own. The transition
+ * table is shown in workflows/README.md.
  */
 import type { OrderRecord, ShipmentRecord } from '../sources/contract.js';
 
