@@ -43,9 +43,12 @@ import {
   logOperation,
   operationLogPlugin,
   operationName,
+  replaysOf,
   type OperationLine,
 } from './operation-log.js';
 import { createTrail, type Trail } from '../observability/trail.js';
+import { createInstruments, type Instruments } from '../observability/instruments.js';
+import { metricsRoute } from './metrics.js';
 import { createCursorCodec } from '../resolvers/cursors.js';
 import type { Config } from './config.js';
 import {
@@ -91,6 +94,11 @@ export interface CrossdockOptions {
   readonly webhooks?: Router;
   /** Where operations, system calls and events are kept by correlation ID (Query.trace). */
   readonly trail?: Trail;
+  /**
+   * Log lines, trail entries and metrics of every seam (`/metrics`). The connectors report their
+   * calls to its `calls` when they were made with it (server/connectors.ts); made here otherwise.
+   */
+  readonly instruments?: Instruments;
 }
 
 type Context = ResolverContext &
@@ -135,6 +143,7 @@ function correlated(
       durationMs: Math.round((performance.now() - started) * 100) / 100,
       outcome: codes.length === 0 ? 'ok' : 'error',
       ...(codes.length === 0 ? {} : { errorCodes: [...new Set(codes)] }),
+      ...replaysOf(context.idempotency),
     });
     if (!(Symbol.asyncIterator in Object(result))) return result;
     const events = result as AsyncGenerator<unknown>;
@@ -499,9 +508,12 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   const authenticator = createAuthenticator(config.auth, Date.now, keys);
   const cursors = createCursorCodec(config.auth.apiKeySecret);
   const trail = options.trail ?? createTrail();
-  // Every operation: its log line and its trail entry (Query.trace).
+  const instruments = options.instruments ?? createInstruments({ logger, trail });
+  // Every operation: its log line, its metrics and its trail entry (Query.trace).
   const onOperation = (line: OperationLine) => {
     logOperation(logger, line);
+    instruments.operation(line);
+    for (let i = 0; i < (line.replays ?? 0); i++) instruments.replay(line.operation);
     if (line.correlationId) {
       trail.record({
         correlationId: line.correlationId,
@@ -530,6 +542,11 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     : [...specifiedRules, NoSchemaIntrospectionCustomRule];
   // Subscribers share one bus subscription per domain, each with a bounded queue.
   const fanout = createFanout(bus, { bufferSize: config.ws.subscriberBuffer });
+  fanout.events.on('delivered', (domain, at) => instruments.delivered(domain, at));
+  instruments.read({
+    subscribers: () => fanout.stats().subscribers,
+    deadLetters: () => store.deadLetters.count(),
+  });
   // graphql-ws on the same server and path as queries; subscriptions authenticate with
   // connectionParams.authorization (DESIGN.md).
   // A message is no larger than an HTTP body; ws closes 1009 above it without buffering it.
@@ -803,6 +820,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
       subscriptions: fanout.stats(),
     });
   });
+  app.get('/metrics', metricsRoute(config.metrics, instruments));
   // Webhooks read their raw body (signatures cover the exact bytes): no parser may run first.
   if (options.webhooks) app.use(options.webhooks);
   app.use(

@@ -60,6 +60,12 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: 'Interface to listen on (0.0.0.0 in containers).',
   },
   {
+    name: 'METRICS_KEY',
+    default: '(none: loopback only)',
+    description:
+      'Protects /metrics (Prometheus text format): when set (16–256 printable characters), a scrape must send Authorization: Bearer <key> and may come from anywhere; when unset, only loopback peers are answered (403 otherwise).',
+  },
+  {
     name: 'NODE_ENV',
     default: 'development',
     description:
@@ -536,6 +542,8 @@ export interface Config {
     readonly redactSourceErrors: boolean;
   };
   readonly logLevel: LevelWithSilent;
+  /** `/metrics`: with a key, only `Authorization: Bearer <key>`; without one, loopback peers only. */
+  readonly metrics: { readonly key: string | null };
   readonly limits: QueryLimits;
   readonly ws: {
     readonly initTimeoutMs: number;
@@ -877,6 +885,22 @@ function natsUrl(raw: Raw): string | null {
   return text;
 }
 
+/** Shortest METRICS_KEY accepted. */
+const MIN_METRICS_KEY = 16;
+
+function metricsKey(raw: Raw): string | null {
+  const text = raw.METRICS_KEY;
+  if (text === undefined || text === '') return null;
+  if (text.length < MIN_METRICS_KEY || text.length > 256 || !/^[\x21-\x7e]+$/.test(text)) {
+    throw new ConfigError(
+      'METRICS_KEY',
+      `${MIN_METRICS_KEY} to 256 printable ASCII characters without spaces`,
+      `(${text.length} characters)`,
+    );
+  }
+  return text;
+}
+
 function mongoUri(raw: Raw): string | null {
   const text = raw.MONGODB_URI;
   if (text === undefined || text === '') return null;
@@ -967,6 +991,7 @@ export function loadConfig(env: Raw = process.env): Config {
         ) === 'redacted',
     },
     logLevel: oneOf(raw, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    metrics: { key: metricsKey(raw) },
     bus: {
       natsUrl: natsUrl(raw),
       streamPrefix: str(raw, 'NATS_STREAM_PREFIX', 'CROSSDOCK'),

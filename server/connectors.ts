@@ -10,6 +10,7 @@ import { createErpConnector } from '../sources/erp/index.js';
 import { createWmsConnector } from '../sources/wms/index.js';
 import { isWebhookReceiver, type Connector, type WebhookReceiver } from '../sources/contract.js';
 import type { Sources } from '../resolvers/sources.js';
+import type { CallObserver } from '../observability/instruments.js';
 import type { Config } from './config.js';
 
 /** Origins of the four systems, when the sandbox supplies them. */
@@ -37,8 +38,15 @@ function withWebhooks<C extends Connector>(
   };
 }
 
-/** Makes every connector. `sandbox` fills in URLs the configuration leaves open. */
-export function createSources(config: Config, sandbox?: SourceUrls): Sources {
+/**
+ * Makes every connector. `sandbox` fills in URLs the configuration leaves open; `observer` is
+ * told of every system call and breaker transition.
+ */
+export function createSources(
+  config: Config,
+  sandbox?: SourceUrls,
+  observer?: CallObserver,
+): Sources {
   const { erp, commerce, wms, tpl } = config.sources;
   const { secrets } = config.webhooks;
   const polled = new Set<string>(config.polling.sources);
@@ -49,6 +57,7 @@ export function createSources(config: Config, sandbox?: SourceUrls): Sources {
     accessToken: commerce.accessToken,
     timeoutMs: commerce.timeoutMs,
     breaker: commerce.breaker,
+    observer,
     ...(secrets.commerce === null ? {} : { webhookSecret: secrets.commerce }),
     ...(commerce.shopDomain === null ? {} : { shopDomain: commerce.shopDomain }),
   });
@@ -66,6 +75,7 @@ export function createSources(config: Config, sandbox?: SourceUrls): Sources {
       ...(erp.tokenUrl ? { tokenUrl: erp.tokenUrl } : {}),
       timeoutMs: erp.timeoutMs,
       breaker: erp.breaker,
+      observer,
       ...(secrets.erp === null ? {} : { webhookSecret: secrets.erp }),
     }),
     // The content cache wraps reads only; webhooks go to the platform connector itself.
@@ -83,6 +93,7 @@ export function createSources(config: Config, sandbox?: SourceUrls): Sources {
         warehouseKind: 'OWNED',
         timeoutMs: wms.timeoutMs,
         breaker: wms.breaker,
+        observer,
         receiveWebhooks: !polled.has('wms'),
         webhookKeyRefreshMs: config.webhooks.keyRefreshMs,
       }),
@@ -98,6 +109,7 @@ export function createSources(config: Config, sandbox?: SourceUrls): Sources {
         warehouseKind: 'THIRD_PARTY',
         timeoutMs: tpl.timeoutMs,
         breaker: tpl.breaker,
+        observer,
         receiveWebhooks: !polled.has('tpl'),
         webhookKeyRefreshMs: config.webhooks.keyRefreshMs,
       }),

@@ -8,9 +8,10 @@ import { createLogger, type Logger } from '../observability/logger.js';
 import { allConnectors } from '../resolvers/sources.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import type { SeedWorld } from '../sandbox/seed.js';
-import type { Store } from '../store/contract.js';
+import type { DeadLetter, Store } from '../store/contract.js';
 import { createStore } from '../store/index.js';
 import { createTrail, type Trail } from '../observability/trail.js';
+import { createInstruments } from '../observability/instruments.js';
 import type { EventBus } from '../subscriptions/bus.js';
 import { createMemoryBus } from '../subscriptions/memory-bus.js';
 import { createNatsBus } from '../subscriptions/nats-bus.js';
@@ -68,11 +69,16 @@ export async function startEmbedded(
   let store: Store | undefined;
   let bus: EventBus | undefined;
   const trail = createTrail();
+  // Every seam reports here: log lines, trail entries, metrics (/metrics).
+  const instruments = createInstruments({ logger, trail });
   try {
-    store = await createStore({
-      mongodbUri: config.store.mongodbUri,
-      dataDir: config.store.dataDir,
-    });
+    store = withDeadLetterLog(
+      await createStore({
+        mongodbUri: config.store.mongodbUri,
+        dataDir: config.store.dataDir,
+      }),
+      logger,
+    );
     const sources = createSources(
       config,
       sandbox && {
@@ -81,6 +87,7 @@ export async function startEmbedded(
         wms: sandbox.wms.url,
         tpl: sandbox.tpl.url,
       },
+      instruments.calls,
     );
     const rawBus = config.bus.natsUrl
       ? await createNatsBus({ servers: config.bus.natsUrl, streamPrefix: config.bus.streamPrefix })
@@ -97,6 +104,7 @@ export async function startEmbedded(
       retentionMs: config.workflows.retentionMs,
       pollMs: config.workflows.pollMs,
       retry: config.workflows.retry,
+      steps: { step: (report) => instruments.step(report) },
       onError: (error, where) => logger.error({ err: error, where }, 'background workflow failure'),
     });
     const ingest = createIngest({
@@ -121,6 +129,7 @@ export async function startEmbedded(
       failuresPerMinute: config.webhooks.failuresPerMinute,
       leaseMs: config.workflows.leaseMs,
       retentionMs: config.workflows.retentionMs,
+      onVerdict: (verdict) => instruments.webhook(verdict),
     });
     const crossdock = await startCrossdock({
       config,
@@ -131,6 +140,7 @@ export async function startEmbedded(
       logger,
       webhooks,
       trail,
+      instruments,
     });
     workflows.start();
     // Tell the sandbox systems where to send their events, now that Crossdock answers there.
@@ -211,5 +221,43 @@ function tracedBus(bus: EventBus, trail: Trail): EventBus {
     subscribe: (domain, options) => bus.subscribe(domain, options),
     ping: () => bus.ping(),
     close: () => bus.close(),
+  };
+}
+
+/** The store, with a log line for each change of a dead letter (added, claimed, released). */
+function withDeadLetterLog(store: Store, logger: Logger): Store {
+  const letters = store.deadLetters;
+  const line = (letter: DeadLetter, message: string) =>
+    logger.warn(
+      {
+        deadLetter: letter.id,
+        orderId: letter.orderId,
+        step: letter.step,
+        status: letter.status,
+        attempts: letter.attempts,
+        lastError: letter.lastError,
+      },
+      message,
+    );
+  return {
+    ...store,
+    deadLetters: {
+      ...letters,
+      add: async (letter: Parameters<typeof letters.add>[0]) => {
+        const added = await letters.add(letter);
+        if (added.id === letter.id) line(added, 'dead letter added');
+        return added;
+      },
+      claim: async (...args: Parameters<typeof letters.claim>) => {
+        const claimed = await letters.claim(...args);
+        if (claimed) line(claimed, 'dead letter retrying');
+        return claimed;
+      },
+      release: async (...args: Parameters<typeof letters.release>) => {
+        const released = await letters.release(...args);
+        if (released) line(released, `dead letter ${released.status.toLowerCase()}`);
+        return released;
+      },
+    },
   };
 }

@@ -18,6 +18,16 @@ export interface OperationLine {
   readonly durationMs: number;
   readonly outcome: 'ok' | 'error';
   readonly errorCodes?: readonly string[];
+  /** Mutations of the operation answered from their idempotency record (present when > 0). */
+  readonly replays?: number;
+}
+
+/** The `replays` field of a line: how many of the operation's mutations were replayed. */
+export function replaysOf(idempotency: readonly { readonly replayed: boolean }[] | undefined): {
+  replays?: number;
+} {
+  const replays = (idempotency ?? []).filter((i) => i.replayed).length;
+  return replays === 0 ? {} : { replays };
 }
 
 /** Longest operation name logged. */
@@ -57,6 +67,7 @@ export function operationLogPlugin(
             durationMs: Math.round((performance.now() - started) * 100) / 100,
             outcome: codes.length === 0 ? 'ok' : 'error',
             ...(codes.length === 0 ? {} : { errorCodes: [...new Set(codes)] }),
+            ...replaysOf((contextValue as Partial<ResolverContext>).idempotency),
           });
         },
       };

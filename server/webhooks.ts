@@ -20,6 +20,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { withCorrelationId } from '../observability/correlation.js';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from '../observability/logger.js';
+import type { WebhookMeasure } from '../observability/instruments.js';
 import { bodyRefusal } from './transport.js';
 import type {
   Connector,
@@ -102,6 +103,8 @@ export interface WebhookRouterOptions {
   readonly failuresPerMinute?: number;
   /** Clock. @default Date.now */
   readonly now?: () => number;
+  /** Told of every delivery's verdict (metrics, trail): accepted, duplicate, or the refusal code. */
+  readonly onVerdict?: (verdict: WebhookMeasure) => void;
 }
 
 /** The idempotency scope of a system's deliveries. */
@@ -114,6 +117,13 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
   const now = options.now ?? Date.now;
   const owner = `webhooks-${process.pid}-${randomUUID().slice(0, 8)}`;
   const receivers = new Map(options.receivers.map((r) => [r.name, r]));
+  const report = (measure: WebhookMeasure): void => {
+    try {
+      options.onVerdict?.(measure);
+    } catch {
+      // Instrumentation never decides a delivery's answer.
+    }
+  };
   const known = [...receivers.keys()];
   const router = express.Router();
   const failuresPerMinute = options.failuresPerMinute ?? DEFAULT_WEBHOOK_FAILURES_PER_MINUTE;
@@ -144,6 +154,13 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
     // 4xx refusals count against the system (a 503 of ours is not the sender's fault).
     if (WEBHOOK_STATUS[code] < 500) windowOf(system).count++;
     const shownId = clipped(deliveryId);
+    report({
+      system: receivers.has(system) ? system : '(unknown)',
+      outcome: code,
+      deliveryId: shownId,
+      correlationId: res.locals.correlationId ?? null,
+      events: 0,
+    });
     logger.warn(
       {
         system: clipped(system),
@@ -165,6 +182,13 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
     const w = windowOf(system);
     if (w.count < failuresPerMinute) return next();
     const retryAfter = Math.max(1, Math.ceil((w.windowStart + 60_000 - now()) / 1000));
+    report({
+      system: receivers.has(system) ? system : '(unknown)',
+      outcome: 'WEBHOOK_RATE_LIMITED',
+      deliveryId: null,
+      correlationId: res.locals.correlationId ?? null,
+      events: 0,
+    });
     if (!w.limitedLogged) {
       w.limitedLogged = true;
       logger.warn(
@@ -254,6 +278,13 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
       switch (claim.kind) {
         case 'replay':
           logger.info({ system, deliveryId }, 'webhook duplicate');
+          report({
+            system,
+            outcome: 'duplicate',
+            deliveryId,
+            correlationId: res.locals.correlationId ?? null,
+            events: 0,
+          });
           res.json({ status: 'duplicate' });
           return;
         case 'mismatch':
@@ -292,6 +323,13 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
           { system, deliveryId, correlationId, events: events.length, published },
           'webhook accepted',
         );
+        report({
+          system,
+          outcome: 'accepted',
+          deliveryId,
+          correlationId,
+          events: events.length,
+        });
         res.json({ status: 'accepted', events: events.length });
       } catch (error) {
         // Let the vendor's retry run at once rather than after the lease.

@@ -6,7 +6,8 @@
 import CircuitBreaker from 'opossum';
 import { Agent, request as undiciRequest, errors as undiciErrors } from 'undici';
 import type { z } from 'zod';
-import { correlationHeaders } from '../observability/correlation.js';
+import { correlationHeaders, currentCorrelation } from '../observability/correlation.js';
+import type { CallObserver, SystemCallOutcome } from '../observability/instruments.js';
 import {
   SourceError,
   type BreakerState,
@@ -69,6 +70,8 @@ export interface UpstreamOptions {
   readonly timeoutMs?: number;
   readonly maxConnections?: number;
   readonly breaker?: BreakerOptions;
+  /** Told of every call (log line, metrics, trail) and every breaker transition. */
+  readonly observer?: CallObserver;
 }
 
 /** One HTTP call to the source. */
@@ -130,6 +133,23 @@ export interface Upstream {
 }
 
 type Action = (req: UpstreamRequest, schema: z.ZodType) => Promise<UpstreamResponse<unknown>>;
+
+/** An observer that throws never fails the call it observes. */
+function observe(report: () => void): void {
+  try {
+    report();
+  } catch {
+    // Instrumentation is never a reason for a call to fail.
+  }
+}
+
+/** The outcome a failed call is reported with. */
+function outcomeOf(error: SourceError): SystemCallOutcome {
+  if (error.reason === 'breaker_open') return 'breaker_open';
+  if (error.code === 'SOURCE_TIMEOUT') return 'timeout';
+  if (error.code === 'SOURCE_BAD_RESPONSE') return 'bad_response';
+  return 'unavailable';
+}
 
 /** Makes the HTTP client and breaker of one source. */
 export function createUpstream(options: UpstreamOptions): Upstream {
@@ -315,10 +335,11 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     current = next;
     lastStateChangeAt = new Date().toISOString();
     for (const listener of listeners) listener(next, previous);
+    observe(() => options.observer?.breaker(name, next, previous));
   };
   let breaker = makeBreaker();
 
-  const fire = async (
+  const send = async (
     req: UpstreamRequest,
     schema: z.ZodType,
   ): Promise<UpstreamResponse<unknown>> => {
@@ -339,6 +360,39 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         'unknown',
         error,
       );
+    }
+  };
+
+  // The one seam every call passes: its report goes to the observer (log, metrics, trail).
+  const fire = async (
+    req: UpstreamRequest,
+    schema: z.ZodType,
+  ): Promise<UpstreamResponse<unknown>> => {
+    const observer = options.observer;
+    if (!observer) return send(req, schema);
+    const started = performance.now();
+    const report = (status: number | null, outcome: SystemCallOutcome, reason: string | null) =>
+      observe(() =>
+        observer.call({
+          system: name,
+          operation: req.what,
+          method: req.method ?? 'GET',
+          status,
+          outcome,
+          reason,
+          durationMs: performance.now() - started,
+          correlationId: currentCorrelation()?.correlationId ?? null,
+          breaker: stateOf(breaker),
+        }),
+      );
+    try {
+      const res = await send(req, schema);
+      report(res.status, res.ok ? 'ok' : 'rejected', res.ok ? null : `http_${res.status}`);
+      return res;
+    } catch (error) {
+      const e = error as SourceError;
+      report(e.status ?? null, outcomeOf(e), e.reason);
+      throw error;
     }
   };
 

@@ -185,7 +185,8 @@ export interface Ledger {
 // ---------------------------------------------------------------------------------------------
 
 /** Where a dead letter is. */
-export type DeadLetterStatus = 'PENDING' | 'RETRYING' | 'RESOLVED' | 'ABANDONED';
+export const DEAD_LETTER_STATUSES = ['PENDING', 'RETRYING', 'RESOLVED', 'ABANDONED'] as const;
+export type DeadLetterStatus = (typeof DEAD_LETTER_STATUSES)[number];
 
 /** A failed step with what is needed to run it again. */
 export interface DeadLetter {
@@ -225,6 +226,8 @@ export interface DeadLetterStore {
    * the attempt (`attempts` + 1 in the returned letter).
    */
   claim(owner: string, leaseMs: number, now: number, id?: string): Promise<DeadLetter | null>;
+  /** How many letters are in each status now (every status, 0 when none): the depth metrics show. */
+  count(): Promise<Readonly<Record<DeadLetterStatus, number>>>;
   /** Ends an attempt by `owner`: RESOLVED, or back to PENDING with a new due time, or ABANDONED. */
   release(
     id: string,

@@ -29,7 +29,7 @@ import type {
   Store,
   StoredOrder,
 } from './contract.js';
-import { StoreConflictError } from './contract.js';
+import { DEAD_LETTER_STATUSES, StoreConflictError } from './contract.js';
 import {
   checkCheckpointName,
   checkCheckpointValues,
@@ -595,6 +595,19 @@ async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
 
     deadLetters: {
       add: addDeadLetter,
+      async count() {
+        const counts = Object.fromEntries(DEAD_LETTER_STATUSES.map((s) => [s, 0])) as Record<
+          DeadLetterStatus,
+          number
+        >;
+        const groups = await deadLetters
+          .aggregate<{ _id: DeadLetterStatus; n: number }>([
+            { $group: { _id: '$status', n: { $sum: 1 } } },
+          ])
+          .toArray();
+        for (const group of groups) counts[group._id] = group.n;
+        return counts;
+      },
       async get(id) {
         const doc = await deadLetters.findOne({ _id: id });
         return doc === null ? null : toDeadLetter(doc);

@@ -25,7 +25,7 @@ import type {
   Store,
   StoredOrder,
 } from './contract.js';
-import { StoreConflictError } from './contract.js';
+import { DEAD_LETTER_STATUSES, StoreConflictError } from './contract.js';
 import {
   checkCheckpointName,
   checkCheckpointValues,
@@ -595,6 +595,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
      ORDER BY created_at, id
      LIMIT @limit`);
 
+  const countLetters = db.prepare<[], { status: DeadLetterStatus; n: number }>(
+    'SELECT status, COUNT(*) AS n FROM dead_letters GROUP BY status',
+  );
+
   // A conflict on the open-letter index returns the open letter; a conflict on the id alone
   // (the id of a closed letter) is the caller's error.
   const addTransaction = db.transaction(
@@ -780,6 +784,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     deadLetters: {
       async add(letter) {
         return addTransaction.immediate(letter);
+      },
+      async count() {
+        const counts = Object.fromEntries(DEAD_LETTER_STATUSES.map((s) => [s, 0])) as Record<
+          DeadLetterStatus,
+          number
+        >;
+        for (const row of countLetters.all()) counts[row.status] = row.n;
+        return counts;
       },
       async get(id) {
         const row = selectLetter.get(id);

@@ -89,13 +89,15 @@ export interface FanoutStats {
  * `started` when a subscriber is registered (its events are being collected from then on),
  * `handover` when a resuming subscriber leaves its replay for the shared stream, `ended` when a
  * subscriber is gone (returned, failed or closed), `duplicate` for each event dropped by the
- * at-most-once rule. Each listener gets the subscriber's domain.
+ * at-most-once rule, `delivered` for each event yielded to a subscriber (with the event's time:
+ * metrics measure the lag). Each listener gets the subscriber's domain.
  */
 export interface FanoutEvents {
   started: [domain: EventDomain];
   handover: [domain: EventDomain];
   ended: [domain: EventDomain];
   duplicate: [domain: EventDomain, sequence: number];
+  delivered: [domain: EventDomain, at: string];
 }
 
 /** The fan-out: a bus itself, with its stats and its events. */
@@ -262,6 +264,7 @@ export function createFanout(bus: EventBus, options: FanoutOptions = {}): Fanout
           return false;
         }
         sub.yielded = sequence;
+        events.emit('delivered', domain, event.at);
         return true;
       };
       /**

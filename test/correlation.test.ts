@@ -199,6 +199,21 @@ describe('one order followed by its correlation ID', () => {
     );
     assert.equal(kinds.filter((k) => k === 'STEP').length, steps.length);
     assert.equal(kinds.filter((k) => k === 'EVENT').length, 3);
+    // Every call the systems received under it is in the trace, named by system and operation.
+    for (const system of ['erp', 'wms', 'tpl', 'commerce'] as const) {
+      const received = stack.sandbox[system].control.stats().byCorrelation[correlationId] ?? [];
+      const calls = (everything.entries as Json[]).filter(
+        (e) => e.kind === 'SYSTEM_CALL' && e.name.startsWith(`${system} `),
+      );
+      assert.equal(calls.length, received.length, `${system}: ${JSON.stringify(calls)}`);
+    }
+    assert.ok(
+      (everything.entries as Json[]).some(
+        (e) =>
+          e.kind === 'SYSTEM_CALL' && e.name === 'erp POST salesOrders' && e.outcome === 'ok 201',
+      ),
+      JSON.stringify(everything.entries),
+    );
     const refused = await stack.gql<Json>(
       `query($c: String!) { trace(correlationId: $c) { correlationId } }`,
       { c: correlationId },

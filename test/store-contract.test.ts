@@ -648,6 +648,28 @@ for (const implementation of storeImplementations()) {
         assert.equal((await store.deadLetters.add(letter('DL-5'))).id, 'DL-5');
       });
 
+      it('count tells how many letters are in each status', async () => {
+        assert.deepEqual(await store.deadLetters.count(), {
+          PENDING: 0,
+          RETRYING: 0,
+          RESOLVED: 0,
+          ABANDONED: 0,
+        });
+        await store.deadLetters.add(letter('DL-1'));
+        await store.deadLetters.add(letter('DL-2', { step: 'reserve:wms' }));
+        await store.deadLetters.add(letter('DL-3', { orderId: 'XD-3' }));
+        await store.deadLetters.add(letter('DL-4', { orderId: 'XD-4' }));
+        await store.deadLetters.claim('w', LEASE, T0, 'DL-1');
+        await store.deadLetters.claim('w', LEASE, T0, 'DL-2');
+        await store.deadLetters.release('DL-2', 'w', { status: 'RESOLVED' }, T0 + 1);
+        assert.deepEqual(await store.deadLetters.count(), {
+          PENDING: 2,
+          RETRYING: 1,
+          RESOLVED: 1,
+          ABANDONED: 0,
+        });
+      });
+
       it('add with the id of a closed letter throws StoreConflictError', async () => {
         await store.deadLetters.add(letter('DL-1'));
         await store.deadLetters.claim('w', LEASE, T0, 'DL-1');

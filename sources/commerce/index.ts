@@ -4,6 +4,7 @@
  * GraphQL errors inside a 200 are judged here: THROTTLED waits for the bucket once when the
  * wait fits the budget, anything else is SOURCE_REJECTED naming Shopify's error code.
  */
+import type { CallObserver } from '../../observability/instruments.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { z } from 'zod';
 import type {
@@ -93,6 +94,8 @@ export interface CommerceConnectorOptions {
    * @default DEFAULT_BREAKER of sources/upstream.ts
    */
   readonly breaker?: BreakerOptions | undefined;
+  /** Told of every system call and breaker transition (observability/instruments.ts). */
+  readonly observer?: CallObserver | undefined;
   /**
    * Largest page of the listings.
    * @default 100 // DEFAULT_PAGE_SIZE
@@ -181,6 +184,7 @@ export function createCommerceConnector(
     kind: 'commerce',
     baseUrl: options.baseUrl,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.observer === undefined ? {} : { observer: options.observer }),
     ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
   });
   const path = `admin/api/${apiVersion}/graphql.json`;

@@ -19,6 +19,7 @@
  * Concurrent calls with one reference share one attempt. BC business errors (`Application_*`)
  * become SOURCE_REJECTED with reason `business_rule` and BC's message.
  */
+import type { CallObserver } from '../../observability/instruments.js';
 import type { z } from 'zod';
 import {
   SourceError,
@@ -162,6 +163,8 @@ export interface ErpConnectorOptions {
    * @default DEFAULT_BREAKER of sources/upstream.ts
    */
   readonly breaker?: BreakerOptions;
+  /** Told of every system call and breaker transition (observability/instruments.ts). */
+  readonly observer?: CallObserver | undefined;
   /**
    * `Prefer: odata.maxpagesize` of listings (1..20,000).
    * @default 200
@@ -256,6 +259,7 @@ export function createErpConnector(
     name,
     kind: 'erp' as const,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.observer === undefined ? {} : { observer: options.observer }),
     ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
   };
   const upstream = createUpstream({

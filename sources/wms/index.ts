@@ -33,6 +33,7 @@
  * A warehouse code maps to its facility id through the facility cache (reloaded once for a
  * code it does not know).
  */
+import type { CallObserver } from '../../observability/instruments.js';
 import {
   SourceError,
   type Capability,
@@ -96,6 +97,8 @@ export interface WmsConnectorOptions {
   readonly timeoutMs?: number | undefined;
   /** Breaker tuning; @default DEFAULT_BREAKER of sources/upstream.ts */
   readonly breaker?: BreakerOptions | undefined;
+  /** Told of every system call and breaker transition (observability/instruments.ts). */
+  readonly observer?: CallObserver | undefined;
   /**
    * `pgsiz` of stock summary and order listings. Extensiv allows 500 for stock summaries;
    * set 500 against a real tenant.
@@ -295,6 +298,7 @@ export function createWmsConnector(options: WmsConnectorOptions): WmsConnector &
     kind: 'wms',
     baseUrl: options.baseUrl,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.observer === undefined ? {} : { observer: options.observer }),
     ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
   });
 
