@@ -13,6 +13,7 @@
  *   {@link currentCorrelation}): what runs inside, including promise chains and DataLoader
  *   batches started there, sees it.
  */
+import type { Attributes, Span } from '@opentelemetry/api';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
@@ -35,6 +36,18 @@ export interface Correlation {
   readonly traceId: string;
   /** The W3C trace flags (2 hex): the caller's, else `01` (sampled). */
   readonly traceFlags: string;
+  /** The caller's span id (16 hex) when it sent a valid `traceparent`: our spans' remote parent. */
+  readonly parentId?: string;
+  /** The span work runs in now (observability/tracing.ts); calls name it as their parent. */
+  readonly span?: Span;
+  /** The tracing of the instance serving the work (spans made where no instance is known). */
+  readonly tracing?: SpanFactory;
+}
+
+/** What makes spans (observability/tracing.ts `Tracing`). */
+export interface SpanFactory {
+  readonly enabled: boolean;
+  start(name: string, options?: { readonly attributes?: Attributes }): Span | null;
 }
 
 /** The correlation of `correlationId`, joined to the trace of `traceparent` when valid. */
@@ -46,6 +59,7 @@ export function correlationOf(correlationId: string, traceparent: unknown = null
     correlationId,
     traceId: match?.[1] ?? createHash('sha256').update(correlationId).digest('hex').slice(0, 32),
     traceFlags: match?.[3] ?? '01',
+    ...(match?.[2] === undefined ? {} : { parentId: match[2] }),
   };
 }
 
@@ -126,7 +140,9 @@ export function currentCorrelation(): Correlation | undefined {
 
 /** The `traceparent` for a call made on behalf of `correlation`: its trace, a new parent id. */
 export function traceparentFor(correlation: Correlation): string {
-  return `00-${correlation.traceId}-${randomBytes(8).toString('hex')}-${correlation.traceFlags}`;
+  // The current span is the parent the callee names; without tracing, a new id per call.
+  const parent = correlation.span?.spanContext().spanId ?? randomBytes(8).toString('hex');
+  return `00-${correlation.traceId}-${parent}-${correlation.traceFlags}`;
 }
 
 /** Headers naming the current correlation on an outgoing call or message; none outside one. */

@@ -13,6 +13,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from './logger.js';
 import type { Trail } from './trail.js';
+import { NO_TRACING, SpanKind, endSpan, type Span, type Tracing } from './tracing.js';
 
 /** One call to a system, as the upstream client saw it. */
 export interface SystemCallReport {
@@ -38,6 +39,8 @@ export type SystemCallOutcome =
 
 /** What the upstream client reports to. */
 export interface CallObserver {
+  /** The span of a call about to be made (null when tracing is off); ended by the caller. */
+  startSpan?(system: string, operation: string, method: string): Span | null;
   call(report: SystemCallReport): void;
   /** A breaker changed state. */
   breaker(system: string, state: string, previous: string): void;
@@ -84,6 +87,8 @@ export interface Readings {
 /** The instruments of one instance. */
 export interface Instruments {
   readonly registry: Registry;
+  /** Spans (observability/tracing.ts); off unless an endpoint or exporter is configured. */
+  readonly tracing: Tracing;
   /** For the upstream clients (sources/upstream.ts). */
   readonly calls: CallObserver;
   operation(measure: OperationMeasure): void;
@@ -91,8 +96,11 @@ export interface Instruments {
   webhook(measure: WebhookMeasure): void;
   /** A mutation answered from its idempotency record. */
   replay(operation: string): void;
-  /** An event reached a subscriber; `at` is the event's time (ISO), set when it was published. */
-  delivered(domain: string, at: string): void;
+  /**
+   * An event reached a subscriber; `at` is the event's time (ISO), set when it was published;
+   * `correlationId` the event's.
+   */
+  delivered(domain: string, at: string, correlationId?: string | null): void;
   /** Gauges read at scrape time (set once the store and the fan-out exist). */
   read(readings: Readings): void;
   /** The metrics in the Prometheus text format. */
@@ -128,8 +136,11 @@ export function createInstruments(options: {
   readonly trail: Trail;
   /** Add Node's process metrics (CPU, memory, event loop lag, GC). @default true */
   readonly processMetrics?: boolean;
+  /** @default NO_TRACING */
+  readonly tracing?: Tracing;
 }): Instruments {
   const { logger, trail } = options;
+  const tracing = options.tracing ?? NO_TRACING;
   const registry = new Registry();
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -240,9 +251,35 @@ export function createInstruments(options: {
     'breaker_open',
   ]);
 
+  /** A span reported after the fact: it ran from `startTime` until now. */
+  const pastSpan = (
+    name: string,
+    startTime: number,
+    correlationId: string | null,
+    attributes: Record<string, string | number | boolean>,
+    kind: SpanKind = SpanKind.INTERNAL,
+    failed = false,
+  ) => {
+    const span = tracing.start(name, { kind, attributes, startTime, correlationId });
+    endSpan(
+      span,
+      failed ? new Error(String(attributes['crossdock.outcome'] ?? 'failed')) : undefined,
+    );
+  };
+
   return {
     registry,
+    tracing,
     calls: {
+      startSpan: (system, operation, method) =>
+        tracing.start(`${system} ${operation.slice(0, 64)}`, {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            'crossdock.system': system,
+            'crossdock.operation': operation.slice(0, 64),
+            'http.request.method': method,
+          },
+        }),
       call(report) {
         const operation = report.operation.slice(0, 64);
         calls.observe(
@@ -298,6 +335,23 @@ export function createInstruments(options: {
     },
     step(measure) {
       const step = stepName(measure.step);
+      if (tracing.enabled) {
+        pastSpan(
+          `step ${step}`,
+          Date.now() - (measure.durationMs ?? 0),
+          measure.correlationId,
+          {
+            'crossdock.step': measure.step,
+            'crossdock.order_id': measure.orderId,
+            'crossdock.outcome': measure.outcome,
+            'crossdock.channel': measure.channel ?? 'none',
+            'crossdock.warehouse': measure.warehouse ?? 'none',
+            'crossdock.compensation': measure.compensation,
+          },
+          SpanKind.INTERNAL,
+          measure.outcome === 'FAILED',
+        );
+      }
       if (measure.durationMs !== null) {
         steps.observe(
           {
@@ -342,9 +396,22 @@ export function createInstruments(options: {
     replay(operation) {
       replays.inc({ operation: operationName(operation) });
     },
-    delivered(domain, at) {
+    delivered(domain, at, correlationId = null) {
       deliveries.inc({ domain });
       const published = Date.parse(at);
+      if (tracing.enabled && Number.isFinite(published)) {
+        // From publish to delivery, in the subscriber's correlation when it has one.
+        pastSpan(
+          `deliver ${domain}`,
+          Math.min(published, Date.now()),
+          correlationId,
+          {
+            'crossdock.domain': domain,
+            ...(correlationId === null ? {} : { 'crossdock.event_correlation_id': correlationId }),
+          },
+          SpanKind.CONSUMER,
+        );
+      }
       if (Number.isFinite(published))
         lag.observe({ domain }, Math.max(0, Date.now() - published) / 1000);
     },

@@ -3,6 +3,7 @@
  * one batch call. Made fresh for each request by the context factory, so nothing is cached
  * across callers. Each batch honours dataloader's contract (same length and order as the keys).
  */
+import { inSpan } from '../observability/tracing.js';
 import DataLoader from 'dataloader';
 import type {
   CatalogItemRecord,
@@ -68,10 +69,13 @@ function groupBy<T>(keys: readonly string[], rows: readonly T[], keyOf: (row: T)
  * the same key would call the failing system again within the same request (doubling the
  * wait behind a hanging system and the failures its breaker counts).
  */
-function settled<K, V>(batch: (keys: readonly K[]) => Promise<V[]>) {
+function settled<K, V>(name: string, batch: (keys: readonly K[]) => Promise<V[]>) {
   return async (keys: readonly K[]): Promise<(V | Error)[]> => {
     try {
-      return await batch(keys);
+      // One span per batch (when the request is traced): the parent of the calls it makes.
+      return await inSpan(`loader ${name}`, { 'crossdock.batch_size': keys.length }, () =>
+        batch(keys),
+      );
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       return keys.map(() => failure);
@@ -84,19 +88,19 @@ export function createLoaders(sources: Sources, store: Store): Loaders {
   const { erp, commerce } = sources;
   return {
     catalogItem: new DataLoader(
-      settled((skus: readonly string[]) => erp.itemsBySku(skus)),
+      settled('catalogItem', (skus: readonly string[]) => erp.itemsBySku(skus)),
       { name: 'catalogItem' },
     ),
     content: new DataLoader(
-      settled((skus: readonly string[]) => commerce.contentBySku(skus)),
+      settled('content', (skus: readonly string[]) => commerce.contentBySku(skus)),
       { name: 'content' },
     ),
     customer: new DataLoader(
-      settled((numbers: readonly string[]) => erp.customersByNumber(numbers)),
+      settled('customer', (numbers: readonly string[]) => erp.customersByNumber(numbers)),
       { name: 'customer' },
     ),
     customerPrice: new DataLoader(
-      settled(async (keys: readonly CustomerPriceKey[]) => {
+      settled('customerPrice', async (keys: readonly CustomerPriceKey[]) => {
         // One pricing call per customer in the batch (a page usually prices for one customer).
         const byCustomer = new Map<string, string[]>();
         for (const key of keys) {
@@ -118,22 +122,24 @@ export function createLoaders(sources: Sources, store: Store): Loaders {
       { name: 'customerPrice', cacheKeyFn: (key) => `${key.customerNumber}\u0000${key.sku}` },
     ),
     order: new DataLoader(
-      settled((numbers: readonly string[]) => erp.ordersByNumber(numbers)),
+      settled('order', (numbers: readonly string[]) => erp.ordersByNumber(numbers)),
       { name: 'order' },
     ),
     invoice: new DataLoader(
-      settled((numbers: readonly string[]) => erp.invoicesByNumber(numbers)),
+      settled('invoice', (numbers: readonly string[]) => erp.invoicesByNumber(numbers)),
       { name: 'invoice' },
     ),
     invoicesByOrder: new DataLoader(
-      settled((numbers: readonly string[]) => erp.invoicesByOrder(numbers)),
+      settled('invoicesByOrder', (numbers: readonly string[]) => erp.invoicesByOrder(numbers)),
       {
         name: 'invoicesByOrder',
       },
     ),
     // The store is local (SQLite) or one round trip per id (MongoDB); batching it buys little.
     storedOrder: new DataLoader(
-      settled((ids: readonly string[]) => Promise.all(ids.map((id) => store.orders.get(id)))),
+      settled('storedOrder', (ids: readonly string[]) =>
+        Promise.all(ids.map((id) => store.orders.get(id))),
+      ),
       { name: 'storedOrder' },
     ),
     warehouseSystems: sources.warehouses.map((connector) => {
@@ -141,19 +147,23 @@ export function createLoaders(sources: Sources, store: Store): Loaders {
       return {
         connector,
         positions: new DataLoader(
-          settled(async (skus: readonly string[]) =>
+          settled(`positions:${connector.name}`, async (skus: readonly string[]) =>
             groupBy(skus, await connector.positions(skus), (row) => row.sku),
           ),
           { name: `positions:${connector.name}` },
         ),
         shipmentsByOrder: new DataLoader(
-          settled((numbers: readonly string[]) => connector.shipmentsByOrder(numbers)),
+          settled(`shipmentsByOrder:${connector.name}`, (numbers: readonly string[]) =>
+            connector.shipmentsByOrder(numbers),
+          ),
           {
             name: `shipmentsByOrder:${connector.name}`,
           },
         ),
         shipment: new DataLoader(
-          settled((ids: readonly string[]) => connector.shipmentsById(ids)),
+          settled(`shipment:${connector.name}`, (ids: readonly string[]) =>
+            connector.shipmentsById(ids),
+          ),
           {
             name: `shipment:${connector.name}`,
           },

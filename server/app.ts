@@ -48,6 +48,8 @@ import {
 } from './operation-log.js';
 import { createTrail, type Trail } from '../observability/trail.js';
 import { createInstruments, type Instruments } from '../observability/instruments.js';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { SpanKind, endSpan, type Span, type Tracing } from '../observability/tracing.js';
 import { metricsRoute } from './metrics.js';
 import { createCursorCodec } from '../resolvers/cursors.js';
 import type { Config } from './config.js';
@@ -119,19 +121,36 @@ type Context = ResolverContext &
 function correlated(
   run: typeof execute | typeof subscribe,
   onOperation: (line: OperationLine) => void,
+  tracing: Tracing,
 ) {
   return async (args: ExecutionArgs) => {
     const context = args.contextValue as Context;
     const correlation = context.correlation;
     if (!correlation) return run(args);
     const started = performance.now();
-    const result = await withCorrelation(correlation, () => run(args));
+    const definition = args.document.definitions.find((d) => d.kind === 'OperationDefinition');
+    const name = operationName(args.operationName ?? definition?.name?.value);
+    const traced = { ...correlation, tracing };
+    // The operation's span: the parent of its loader batches and system calls.
+    const span = withCorrelation(traced, () =>
+      tracing.start(`${definition?.operation ?? 'unknown'} ${name}`, {
+        kind: SpanKind.SERVER,
+        attributes: { 'graphql.operation.name': name, 'crossdock.transport': 'ws' },
+      }),
+    );
+    let result: Awaited<ReturnType<typeof run>>;
+    try {
+      result = await withCorrelation(span ? { ...traced, span } : traced, () => run(args));
+    } catch (error) {
+      endSpan(span, error);
+      throw error;
+    }
     // The operation's log line (a subscription's: when it starts, or is refused).
     const errors = (result as { errors?: readonly GraphQLError[] }).errors ?? [];
     const codes = errors.map((e) => String(e.extensions?.code ?? 'INTERNAL'));
-    const definition = args.document.definitions.find((d) => d.kind === 'OperationDefinition');
+    endSpan(span, codes.length === 0 ? undefined : new Error(codes.join(' ')));
     onOperation({
-      operation: operationName(args.operationName ?? definition?.name?.value),
+      operation: name,
       type: definition?.operation ?? 'unknown',
       principal: {
         id: context.caller.id,
@@ -149,7 +168,7 @@ function correlated(
     const events = result as AsyncGenerator<unknown>;
     const bound: AsyncGenerator<unknown> = {
       [Symbol.asyncIterator]: () => bound,
-      next: (...value) => withCorrelation(correlation, () => events.next(...value)),
+      next: (...value) => withCorrelation(traced, () => events.next(...value)),
       return: (value) => events.return(value),
       throw: (error) => events.throw(error),
     };
@@ -510,8 +529,19 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   const trail = options.trail ?? createTrail();
   const instruments = options.instruments ?? createInstruments({ logger, trail });
   // Every operation: its log line, its metrics and its trail entry (Query.trace).
-  const onOperation = (line: OperationLine) => {
+  const onOperation = (line: OperationLine, span?: Span) => {
     logOperation(logger, line);
+    if (span) {
+      span.updateName(`${line.type} ${line.operation}`);
+      span.setAttributes({
+        'graphql.operation.name': line.operation,
+        'graphql.operation.type': line.type,
+        'crossdock.outcome': line.outcome,
+      });
+      if (line.errorCodes) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: line.errorCodes.join(' ') });
+      }
+    }
     instruments.operation(line);
     for (let i = 0; i < (line.replays ?? 0); i++) instruments.replay(line.operation);
     if (line.correlationId) {
@@ -542,7 +572,9 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     : [...specifiedRules, NoSchemaIntrospectionCustomRule];
   // Subscribers share one bus subscription per domain, each with a bounded queue.
   const fanout = createFanout(bus, { bufferSize: config.ws.subscriberBuffer });
-  fanout.events.on('delivered', (domain, at) => instruments.delivered(domain, at));
+  fanout.events.on('delivered', (domain, at, correlationId) =>
+    instruments.delivered(domain, at, correlationId),
+  );
   instruments.read({
     subscribers: () => fanout.stats().subscribers,
     deadLetters: () => store.deadLetters.count(),
@@ -563,8 +595,8 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     {
       schema,
       connectionInitWaitTimeout: config.ws.initTimeoutMs,
-      execute: correlated(execute, onOperation) as never,
-      subscribe: correlated(subscribe, onOperation) as never,
+      execute: correlated(execute, onOperation, instruments.tracing) as never,
+      subscribe: correlated(subscribe, onOperation, instruments.tracing) as never,
       // The same validation and limits as over HTTP, and the same error catalogue.
       onSubscribe: async (ctx, _id, payload) => {
         const refuse = (error: GraphQLError, extensions: Record<string, unknown>) =>
@@ -866,7 +898,25 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     // The operation runs inside its correlation (observability/correlation.ts): set here, after
     // the body was read (stream callbacks do not carry it), so resolvers, loader batches and
     // every system call they make see it.
-    (_req, res, next) => withCorrelation(res.locals.correlation as Correlation, next),
+    (req, res, next) => {
+      const correlation = {
+        ...(res.locals.correlation as Correlation),
+        tracing: instruments.tracing,
+      };
+      // The operation's span (named once the operation is known): the parent of its loader
+      // batches and system calls; ended when the response is.
+      const span = withCorrelation(correlation, () =>
+        instruments.tracing.start('graphql', {
+          kind: SpanKind.SERVER,
+          attributes: { 'crossdock.transport': 'http', 'http.request.method': req.method },
+        }),
+      );
+      if (span) {
+        res.locals.span = span;
+        res.once('close', () => endSpan(span));
+      }
+      withCorrelation(span ? { ...correlation, span } : correlation, next);
+    },
     expressMiddleware(apollo, {
       context: async ({ req, res }): Promise<Context> => ({
         caller: callerOf(res.locals),

@@ -66,6 +66,17 @@ export const SETTINGS: readonly SettingDoc[] = [
       'Protects /metrics (Prometheus text format): when set (16–256 printable characters), a scrape must send Authorization: Bearer <key> and may come from anywhere; when unset, only loopback peers are answered (403 otherwise).',
   },
   {
+    name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    default: '(none: no spans)',
+    description:
+      'OTLP/HTTP endpoint of an OpenTelemetry collector (e.g. http://collector:4318); spans (operation, loader batch, system call, workflow step, bus publish and delivery) go to <endpoint>/v1/traces. Unset: tracing is off and nothing is sent.',
+  },
+  {
+    name: 'OTEL_SERVICE_NAME',
+    default: 'crossdock',
+    description: 'service.name of the spans.',
+  },
+  {
     name: 'NODE_ENV',
     default: 'development',
     description:
@@ -544,6 +555,8 @@ export interface Config {
   readonly logLevel: LevelWithSilent;
   /** `/metrics`: with a key, only `Authorization: Bearer <key>`; without one, loopback peers only. */
   readonly metrics: { readonly key: string | null };
+  /** OpenTelemetry: OTLP/HTTP export when an endpoint is set; no spans otherwise. */
+  readonly tracing: { readonly endpoint: string | null; readonly serviceName: string };
   readonly limits: QueryLimits;
   readonly ws: {
     readonly initTimeoutMs: number;
@@ -992,6 +1005,10 @@ export function loadConfig(env: Raw = process.env): Config {
     },
     logLevel: oneOf(raw, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     metrics: { key: metricsKey(raw) },
+    tracing: {
+      endpoint: url(raw, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
+      serviceName: str(raw, 'OTEL_SERVICE_NAME', 'crossdock'),
+    },
     bus: {
       natsUrl: natsUrl(raw),
       streamPrefix: str(raw, 'NATS_STREAM_PREFIX', 'CROSSDOCK'),

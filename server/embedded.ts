@@ -12,6 +12,13 @@ import type { DeadLetter, Store } from '../store/contract.js';
 import { createStore } from '../store/index.js';
 import { createTrail, type Trail } from '../observability/trail.js';
 import { createInstruments } from '../observability/instruments.js';
+import {
+  SpanKind,
+  createTracing,
+  endSpan,
+  withSpan,
+  type Tracing,
+} from '../observability/tracing.js';
 import type { EventBus } from '../subscriptions/bus.js';
 import { createMemoryBus } from '../subscriptions/memory-bus.js';
 import { createNatsBus } from '../subscriptions/nats-bus.js';
@@ -52,7 +59,12 @@ export interface Embedded {
 /** Starts the sandbox (when `config.sandbox.mode` is embedded) and Crossdock on top of it. */
 export async function startEmbedded(
   config: Config,
-  options: { readonly logger?: Logger; readonly world?: SeedWorld } = {},
+  options: {
+    readonly logger?: Logger;
+    readonly world?: SeedWorld;
+    /** Spans go here (tests: an in-memory exporter); else as configured (OTEL_*). */
+    readonly tracing?: Tracing;
+  } = {},
 ): Promise<Embedded> {
   const logger = options.logger ?? createLogger(config.logLevel);
   let sandbox: Sandbox | undefined;
@@ -70,7 +82,10 @@ export async function startEmbedded(
   let bus: EventBus | undefined;
   const trail = createTrail();
   // Every seam reports here: log lines, trail entries, metrics (/metrics).
-  const instruments = createInstruments({ logger, trail });
+  const tracing =
+    options.tracing ??
+    createTracing({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName });
+  const instruments = createInstruments({ logger, trail, tracing });
   try {
     store = withDeadLetterLog(
       await createStore({
@@ -94,7 +109,7 @@ export async function startEmbedded(
       : createMemoryBus();
     bus = rawBus;
     // Publishes are kept in the trail by correlation ID (Query.trace).
-    const traced = tracedBus(rawBus, trail);
+    const traced = tracedBus(rawBus, trail, tracing);
     const workflows = createWorkflows({
       erp: sources.erp,
       warehouses: sources.warehouses,
@@ -182,6 +197,7 @@ export async function startEmbedded(
           await Promise.all(allConnectors(sources).map((connector) => connector.close()));
           await openedBus.close();
           await opened.close();
+          await tracing.shutdown().catch(() => undefined);
           await sandbox?.close();
         })()),
     };
@@ -194,17 +210,25 @@ export async function startEmbedded(
 }
 
 /** The bus, recording each publish that names a correlation ID in the trail. */
-function tracedBus(bus: EventBus, trail: Trail): EventBus {
+function tracedBus(bus: EventBus, trail: Trail, tracing: Tracing): EventBus {
   return {
     async publish(event) {
       const started = performance.now();
       let outcome = 'ok';
+      const span = tracing.start(`publish ${event.domain}`, {
+        kind: SpanKind.PRODUCER,
+        attributes: { 'messaging.destination.name': event.subject, 'crossdock.event_id': event.id },
+        correlationId: event.correlationId,
+      });
+      let failure: unknown;
       try {
-        await bus.publish(event);
+        await withSpan(span, () => bus.publish(event));
       } catch (error) {
         outcome = 'error';
+        failure = error;
         throw error;
       } finally {
+        endSpan(span, failure);
         if (event.correlationId !== null) {
           trail.record({
             correlationId: event.correlationId,

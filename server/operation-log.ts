@@ -5,6 +5,8 @@
  * server/app.ts (`correlated`).
  */
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import type { Span } from '@opentelemetry/api';
+import { currentCorrelation } from '../observability/correlation.js';
 import type { Logger } from '../observability/logger.js';
 import type { ResolverContext } from '../resolvers/context.js';
 
@@ -46,7 +48,7 @@ export function operationName(name: string | null | undefined): string {
 
 /** The Apollo plugin that reports each HTTP operation to `onOperation` (log, trail). */
 export function operationLogPlugin(
-  onOperation: (line: OperationLine) => void,
+  onOperation: (line: OperationLine, span?: Span) => void,
 ): ApolloServerPlugin<ResolverContext & BaseContext> {
   return {
     async requestDidStart() {
@@ -56,19 +58,22 @@ export function operationLogPlugin(
           // A request refused before its context was made (authentication) has no caller.
           const caller = (contextValue as Partial<ResolverContext>).caller;
           const codes = (errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL'));
-          onOperation({
-            operation: operationName(name),
-            type: operation?.operation ?? 'unknown',
-            principal: caller
-              ? { id: caller.id, role: caller.role, client: caller.client }
-              : { id: 'unauthenticated', role: 'none', client: 'none' },
-            correlationId: String((contextValue as Partial<ResolverContext>).correlationId ?? ''),
-            transport: 'http',
-            durationMs: Math.round((performance.now() - started) * 100) / 100,
-            outcome: codes.length === 0 ? 'ok' : 'error',
-            ...(codes.length === 0 ? {} : { errorCodes: [...new Set(codes)] }),
-            ...replaysOf((contextValue as Partial<ResolverContext>).idempotency),
-          });
+          onOperation(
+            {
+              operation: operationName(name),
+              type: operation?.operation ?? 'unknown',
+              principal: caller
+                ? { id: caller.id, role: caller.role, client: caller.client }
+                : { id: 'unauthenticated', role: 'none', client: 'none' },
+              correlationId: String((contextValue as Partial<ResolverContext>).correlationId ?? ''),
+              transport: 'http',
+              durationMs: Math.round((performance.now() - started) * 100) / 100,
+              outcome: codes.length === 0 ? 'ok' : 'error',
+              ...(codes.length === 0 ? {} : { errorCodes: [...new Set(codes)] }),
+              ...replaysOf((contextValue as Partial<ResolverContext>).idempotency),
+            },
+            currentCorrelation()?.span,
+          );
         },
       };
     },

@@ -7,6 +7,7 @@ import CircuitBreaker from 'opossum';
 import { Agent, request as undiciRequest, errors as undiciErrors } from 'undici';
 import type { z } from 'zod';
 import { correlationHeaders, currentCorrelation } from '../observability/correlation.js';
+import { endSpan, withSpan } from '../observability/tracing.js';
 import type { CallObserver, SystemCallOutcome } from '../observability/instruments.js';
 import {
   SourceError,
@@ -385,13 +386,22 @@ export function createUpstream(options: UpstreamOptions): Upstream {
           breaker: stateOf(breaker),
         }),
       );
+    // The call's span is current while it runs: the traceparent sent names it as the parent.
+    const span = observer.startSpan?.(name, req.what, req.method ?? 'GET') ?? null;
     try {
-      const res = await send(req, schema);
+      const res = await withSpan(span, () => send(req, schema));
       report(res.status, res.ok ? 'ok' : 'rejected', res.ok ? null : `http_${res.status}`);
+      span?.setAttribute('http.response.status_code', res.status);
+      endSpan(span);
       return res;
     } catch (error) {
       const e = error as SourceError;
       report(e.status ?? null, outcomeOf(e), e.reason);
+      span?.setAttributes({
+        'crossdock.reason': e.reason,
+        ...(e.status === undefined ? {} : { 'http.response.status_code': e.status }),
+      });
+      endSpan(span, error);
       throw error;
     }
   };

@@ -97,7 +97,7 @@ export interface FanoutEvents {
   handover: [domain: EventDomain];
   ended: [domain: EventDomain];
   duplicate: [domain: EventDomain, sequence: number];
-  delivered: [domain: EventDomain, at: string];
+  delivered: [domain: EventDomain, at: string, correlationId: string | null];
 }
 
 /** The fan-out: a bus itself, with its stats and its events. */
@@ -264,7 +264,7 @@ export function createFanout(bus: EventBus, options: FanoutOptions = {}): Fanout
           return false;
         }
         sub.yielded = sequence;
-        events.emit('delivered', domain, event.at);
+        events.emit('delivered', domain, event.at, event.correlationId);
         return true;
       };
       /**

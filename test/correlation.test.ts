@@ -32,7 +32,12 @@ describe('correlation IDs, accepted or minted in one place', () => {
       'x-correlation-id': 'order-flow-0001',
       traceparent: `00-${trace}-00f067aa0ba902b7-01`,
     });
-    assert.deepEqual(given, { correlationId: 'order-flow-0001', traceId: trace, traceFlags: '01' });
+    assert.deepEqual(given, {
+      correlationId: 'order-flow-0001',
+      traceId: trace,
+      traceFlags: '01',
+      parentId: '00f067aa0ba902b7',
+    });
     const minted = correlationFrom({ 'x-correlation-id': 'bad id!', traceparent: '00-zz' });
     assert.match(minted.correlationId, /^[0-9a-f-]{36}$/);
     // Without a trace context, the trace id is derived from the correlation ID: the same

@@ -10,6 +10,7 @@ import type { SeedWorld } from '../../sandbox/seed.js';
 import type { Crossdock } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
 import type { Logger } from '../../observability/logger.js';
+import type { Tracing } from '../../observability/tracing.js';
 import { startEmbedded, type Embedded } from '../../server/embedded.js';
 
 /** A GraphQL response as the client sees it. */
@@ -51,6 +52,8 @@ export interface StackOptions {
   readonly env?: Record<string, string>;
   /** The logger Crossdock writes to (tests that read log lines). */
   readonly logger?: Logger;
+  /** Where spans go (tests that read them). */
+  readonly tracing?: Tracing;
 }
 
 /** Starts the sandbox and Crossdock on ephemeral ports. */
@@ -68,6 +71,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const running = await startEmbedded(config, {
     ...(options.world ? { world: options.world } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.tracing ? { tracing: options.tracing } : {}),
   });
   const { crossdock } = running;
   const sandbox = running.sandbox;
