@@ -80,6 +80,15 @@ export function mintCorrelationId(origin: CorrelationOrigin = 'http', about?: st
   return about === undefined ? `${origin}:${randomUUID()}` : `${origin}:${about}:${randomUUID()}`;
 }
 
+/**
+ * The correlation ID of the automatic or manual retry of dead letter `letterId`: stable, so each
+ * attempt of one letter is found under one ID (and the letter's id names it).
+ */
+export const retryCorrelationId = (letterId: string): string => `dead-letter:${letterId}`;
+
+/** The correlation ID of the recovery sweep finishing order `orderId` (its process died). */
+export const recoveryCorrelationId = (orderId: string): string => `recovery:${orderId}`;
+
 /** The correlation ID for a request with these headers (accepted or minted). */
 export function correlationIdFrom(
   headers: Readonly<Record<string, string | string[] | undefined>>,

@@ -240,3 +240,51 @@ describe('one order followed by its correlation ID', () => {
     for (const call of erp) assert.match(call.traceparent ?? '', new RegExp(`^00-${trace}-`));
   });
 });
+
+describe('retries and recovery run in a correlation of their own', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({
+      catalogSize: 20,
+      // The test runs the retry itself: the automatic one waits an hour.
+      env: { POLL_SOURCES: 'none', DEAD_LETTER_RETRY_BASE_MS: '3600000' },
+    });
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  it("a dead letter's retry calls the ERP under dead-letter:<id>", async () => {
+    const world = stack.sandbox.world;
+    // A read first: the ERP token is fetched (a POST) before the ERP refuses POSTs.
+    const warm = await stack.gql<Json>(`{ customer(id: "C10002") { name } }`);
+    assert.ok(warm.body.data?.customer?.name, JSON.stringify(warm.body));
+    stack.sandbox.erp.control.setFaults({ errorRate: 1, methods: ['POST'] });
+    const placed = await stack.gql<Json>(
+      `mutation($input: PlaceOrderInput!, $key: String!) { placeOrder(input: $input, idempotencyKey: $key) { order { id status } userErrors { code } } }`,
+      {
+        input: {
+          channel: 'B2B_PORTAL',
+          customerId: orderableCustomer(world).number,
+          lines: [{ sku: stockedRow(world, { warehouse: 'EAST' }).sku, quantity: 1 }],
+        },
+        key: `retry-correlation-${randomUUID()}`,
+      },
+    );
+    assert.equal(placed.body.data?.placeOrder.order.status, 'PENDING_ERP');
+    const orderId = orderIdOf(placed.body.data?.placeOrder.order.id);
+    const [letter] = await stack.running.store.deadLetters.list({ orderId, limit: 1 });
+    assert.ok(letter);
+    stack.sandbox.erp.control.setFaults({ errorRate: 0, methods: null });
+    const outcome = await stack.running.workflows.orders.retryDeadLetter('test', letter.id);
+    assert.equal(outcome?.resolved, true);
+    const correlationId = `dead-letter:${letter.id}`;
+    const calls = stack.sandbox.erp.control.stats().byCorrelation[correlationId] ?? [];
+    assert.ok(
+      calls.some((c) => c.route.startsWith('POST ') && /salesOrders/.test(c.route)),
+      JSON.stringify(stack.sandbox.erp.control.stats().byCorrelation),
+    );
+    const ledger = await stack.running.store.ledger.byCorrelation(correlationId, 50);
+    assert.ok(ledger.some((e) => e.step === 'post:erp' && e.outcome === 'SUCCEEDED'));
+  });
+});

@@ -4,6 +4,7 @@
  * and the recovery sweep that finishes orders whose process died mid-placement.
  */
 import { randomUUID } from 'node:crypto';
+import { recoveryCorrelationId, withCorrelationId } from '../observability/correlation.js';
 import type { EventBus } from '../subscriptions/bus.js';
 import type { ErpConnector, WmsConnector } from '../sources/contract.js';
 import type { Store } from '../store/contract.js';
@@ -99,10 +100,14 @@ export function createWorkflows(options: WorkflowOptions): Workflows {
           // Inside the try: a record the workflows did not write is reported, not skipped silently.
           const { request } = orderDataOf(order);
           if (!request) continue;
-          await orders.placeOrder(request.input as PlaceOrderInput, request.key, {
-            id: request.scope,
-            correlationId: `recovery:${order.id}`,
-          });
+          // In its own correlation: the calls and messages of the recovery carry it.
+          const correlationId = recoveryCorrelationId(order.id);
+          await withCorrelationId(correlationId, () =>
+            orders.placeOrder(request.input as PlaceOrderInput, request.key, {
+              id: request.scope,
+              correlationId,
+            }),
+          );
         } catch (error) {
           // A live lease means its process is still working on it: nothing to recover.
           if (!(error instanceof IdempotencyError && error.code === 'IDEMPOTENCY_IN_PROGRESS'))

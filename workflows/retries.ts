@@ -5,6 +5,7 @@
  * `retry.maxAttempts`. Each run is a `retry:<step>` step.
  */
 import type { EventEmitter } from 'node:events';
+import { retryCorrelationId, withCorrelationId } from '../observability/correlation.js';
 import type { OrderWorkflowContext } from './context.js';
 import type { OrderWorkflowEvents, OrderWorkflows, WorkflowCaller } from './order-types.js';
 import type { Placement } from './placement.js';
@@ -30,7 +31,7 @@ export function createRetries(
   const retryDeadLetter: OrderWorkflows['retryDeadLetter'] = async (owner, id) => {
     const letter = await store.deadLetters.claim(owner, 60_000, now(), id);
     if (!letter) return null;
-    const caller: WorkflowCaller = { id: 'system', correlationId: `dead-letter:${letter.id}` };
+    const caller: WorkflowCaller = { id: 'system', correlationId: retryCorrelationId(letter.id) };
     // The order the letter is for, once a handler has loaded it (for the step's report).
     let subject: StepSubject = letter.orderId;
     try {
@@ -40,7 +41,10 @@ export function createRetries(
           if (order) subject = order;
           if (order?.status === 'PENDING_ERP') {
             // The order is ALLOCATED in substance; post it exactly like the first attempt did.
-            const posted = await postToErp(order, caller);
+            // In the retry's correlation: the ERP receives it, the bus messages carry it.
+            const posted = await withCorrelationId(caller.correlationId, () =>
+              postToErp(order, caller),
+            );
             if (posted.order.status === 'PENDING_ERP') {
               throw new Error(
                 String(
