@@ -2,6 +2,7 @@
  * What the benchmarks share: free ports, child processes started with tsx, a median.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { sandboxCredentialEnv } from '../sandbox/credentials.js';
 
@@ -38,9 +39,15 @@ export function start(
   });
   return new Promise((resolve, reject) => {
     let out = '';
+    let started = false;
     child.stdout?.on('data', (chunk: Buffer) => {
+      // Read on after start-up (a full pipe would stall the child), but keep nothing.
+      if (started) return;
       out += chunk.toString();
-      if (ready.test(out)) resolve(child);
+      if (ready.test(out)) {
+        started = true;
+        resolve(child);
+      }
     });
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
   });
@@ -78,3 +85,15 @@ export function crossdockEnv(
     ...extra,
   };
 }
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. */
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command (which may hold spaces) start after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+
+/** USER_HZ on Linux. */
+const CLOCK_TICKS = 100;

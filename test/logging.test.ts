@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { createLogger } from '../observability/logger.js';
+import { createLogger, redacted } from '../observability/logger.js';
 import { COMMERCE_SANDBOX, ERP_SANDBOX } from '../sandbox/credentials.js';
 import { apiKeyEnv } from '../server/identity.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -28,6 +28,29 @@ function capture() {
 }
 
 describe('redaction', () => {
+  it('censors sensitive keys in any case, in arrays, three levels down; copies only then', () => {
+    const clean = { a: 1, b: { c: [1, { d: 'x' }] } };
+    assert.equal(redacted(clean), clean, 'nothing to censor: the same object');
+    const given = {
+      Authorization: 'Bearer k-1',
+      calls: [{ headers: { 'X-Api-Key': 'k-2' } }],
+      deep: { one: { two: { password: 'k-3' } } },
+    };
+    assert.deepEqual(redacted(given), {
+      Authorization: '[redacted]',
+      calls: [{ headers: { 'X-Api-Key': '[redacted]' } }],
+      deep: { one: { two: { password: '[redacted]' } } },
+    });
+    assert.equal(given.Authorization, 'Bearer k-1', 'the logged object itself is not changed');
+    const plainError = new Error('plain');
+    assert.equal(redacted({ err: plainError }).err, plainError, 'an error without secrets as is');
+    const error = Object.assign(new Error('boom'), { token: 'k-4', code: 'E1' });
+    assert.deepEqual(
+      { ...(redacted({ err: error }).err as unknown as Record<string, unknown>), stack: null },
+      { type: 'Error', message: 'boom', stack: null, token: '[redacted]', code: 'E1' },
+    );
+  });
+
   it('censors credentials wherever a logged object carries them', () => {
     const { lines, logger } = capture();
     logger.info(
