@@ -32,6 +32,8 @@ export interface SystemCallReport {
   readonly correlationId: string | null;
   /** The breaker's state after the call. */
   readonly breaker: string;
+  /** The system's own id of its answer (`x-request-id`, `request-id`...), when it sent one. */
+  readonly vendorRequestId?: string | null;
 }
 
 export type SystemCallOutcome =
@@ -299,6 +301,7 @@ export function createInstruments(options: {
           durationMs: round(report.durationMs),
           correlationId: report.correlationId,
           breaker: report.breaker,
+          ...(report.vendorRequestId ? { vendorRequestId: report.vendorRequestId } : {}),
         };
         if (errorOutcomes.has(report.outcome)) logger.warn(line, 'system call');
         else logger.info(line, 'system call');

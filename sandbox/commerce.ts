@@ -32,6 +32,7 @@
  * ranking (RELEVANCE sorts by id), `extensions.search` beyond unknown-field warnings, the
  * 402/403/423 shop states, and the `Retry-After`-less 429 some clients see.
  */
+import { randomUUID } from 'node:crypto';
 import type { Express, Request, Response } from 'express';
 import {
   GraphQLError,
@@ -157,6 +158,8 @@ export function createCommerceApp(
   });
 
   app.post('/admin/api/:version/graphql.json', async (req: Request, res: Response) => {
+    // Shopify names each response for its support (X-Request-Id); callers log it.
+    res.setHeader('x-request-id', randomUUID());
     const version = String(req.params['version']);
     if (!versions.has(version)) {
       res.status(404).json({ errors: 'Not Found' });

@@ -135,6 +135,21 @@ export interface Upstream {
 
 type Action = (req: UpstreamRequest, schema: z.ZodType) => Promise<UpstreamResponse<unknown>>;
 
+/**
+ * Response headers in which systems name their answer for their support desk (Shopify's
+ * `X-Request-Id`, Azure-hosted APIs' `request-id` / `x-ms-request-id`): logged with the call.
+ */
+const VENDOR_REQUEST_ID_HEADERS = ['x-request-id', 'request-id', 'x-ms-request-id'] as const;
+
+function vendorRequestIdOf(headers: Headers): string | null {
+  for (const name of VENDOR_REQUEST_ID_HEADERS) {
+    const value = headers[name];
+    const text = Array.isArray(value) ? value[0] : value;
+    if (typeof text === 'string' && text.length > 0) return text.slice(0, 128);
+  }
+  return null;
+}
+
 /** An observer that throws never fails the call it observes. */
 function observe(report: () => void): void {
   try {
@@ -187,6 +202,9 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       ...(status === undefined ? {} : { status }),
     });
 
+  /** The vendor's id of the answer to each request (for its log line). */
+  const answeredAs = new WeakMap<UpstreamRequest, string>();
+
   const action: Action = async (req, schema) => {
     const url = new URL(req.path, baseUrl);
     if (url.origin !== origin) {
@@ -229,6 +247,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       throw classifyTransportError(error, req.what);
     }
     const status = res.statusCode;
+    const vendorRequestId = vendorRequestIdOf(res.headers);
+    if (vendorRequestId !== null) answeredAs.set(req, vendorRequestId);
     if (status >= 500 || status === 429) {
       throw makeError(
         'SOURCE_UNAVAILABLE',
@@ -384,6 +404,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
           durationMs: performance.now() - started,
           correlationId: currentCorrelation()?.correlationId ?? null,
           breaker: stateOf(breaker),
+          vendorRequestId: answeredAs.get(req) ?? null,
         }),
       );
     // The call's span is current while it runs: the traceparent sent names it as the parent.

@@ -74,7 +74,7 @@ describe('/metrics after a known workload', () => {
     // Operations: three of one name.
     for (let i = 0; i < 3; i++) {
       const res = await stack.gql(
-        `query Catalogue { products(first: 2) { edges { node { sku } } } }`,
+        `query Catalogue { products(first: 2) { edges { node { sku descriptionHtml } } } }`,
       );
       assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
     }
@@ -202,6 +202,10 @@ describe('/metrics after a known workload', () => {
     const callLines = lines.filter((l) => l.msg === 'system call');
     assert.equal(callLines.length, m.sum('crossdock_system_call_duration_seconds_count'));
     assert.ok(callLines.every((l) => typeof l.durationMs === 'number' && l.system && l.operation));
+    // The commerce platform names its answers (X-Request-Id): each line carries the vendor's id.
+    const commerceLines = callLines.filter((l) => l.system === 'commerce');
+    assert.ok(commerceLines.length >= 1);
+    for (const line of commerceLines) assert.match(line.vendorRequestId, /^[0-9a-f-]{36}$/);
     // Errors by reason: as many as the warn lines of failed calls, and as the outcomes not ok.
     const failedCalls = m.samples
       .filter(
