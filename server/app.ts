@@ -392,6 +392,45 @@ const MAX_TIMER_MS = 2_147_483_647;
  * Closes a socket with 4403 when the credential it authenticated with expires: a subscription
  * outlives no token (issue #10). The timer goes with the socket.
  */
+/** Why a socket whose credential no longer holds is closed. */
+const REVOKED_CLOSE =
+  'Forbidden: the credential was revoked or no longer holds; reconnect with a valid one';
+
+/**
+ * Sockets by the caller they authenticated as, so that revoking a key closes its sockets at
+ * once (on this replica), and each socket re-checks its credential every `reauthMs` (a key
+ * revoked on another replica, a token refused since).
+ */
+function credentialWatch(
+  authenticate: (authorization: string | undefined) => Promise<unknown>,
+  reauthMs: number,
+) {
+  const byCaller = new Map<string, Set<WebSocket>>();
+  return {
+    watch(socket: WebSocket, callerId: string, authorization: string | undefined): void {
+      let sockets = byCaller.get(callerId);
+      if (!sockets) byCaller.set(callerId, (sockets = new Set()));
+      sockets.add(socket);
+      const timer = setInterval(() => {
+        authenticate(authorization).then(
+          () => undefined,
+          () => socket.close(4403, REVOKED_CLOSE),
+        );
+      }, reauthMs);
+      timer.unref();
+      socket.once('close', () => {
+        clearInterval(timer);
+        sockets.delete(socket);
+        if (sockets.size === 0) byCaller.delete(callerId);
+      });
+    },
+    /** Closes every socket of `callerId` now. */
+    revoked(callerId: string): void {
+      for (const socket of byCaller.get(callerId) ?? []) socket.close(4403, REVOKED_CLOSE);
+    },
+  };
+}
+
 function closeAtExpiry(socket: WebSocket, expiresAt: number): void {
   let timer: NodeJS.Timeout;
   const arm = () => {
@@ -518,13 +557,23 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
       return null;
     });
   // API keys: configured ones plus those made through the key management API (in the store).
-  const keys = createKeys({
+  const made = createKeys({
     configured: config.auth.apiKeys,
     secret: config.auth.apiKeySecret,
     store: store.apiKeys,
     cacheMs: config.auth.keyCacheMs,
   });
+  // A key revoked here closes its sockets here at once; other replicas' sockets re-check.
+  const keys: typeof made = {
+    ...made,
+    async revoke(id, at, by) {
+      const revoked = await made.revoke(id, at, by);
+      if (revoked && at <= Date.now()) watch.revoked(`key:${id}`);
+      return revoked;
+    },
+  };
   const authenticator = createAuthenticator(config.auth, Date.now, keys);
+  const watch = credentialWatch((a) => authenticator.authenticate(a), config.ws.reauthMs);
   const cursors = createCursorCodec(config.auth.apiKeySecret);
   const trail = options.trail ?? createTrail();
   const instruments = options.instruments ?? createInstruments({ logger, trail });
@@ -726,6 +775,12 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
         ctx.extra.caller = caller;
         guard.acknowledge(socket);
         if (caller.expiresAt !== null) closeAtExpiry(socket, caller.expiresAt);
+        const authorization = ctx.connectionParams?.authorization;
+        watch.watch(
+          socket,
+          caller.id,
+          typeof authorization === 'string' ? authorization : undefined,
+        );
         return true;
       },
       context: (ctx): Context => {

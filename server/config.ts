@@ -248,6 +248,12 @@ export const SETTINGS: readonly SettingDoc[] = [
     description:
       'graphql-ws sockets one API key may hold open at once (per process); one more is closed 1008 at connection_init.',
   },
+  {
+    name: 'WS_REAUTH_MS',
+    default: '30000',
+    description:
+      'How often an open graphql-ws socket re-checks the credential it authenticated with; a revoked key (revoked on another replica; on this one the socket closes at once) or an expired one is closed 4403. At most this plus API_KEY_CACHE_MS after the revocation.',
+  },
 
   {
     name: 'WEBHOOK_TOLERANCE_MS',
@@ -569,6 +575,8 @@ export interface Config {
     readonly maxSubscriptions: number;
     /** Sockets one key may hold at once. */
     readonly maxSocketsPerKey: number;
+    /** How often an open socket re-checks its credential (revocation on another replica). */
+    readonly reauthMs: number;
   };
   /** Transport limits of the HTTP server (server/transport.ts); the body limit bounds WS messages too. */
   readonly http: {
@@ -1045,6 +1053,7 @@ export function loadConfig(env: Raw = process.env): Config {
       preInitMaxBytes: int(raw, 'WS_PREINIT_MAX_BYTES', 16_384, 256, 104_857_600),
       maxSubscriptions: int(raw, 'WS_MAX_SUBSCRIPTIONS', 100, 1, 100_000),
       maxSocketsPerKey: int(raw, 'WS_MAX_SOCKETS_PER_KEY', 100, 1, 1_000_000),
+      reauthMs: int(raw, 'WS_REAUTH_MS', 30_000, 50, 3_600_000),
     },
     http: {
       maxBodyBytes: int(raw, 'HTTP_MAX_BODY_BYTES', 1_048_576, 1_024, 104_857_600),

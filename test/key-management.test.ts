@@ -10,6 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { WebSocket } from 'ws';
 import { apiKeyEnv, hashApiKey } from '../server/identity.js';
 import { createKeys } from '../server/keys.js';
 import type { ApiKeyStore, StoredApiKey } from '../store/contract.js';
@@ -49,10 +50,15 @@ before(async () => {
   // Two replicas on one store; B reads the store on every request (no cache) so that what A
   // changes is seen by B's very next request, without waiting for a cache period.
   const dataDir = mkdtempSync(join(tmpdir(), 'crossdock-keys-'));
-  a = await startStack({ catalogSize: 20, env: { ...CONFIGURED, DATA_DIR: dataDir } });
+  // A's sockets re-check only hourly: a socket of a key revoked on A closes by A's own hook.
+  a = await startStack({
+    catalogSize: 20,
+    env: { ...CONFIGURED, DATA_DIR: dataDir, WS_REAUTH_MS: '3600000' },
+  });
   b = await startStack({
     catalogSize: 20,
-    env: { ...CONFIGURED, DATA_DIR: dataDir, API_KEY_CACHE_MS: '0' },
+    // B's sockets re-check their credential every 100 ms (revocations made on A).
+    env: { ...CONFIGURED, DATA_DIR: dataDir, API_KEY_CACHE_MS: '0', WS_REAUTH_MS: '100' },
   });
 });
 after(async () => {
@@ -190,6 +196,36 @@ describe('key management through the API', () => {
     const all = (await a.gql<Json>(LIST, { client: 'edi', all: true }, ADMIN)).body.data
       ?.apiKeys as Json[];
     assert.equal(all.find((k) => k.id === id)?.active, false);
+  });
+
+  it('revoking a key closes its open sockets 4403: at once on this replica, on the next re-check on another', async () => {
+    const id = unique('socket');
+    const { payload } = await create(a, { id, client: 'portal-app', principal: 'SERVICE' });
+    const key = payload?.key as string;
+    const sockets = await Promise.all([a, b].map((stack) => subscribed(stack, key)));
+    // A live socket of another key stays open throughout.
+    const bystander = await subscribed(a, 'root-key');
+    try {
+      const revoked = await a.gql<Json>(REVOKE, { input: { id }, k: unique('revoke') }, ADMIN);
+      assert.equal(revoked.body.data?.revokeApiKey.apiKey.active, false);
+      for (const socket of sockets) {
+        // Bounded: a socket left open fails the test instead of hanging the file.
+        const [code, reason] = await Promise.race([
+          socket.closed,
+          new Promise<never>((_, reject) =>
+            AbortSignal.timeout(10_000).addEventListener('abort', () =>
+              reject(new Error('the socket was not closed within 10 s')),
+            ),
+          ),
+        ]);
+        assert.equal(code, 4403);
+        assert.match(reason, /^Forbidden: the credential was revoked/);
+      }
+      assert.equal(bystander.ws.readyState, WebSocket.OPEN);
+    } finally {
+      // A socket the server failed to close must not keep the file running.
+      for (const socket of [...sockets, bystander]) socket.ws.terminate();
+    }
   });
 
   it('a configured key can be revoked too; revocation at a later time leaves an overlap', async () => {
@@ -338,3 +374,31 @@ describe('the key cache', () => {
     }
   });
 });
+
+/** A graphql-ws socket authenticated with `key`, acknowledged and running one subscription. */
+async function subscribed(stack: Stack, key: string) {
+  const ws = new WebSocket(stack.crossdock.url.replace('http', 'ws'), 'graphql-transport-ws');
+  const closed = new Promise<[number, string]>((resolve) =>
+    ws.once('close', (code, reason) => resolve([code, reason.toString()])),
+  );
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => {
+      ws.send(
+        JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } }),
+      );
+    });
+    ws.on('message', (data) => {
+      if (JSON.parse(data.toString()).type === 'connection_ack') resolve();
+    });
+    ws.once('error', reject);
+    void closed.then(([code]) => reject(new Error(`closed ${code} before the ack`)));
+  });
+  ws.send(
+    JSON.stringify({
+      id: '1',
+      type: 'subscribe',
+      payload: { query: 'subscription { orderStatusChanged { status } }' },
+    }),
+  );
+  return { ws, closed };
+}
