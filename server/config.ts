@@ -720,7 +720,7 @@ function slaThresholds(text: string | undefined): SlaThreshold[] {
     if (!isSlaPattern(pattern)) {
       throw new ConfigError(
         'SLA_STEP_MS',
-        'step patterns of 1 to 101 printable characters, * only at the end',
+        'step patterns of up to 100 printable characters and an optional trailing *',
         pattern.slice(0, 200),
       );
     }
