@@ -15,6 +15,8 @@ import { DateTime, Decimal } from './scalars.js';
 import { Invoice, Shipment, shipmentQueries } from './shipment.js';
 import { ApiKey, keyMutations, keyQueries } from './keys.js';
 import { traceQueries } from './trace.js';
+import { ExceptionItemType, exceptionMutations, exceptionQueries } from './exceptions.js';
+import { SlaBreach, viewQueries } from './views.js';
 import { DeadLetter, Mutation, PlaceOrderPayload, deadLetterQueries } from './mutation.js';
 import {
   CustomerCreditEvent,
@@ -40,8 +42,12 @@ export const resolvers: Resolvers<ResolverContext> = {
     ...deadLetterQueries,
     ...keyQueries,
     ...traceQueries,
+    ...viewQueries,
+    ...exceptionQueries,
   },
-  Mutation: { ...Mutation, ...keyMutations },
+  Mutation: { ...Mutation, ...keyMutations, ...exceptionMutations },
+  ExceptionItem: ExceptionItemType,
+  SlaBreach,
   ApiKey,
   Subscription,
   OrderStatusEvent,

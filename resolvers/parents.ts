@@ -2,7 +2,8 @@
  * The objects resolvers pass down as parents (GraphQL Code Generator `mappers`). Most canonical
  * types are the connector's record itself; these are the few that are not.
  */
-import type { DeadLetter } from '../store/contract.js';
+import type { DeadLetter, ExceptionItem } from '../store/contract.js';
+import type { SlaBreach } from '../workflows/business-views.js';
 import type { UserError } from '../workflows/orders.js';
 import type { TimelineEntry } from '../workflows/timeline.js';
 import type { DeliveredEvent } from '../subscriptions/bus.js';
@@ -96,3 +97,18 @@ export type CustomerCreditEventParent = DeliveredEvent<CustomerCreditPayload>;
 
 /** An inventory event as the bus delivers it. */
 export type InventoryEventParent = DeliveredEvent<InventoryEventPayload>;
+
+/** An exception item connection parent. */
+export type ExceptionConnectionParent = ConnectionParent<ExceptionItem>;
+/** An exception item edge parent. */
+export type ExceptionEdgeParent = EdgeParent<ExceptionItem>;
+/** An SLA breach connection parent. */
+export type SlaBreachConnectionParent = ConnectionParent<SlaBreach>;
+/** An SLA breach edge parent. */
+export type SlaBreachEdgeParent = EdgeParent<SlaBreach>;
+
+/** The payload of an action on an exception item: the item as the action left it. */
+export interface ExceptionPayloadParent {
+  readonly exception: ExceptionItem | null;
+  readonly userErrors: readonly UserError[];
+}

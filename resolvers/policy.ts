@@ -35,7 +35,7 @@ export const SENSITIVE_READERS: Readonly<Record<SensitiveKind, readonly Role[]>>
   INTERNAL: ['admin', 'operations'],
 };
 
-/** Roles that operate Crossdock: dead letters, replay, source health. */
+/** Roles that operate Crossdock: dead letters, replay, source health, business views, exception queues. */
 export const OPERATORS: readonly Role[] = ['admin', 'operations'];
 
 /** Roles that may read customers and invoices at all (rows: access.ts's customer scope). */
@@ -53,6 +53,13 @@ export const FIELD_POLICY: Readonly<Record<string, readonly Role[]>> = {
   'Query.deadLetters': OPERATORS,
   'Query.trace': OPERATORS,
   'Mutation.replayDeadLetter': OPERATORS,
+  // Business views and exception queues (issue #11, item 7).
+  'Query.stepLatency': OPERATORS,
+  'Query.slaBreaches': OPERATORS,
+  'Query.exceptions': OPERATORS,
+  'Mutation.assignException': OPERATORS,
+  'Mutation.commentOnException': OPERATORS,
+  'Mutation.resolveException': OPERATORS,
   // Key management: administrators only.
   'Query.apiKeys': ['admin'],
   'Mutation.createApiKey': ['admin'],

@@ -23,6 +23,7 @@ import {
 } from './identity.js';
 import { standardWebhookKey } from '../sources/erp/webhooks.js';
 import type { QueryLimits } from './limits.js';
+import { isSlaPattern, type SlaThreshold } from '../workflows/latency.js';
 
 /** A configuration error: one line, naming the setting. */
 export class ConfigError extends Error {
@@ -194,6 +195,18 @@ export const SETTINGS: readonly SettingDoc[] = [
     name: 'DEAD_LETTER_POLL_MS',
     default: '1000',
     description: 'How often due dead letters and stalled orders are looked for.',
+  },
+  {
+    name: 'SLA_STEP_MS',
+    default: '(none: no step has an SLA)',
+    description:
+      'SLA thresholds of workflow steps in ms, a JSON object of step name or prefix* → ms, e.g. {"post:erp": 2000, "reserve:*": 1000, "*": 5000}: an exact name wins, then the longest prefix. Steps slower than theirs count as breaches in Query.stepLatency and are listed by Query.slaBreaches.',
+  },
+  {
+    name: 'LEDGER_WINDOW_MAX_ENTRIES',
+    default: '20000',
+    description:
+      'Most ledger entries one business view (Query.stepLatency, Query.slaBreaches) reads; a wider window is refused with BAD_USER_INPUT naming the limit.',
   },
   {
     name: 'WS_INIT_TIMEOUT_MS / WS_KEEPALIVE_MS',
@@ -605,6 +618,10 @@ export interface Config {
       readonly maxMs: number;
       readonly maxAttempts: number;
     };
+    /** SLA thresholds of workflow steps (SLA_STEP_MS). */
+    readonly sla: readonly SlaThreshold[];
+    /** Most ledger entries a business view reads. */
+    readonly maxWindowEntries: number;
   };
   readonly sandbox: {
     readonly mode: 'embedded' | 'off';
@@ -703,6 +720,36 @@ function trustedDocuments(raw: Raw): TrustedDocuments {
       file,
     );
   }
+}
+
+const SLA_SHAPE =
+  'a JSON object of step name or prefix* → milliseconds (1..86400000), e.g. {"post:erp": 2000, "reserve:*": 1000}';
+
+/** SLA_STEP_MS: the SLA threshold of each step pattern. */
+function slaThresholds(text: string | undefined): SlaThreshold[] {
+  if (text === undefined || text.trim() === '') return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ConfigError('SLA_STEP_MS', SLA_SHAPE, `${text.length} characters that are not JSON`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ConfigError('SLA_STEP_MS', SLA_SHAPE, text.slice(0, 200));
+  }
+  return Object.entries(json).map(([pattern, ms]) => {
+    if (!isSlaPattern(pattern)) {
+      throw new ConfigError(
+        'SLA_STEP_MS',
+        'step patterns of up to 100 printable characters and an optional trailing *',
+        pattern.slice(0, 200),
+      );
+    }
+    if (!Number.isSafeInteger(ms) || (ms as number) < 1 || (ms as number) > 86_400_000) {
+      throw new ConfigError('SLA_STEP_MS', `${pattern}: milliseconds from 1 to 86400000`, ms);
+    }
+    return { pattern, ms: ms as number };
+  });
 }
 
 /** API keys and JWT settings; the demo keys when none are configured (embedded only). */
@@ -1045,6 +1092,8 @@ export function loadConfig(env: Raw = process.env): Config {
         maxMs: int(raw, 'DEAD_LETTER_RETRY_MAX_MS', 60_000, 1, 86_400_000),
         maxAttempts: int(raw, 'DEAD_LETTER_MAX_ATTEMPTS', 50, 1, 100_000),
       },
+      sla: slaThresholds(raw.SLA_STEP_MS),
+      maxWindowEntries: int(raw, 'LEDGER_WINDOW_MAX_ENTRIES', 20_000, 1, 1_000_000),
     },
     ws: {
       initTimeoutMs: int(raw, 'WS_INIT_TIMEOUT_MS', 3_000, 10, 600_000),

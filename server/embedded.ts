@@ -119,6 +119,8 @@ export async function startEmbedded(
       retentionMs: config.workflows.retentionMs,
       pollMs: config.workflows.pollMs,
       retry: config.workflows.retry,
+      sla: config.workflows.sla,
+      maxWindowEntries: config.workflows.maxWindowEntries,
       steps: { step: (report) => instruments.step(report) },
       onError: (error, where) => logger.error({ err: error, where }, 'background workflow failure'),
     });

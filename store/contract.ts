@@ -1,7 +1,7 @@
 /**
  * The store port: what Crossdock itself must remember, whatever backs it (embedded SQLite by
  * default, MongoDB when MONGODB_URI is set). Idempotency records, Crossdock's own order state,
- * the order ledger, dead letters, cross-references and checkpoints.
+ * the order ledger, dead letters, cross-references, checkpoints, API keys and exception items.
  *
  * Every method is atomic on its own; no caller ever reads then writes to decide something
  * another process could decide at the same time (the implementations use unique indexes,
@@ -178,6 +178,22 @@ export interface Ledger {
   list(orderId: string): Promise<LedgerEntry[]>;
   /** The entries written under one correlation ID (any order), oldest first, at most `limit`. */
   byCorrelation(correlationId: string, limit: number): Promise<LedgerEntry[]>;
+  /**
+   * The entries of every order written in a time window (`since <= at < until`), ordered by
+   * (`at`, `seq`), starting after `after` when given, at most `limit` (issue #11, business views).
+   */
+  between(window: LedgerWindow): Promise<LedgerEntry[]>;
+}
+
+/** What {@link Ledger.between} reads. */
+export interface LedgerWindow {
+  /** Inclusive lower bound of `at`. */
+  readonly since: number;
+  /** Exclusive upper bound of `at`. */
+  readonly until: number;
+  /** Start after this entry (keyset paging: its `at` and `seq`). */
+  readonly after?: { readonly at: number; readonly seq: number };
+  readonly limit: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -340,6 +356,100 @@ export interface ApiKeyStore {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Exception queues: what a person of the business must look at (issue #11, item 7)
+// ---------------------------------------------------------------------------------------------
+
+/** The queues, by business owner. */
+export const EXCEPTION_QUEUES = ['ORDERS', 'RETURNS', 'INVOICES', 'WEBHOOKS'] as const;
+export type ExceptionQueue = (typeof EXCEPTION_QUEUES)[number];
+
+/** Where an item is: OPEN (nobody on it), ASSIGNED, RESOLVED (final). */
+export const EXCEPTION_STATUSES = ['OPEN', 'ASSIGNED', 'RESOLVED'] as const;
+export type ExceptionStatus = (typeof EXCEPTION_STATUSES)[number];
+
+/** One comment on an item. */
+export interface ExceptionComment {
+  /** Unique within its item: a comment added twice with one id is kept once. */
+  readonly id: string;
+  readonly author: string;
+  readonly at: number;
+  readonly text: string;
+}
+
+/** One item of an exception queue. */
+export interface ExceptionItem {
+  /** `EX-` and a ULID: ids sort by creation. */
+  readonly id: string;
+  /**
+   * What fed it, unique (`deadLetter:<id>`, `order:<id>:<kind>`, `event:<id>`): feeding the
+   * same thing again returns the item it made.
+   */
+  readonly sourceKey: string;
+  readonly queue: ExceptionQueue;
+  /** What kind of exception (`DEAD_LETTER`, `ORDER_REJECTED`, ...); the workflows' vocabulary. */
+  readonly kind: string;
+  readonly status: ExceptionStatus;
+  /** The order it concerns, when one is known. */
+  readonly orderId: string | null;
+  readonly summary: string;
+  /** What the feeder kept of its source (JSON). */
+  readonly detail: Readonly<Record<string, unknown>>;
+  readonly assignee: string | null;
+  /** Oldest first. */
+  readonly comments: readonly ExceptionComment[];
+  readonly resolution: string | null;
+  readonly resolvedBy: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly resolvedAt: number | null;
+}
+
+/** What {@link ExceptionStore.open} is given. */
+export type NewExceptionItem = Pick<
+  ExceptionItem,
+  'id' | 'sourceKey' | 'queue' | 'kind' | 'orderId' | 'summary' | 'detail' | 'createdAt'
+>;
+
+/**
+ * The answer of a change to an item: `ok` with the item after it; `not_found`; `resolved` when
+ * the item was already RESOLVED (nothing changed).
+ */
+export type ExceptionChange =
+  | { readonly kind: 'ok'; readonly item: ExceptionItem }
+  | { readonly kind: 'not_found' }
+  | { readonly kind: 'resolved'; readonly item: ExceptionItem };
+
+/** Filters of {@link ExceptionStore.list}. */
+export interface ExceptionFilter {
+  readonly queue?: ExceptionQueue;
+  readonly status?: ExceptionStatus;
+  /** Items whose id sorts after this (keyset paging, oldest first). */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+/** Exception items. */
+export interface ExceptionStore {
+  /**
+   * Adds an OPEN item, unless an item of the same `sourceKey` exists: then that one is returned
+   * unchanged (`created: false`), whatever its status. A conflict on `id` alone throws
+   * {@link StoreConflictError}.
+   */
+  open(
+    item: NewExceptionItem,
+  ): Promise<{ readonly item: ExceptionItem; readonly created: boolean }>;
+  get(id: string): Promise<ExceptionItem | null>;
+  /** Items by id (oldest first). */
+  list(filter: ExceptionFilter): Promise<ExceptionItem[]>;
+  /** Sets the assignee (ASSIGNED) unless RESOLVED. */
+  assign(id: string, assignee: string, now: number): Promise<ExceptionChange>;
+  /** Adds a comment unless RESOLVED; a comment whose id the item has is not added again (`ok`). */
+  comment(id: string, comment: ExceptionComment): Promise<ExceptionChange>;
+  /** RESOLVED with the resolution, by whom, unless already RESOLVED. */
+  resolve(id: string, resolution: string, by: string, now: number): Promise<ExceptionChange>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The store
 // ---------------------------------------------------------------------------------------------
 
@@ -362,6 +472,7 @@ export interface Store {
   readonly xrefs: CrossReferenceStore;
   readonly checkpoints: CheckpointStore;
   readonly apiKeys: ApiKeyStore;
+  readonly exceptions: ExceptionStore;
   /** Resolves when the store answers a trivial query now; rejects saying why not (readiness). */
   ping(): Promise<void>;
   /** Releases connections and file handles. Idempotent. */
@@ -370,3 +481,6 @@ export interface Store {
 
 /** Alias of {@link DeadLetter} for the generated resolver types (the GraphQL type has its name). */
 export type DeadLetterRecord = DeadLetter;
+
+/** Alias of {@link ExceptionItem} for the generated resolver types. */
+export type ExceptionItemRecord = ExceptionItem;

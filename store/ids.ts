@@ -19,3 +19,8 @@ export function newOwnerId(): string {
 export function newDeadLetterId(): string {
   return `DL-${ulid()}`;
 }
+
+/** A new exception item id (`EX-` and a ULID, so ids sort by creation). */
+export function newExceptionId(): string {
+  return `EX-${ulid()}`;
+}

@@ -22,6 +22,10 @@ import type {
   CrossReference,
   DeadLetter,
   DeadLetterStatus,
+  ExceptionChange,
+  ExceptionItem,
+  ExceptionQueue,
+  ExceptionStatus,
   IdempotencyRecord,
   IdempotencyState,
   LedgerEntry,
@@ -70,6 +74,7 @@ const COLLECTIONS = {
   xrefs: 'xrefs',
   checkpoints: 'checkpoints',
   apiKeys: 'apiKeys',
+  exceptions: 'exceptions',
 } as const;
 
 /**
@@ -189,6 +194,27 @@ interface ApiKeyDoc {
   updatedAt: number;
 }
 
+interface ExceptionDoc {
+  /** The item id. */
+  _id: string;
+  /** Unique (index `sourceKey_unique`): feeding one source twice finds the first item. */
+  sourceKey: string;
+  queue: ExceptionQueue;
+  kind: string;
+  status: ExceptionStatus;
+  orderId: string | null;
+  summary: string;
+  detailJson: string;
+  assignee: string | null;
+  /** Oldest first; `$push`ed only when no comment of that id is there (one update's filter). */
+  comments: { id: string; author: string; at: number; text: string }[];
+  resolution: string | null;
+  resolvedBy: string | null;
+  createdAt: number;
+  updatedAt: number;
+  resolvedAt: number | null;
+}
+
 interface CheckpointDoc {
   /** The checkpoint's name: `_id`'s unique index is what makes the first advance atomic. */
   _id: string;
@@ -230,6 +256,7 @@ async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
   const xrefs = db.collection<XrefDoc>(COLLECTIONS.xrefs, DECISION_CONCERNS);
   const checkpoints = db.collection<CheckpointDoc>(COLLECTIONS.checkpoints, DECISION_CONCERNS);
   const apiKeys = db.collection<ApiKeyDoc>(COLLECTIONS.apiKeys, DECISION_CONCERNS);
+  const exceptions = db.collection<ExceptionDoc>(COLLECTIONS.exceptions, DECISION_CONCERNS);
 
   // createIndexes is idempotent for identical specs, so every replica runs it at start.
   await Promise.all([
@@ -247,6 +274,12 @@ async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
     ledger.createIndexes([
       { key: { orderId: 1, _id: 1 }, name: 'orderId_seq' },
       { key: { correlationId: 1, _id: 1 }, name: 'correlationId_seq' },
+      { key: { at: 1, _id: 1 }, name: 'at_seq' },
+    ]),
+    exceptions.createIndexes([
+      { key: { sourceKey: 1 }, name: 'sourceKey_unique', unique: true },
+      { key: { queue: 1, status: 1, _id: 1 }, name: 'queue_status_id' },
+      { key: { status: 1, _id: 1 }, name: 'status_id' },
     ]),
     deadLetters.createIndexes([
       {
@@ -456,6 +489,64 @@ async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
     );
   }
 
+  async function openException(
+    item: Parameters<Store['exceptions']['open']>[0],
+  ): Promise<{ item: ExceptionItem; created: boolean }> {
+    const doc: ExceptionDoc = {
+      _id: item.id,
+      sourceKey: item.sourceKey,
+      queue: item.queue,
+      kind: item.kind,
+      status: 'OPEN',
+      orderId: item.orderId,
+      summary: item.summary,
+      detailJson: toJson(item.detail),
+      assignee: null,
+      comments: [],
+      resolution: null,
+      resolvedBy: null,
+      createdAt: item.createdAt,
+      updatedAt: item.createdAt,
+      resolvedAt: null,
+    };
+    try {
+      await exceptions.insertOne(doc);
+      return { item: toExceptionItem(doc), created: true };
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+    }
+    // The source's item may be a concurrent open not yet majority-acknowledged: the primary's
+    // latest state as well (see readLiveKey).
+    const bySource =
+      (await exceptions.findOne({ sourceKey: item.sourceKey })) ??
+      (await exceptions.findOne(
+        { sourceKey: item.sourceKey },
+        { readConcern: { level: 'local' } },
+      ));
+    if (bySource !== null) return { item: toExceptionItem(bySource), created: false };
+    throw new StoreConflictError(`exception item ${item.id} already exists`);
+  }
+
+  /**
+   * One conditional update of an item that is not RESOLVED; when it matched nothing, why: no
+   * such item, or it is RESOLVED (a final state, so the re-read cannot be stale about it).
+   */
+  async function changeException(
+    id: string,
+    filter: Filter<ExceptionDoc>,
+    update: UpdateFilter<ExceptionDoc>,
+  ): Promise<ExceptionChange> {
+    const doc = await exceptions.findOneAndUpdate(
+      { ...filter, _id: id, status: { $ne: 'RESOLVED' } },
+      update,
+      { returnDocument: 'after' },
+    );
+    if (doc !== null) return { kind: 'ok', item: toExceptionItem(doc) };
+    const now = await exceptions.findOne({ _id: id });
+    if (now === null) return { kind: 'not_found' };
+    return { kind: 'resolved', item: toExceptionItem(now) };
+  }
+
   async function nextLedgerSeq(): Promise<number> {
     // $inc is atomic on one document; returnDocument 'after' hands each caller its own value.
     // The upsert only matters if the counter was deleted; the retry covers two upserts racing.
@@ -589,6 +680,17 @@ async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
       },
       async byCorrelation(correlationId, limit) {
         const docs = await ledger.find({ correlationId }).sort({ _id: 1 }).limit(limit).toArray();
+        return docs.map(toLedgerEntry);
+      },
+      async between(window) {
+        const limit = checkLimit(window.limit);
+        if (limit === 0) return [];
+        const query: Filter<LedgerDoc> = { at: { $gte: window.since, $lt: window.until } };
+        if (window.after !== undefined) {
+          const { at, seq } = window.after;
+          query.$or = [{ at: { $gt: at } }, { at, _id: { $gt: seq } }];
+        }
+        const docs = await ledger.find(query).sort({ at: 1, _id: 1 }).limit(limit).toArray();
         return docs.map(toLedgerEntry);
       },
     },
@@ -726,6 +828,52 @@ async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
         );
         return doc?.key ?? null;
       },
+    },
+
+    exceptions: {
+      open: openException,
+      async get(id) {
+        const doc = await exceptions.findOne({ _id: id });
+        return doc === null ? null : toExceptionItem(doc);
+      },
+      async list(filter) {
+        const limit = checkLimit(filter.limit);
+        if (limit === 0) return [];
+        const query: Filter<ExceptionDoc> = {};
+        if (filter.queue !== undefined) query.queue = filter.queue;
+        if (filter.status !== undefined) query.status = filter.status;
+        if (filter.after !== undefined) query._id = { $gt: filter.after };
+        const docs = await exceptions.find(query).sort({ _id: 1 }).limit(limit).toArray();
+        return docs.map(toExceptionItem);
+      },
+      assign: (id, assignee, now) =>
+        changeException(id, {}, { $set: { status: 'ASSIGNED', assignee, updatedAt: now } }),
+      async comment(id, comment) {
+        // The filter's `comments.id: {$ne}` makes a repeated comment match nothing; the re-read
+        // below then finds it there and answers ok.
+        const change = await changeException(
+          id,
+          { 'comments.id': { $ne: comment.id } },
+          { $push: { comments: { ...comment } }, $max: { updatedAt: comment.at } },
+        );
+        if (change.kind === 'ok') return change;
+        const doc = await exceptions.findOne({ _id: id, 'comments.id': comment.id });
+        return doc === null ? change : { kind: 'ok', item: toExceptionItem(doc) };
+      },
+      resolve: (id, resolution, by, now) =>
+        changeException(
+          id,
+          {},
+          {
+            $set: {
+              status: 'RESOLVED',
+              resolution,
+              resolvedBy: by,
+              resolvedAt: now,
+              updatedAt: now,
+            },
+          },
+        ),
     },
 
     checkpoints: {
@@ -913,6 +1061,26 @@ function toApiKey(doc: ApiKeyDoc): StoredApiKey {
     createdBy: doc.createdBy,
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
+  };
+}
+
+function toExceptionItem(doc: ExceptionDoc): ExceptionItem {
+  return {
+    id: doc._id,
+    sourceKey: doc.sourceKey,
+    queue: doc.queue,
+    kind: doc.kind,
+    status: doc.status,
+    orderId: doc.orderId,
+    summary: doc.summary,
+    detail: fromJsonObject(doc.detailJson, `exception item ${doc._id} detail`),
+    assignee: doc.assignee,
+    comments: doc.comments.map((c) => ({ id: c.id, author: c.author, at: c.at, text: c.text })),
+    resolution: doc.resolution,
+    resolvedBy: doc.resolvedBy,
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+    resolvedAt: doc.resolvedAt,
   };
 }
 

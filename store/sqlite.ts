@@ -18,6 +18,11 @@ import type {
   CrossReference,
   DeadLetter,
   DeadLetterStatus,
+  ExceptionChange,
+  ExceptionComment,
+  ExceptionItem,
+  ExceptionQueue,
+  ExceptionStatus,
   IdempotencyRecord,
   IdempotencyState,
   LedgerEntry,
@@ -190,6 +195,42 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX ledger_correlation ON ledger (correlation_id, seq);
   `,
+  // 5: the ledger by time (issue #11, business views: latency by step in a window).
+  `
+  CREATE INDEX ledger_at ON ledger (at, seq);
+  `,
+  // 6: exception queues (issue #11, item 7). The unique source key is what makes feeding the
+  // same dead letter or event twice return the one item; a comment's (item, id) key makes a
+  // repeated comment a no-op.
+  `
+  CREATE TABLE exceptions (
+    id          TEXT    PRIMARY KEY,
+    source_key  TEXT    NOT NULL UNIQUE,
+    queue       TEXT    NOT NULL CHECK (queue IN ('ORDERS', 'RETURNS', 'INVOICES', 'WEBHOOKS')),
+    kind        TEXT    NOT NULL,
+    status      TEXT    NOT NULL CHECK (status IN ('OPEN', 'ASSIGNED', 'RESOLVED')),
+    order_id    TEXT,
+    summary     TEXT    NOT NULL,
+    detail      TEXT    NOT NULL,
+    assignee    TEXT,
+    resolution  TEXT,
+    resolved_by TEXT,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    resolved_at INTEGER
+  );
+  CREATE INDEX exceptions_queue_status ON exceptions (queue, status, id);
+  CREATE INDEX exceptions_status ON exceptions (status, id);
+
+  CREATE TABLE exception_comments (
+    exception_id TEXT    NOT NULL,
+    id           TEXT    NOT NULL,
+    author       TEXT    NOT NULL,
+    at           INTEGER NOT NULL,
+    text         TEXT    NOT NULL,
+    PRIMARY KEY (exception_id, id)
+  );
+  `,
 ];
 
 interface IdempotencyRow {
@@ -272,6 +313,33 @@ interface ApiKeyRow {
   created_by: string;
   created_at: number;
   updated_at: number;
+}
+
+interface ExceptionRow {
+  id: string;
+  source_key: string;
+  /** Guaranteed by the column's CHECK constraint. */
+  queue: ExceptionQueue;
+  kind: string;
+  /** Guaranteed by the column's CHECK constraint. */
+  status: ExceptionStatus;
+  order_id: string | null;
+  summary: string;
+  detail: string;
+  assignee: string | null;
+  resolution: string | null;
+  resolved_by: string | null;
+  created_at: number;
+  updated_at: number;
+  resolved_at: number | null;
+}
+
+interface ExceptionCommentRow {
+  exception_id: string;
+  id: string;
+  author: string;
+  at: number;
+  text: string;
 }
 
 interface CheckpointRow {
@@ -511,6 +579,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const ledgerOfCorrelation = db.prepare<[string, number], LedgerRow>(
     'SELECT * FROM ledger WHERE correlation_id = ? ORDER BY seq LIMIT ?',
   );
+  const ledgerBetween = db.prepare<
+    { since: number; until: number; afterAt: number | null; afterSeq: number; limit: number },
+    LedgerRow
+  >(`
+    SELECT * FROM ledger
+     WHERE at >= @since AND at < @until
+       AND (@afterAt IS NULL OR at > @afterAt OR (at = @afterAt AND seq > @afterSeq))
+     ORDER BY at, seq
+     LIMIT @limit`);
 
   // --- dead letters ----------------------------------------------------------------------
 
@@ -674,6 +751,118 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     UPDATE api_keys SET revoked_at = MIN(COALESCE(revoked_at, @at), @at), updated_at = @now
      WHERE id = @id`);
 
+  // --- exception items -------------------------------------------------------------------
+
+  const insertException = db.prepare<
+    Omit<ExceptionRow, 'assignee' | 'resolution' | 'resolved_by' | 'resolved_at' | 'status'>,
+    ExceptionRow
+  >(`
+    INSERT INTO exceptions (id, source_key, queue, kind, status, order_id, summary, detail,
+                            assignee, resolution, resolved_by, created_at, updated_at, resolved_at)
+    VALUES (@id, @source_key, @queue, @kind, 'OPEN', @order_id, @summary, @detail,
+            NULL, NULL, NULL, @created_at, @updated_at, NULL)
+    ON CONFLICT (source_key) DO NOTHING
+    RETURNING *`);
+  const selectException = db.prepare<[string], ExceptionRow>(
+    'SELECT * FROM exceptions WHERE id = ?',
+  );
+  const selectExceptionBySource = db.prepare<[string], ExceptionRow>(
+    'SELECT * FROM exceptions WHERE source_key = ?',
+  );
+  const listExceptions = db.prepare<
+    { queue: string | null; status: string | null; after: string | null; limit: number },
+    ExceptionRow
+  >(`
+    SELECT * FROM exceptions
+     WHERE (@queue IS NULL OR queue = @queue)
+       AND (@status IS NULL OR status = @status)
+       AND (@after IS NULL OR id > @after)
+     ORDER BY id
+     LIMIT @limit`);
+  const selectComments = db.prepare<[string], ExceptionCommentRow>(
+    'SELECT * FROM exception_comments WHERE exception_id = ? ORDER BY rowid',
+  );
+  const assignException = db.prepare<{ id: string; assignee: string; now: number }>(`
+    UPDATE exceptions SET status = 'ASSIGNED', assignee = @assignee, updated_at = @now
+     WHERE id = @id AND status != 'RESOLVED'`);
+  const resolveException = db.prepare<{
+    id: string;
+    resolution: string;
+    by: string;
+    now: number;
+  }>(`
+    UPDATE exceptions
+       SET status = 'RESOLVED', resolution = @resolution, resolved_by = @by, resolved_at = @now,
+           updated_at = @now
+     WHERE id = @id AND status != 'RESOLVED'`);
+  const insertComment = db.prepare<ExceptionCommentRow>(`
+    INSERT INTO exception_comments (exception_id, id, author, at, text)
+    VALUES (@exception_id, @id, @author, @at, @text)
+    ON CONFLICT (exception_id, id) DO NOTHING`);
+  const touchException = db.prepare<{ id: string; now: number }>(
+    'UPDATE exceptions SET updated_at = MAX(updated_at, @now) WHERE id = @id',
+  );
+
+  const withComments = (row: ExceptionRow): ExceptionItem =>
+    toExceptionItem(row, selectComments.all(row.id));
+  /** Why a change to `id` changed nothing: it does not exist, or it is RESOLVED. */
+  const refusal = (id: string): ExceptionChange => {
+    const row = selectException.get(id);
+    if (row === undefined) return { kind: 'not_found' };
+    return { kind: 'resolved', item: withComments(row) };
+  };
+  const openTransaction = db.transaction(
+    (
+      item: Parameters<Store['exceptions']['open']>[0],
+    ): { item: ExceptionItem; created: boolean } => {
+      try {
+        const inserted = insertException.get({
+          id: item.id,
+          source_key: item.sourceKey,
+          queue: item.queue,
+          kind: item.kind,
+          order_id: item.orderId,
+          summary: item.summary,
+          detail: toJson(item.detail),
+          created_at: item.createdAt,
+          updated_at: item.createdAt,
+        });
+        if (inserted !== undefined) return { item: withComments(inserted), created: true };
+      } catch (error) {
+        if (isConstraint(error, 'SQLITE_CONSTRAINT_PRIMARYKEY')) {
+          throw new StoreConflictError(`exception item ${item.id} already exists`);
+        }
+        throw error;
+      }
+      const existing = mustExist(selectExceptionBySource.get(item.sourceKey), item);
+      return { item: withComments(existing), created: false };
+    },
+  );
+  // Status check, insert and touch in one transaction: a comment never lands on an item that
+  // another process resolved in between.
+  const commentTransaction = db.transaction(
+    (id: string, comment: ExceptionComment): ExceptionChange => {
+      const row = selectException.get(id);
+      if (row === undefined) return { kind: 'not_found' };
+      const known = selectComments.all(id).some((c) => c.id === comment.id);
+      if (known) return { kind: 'ok', item: withComments(row) };
+      if (row.status === 'RESOLVED') return { kind: 'resolved', item: withComments(row) };
+      insertComment.run({
+        exception_id: id,
+        id: comment.id,
+        author: comment.author,
+        at: comment.at,
+        text: comment.text,
+      });
+      touchException.run({ id, now: comment.at });
+      return { kind: 'ok', item: withComments(mustExist(selectException.get(id), id)) };
+    },
+  );
+  const changeTransaction = db.transaction((id: string, change: () => number): ExceptionChange => {
+    if (change() === 0) return refusal(id);
+    return { kind: 'ok', item: withComments(mustExist(selectException.get(id), id)) };
+  });
+
   const selectOne = db.prepare('SELECT 1');
 
   return {
@@ -778,6 +967,17 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       },
       async byCorrelation(correlationId, limit) {
         return ledgerOfCorrelation.all(correlationId, limit).map(toLedgerEntry);
+      },
+      async between(window) {
+        return ledgerBetween
+          .all({
+            since: window.since,
+            until: window.until,
+            afterAt: window.after?.at ?? null,
+            afterSeq: window.after?.seq ?? 0,
+            limit: checkLimit(window.limit),
+          })
+          .map(toLedgerEntry);
       },
     },
 
@@ -943,6 +1143,41 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       },
     },
 
+    exceptions: {
+      async open(item) {
+        return openTransaction.immediate(item);
+      },
+      async get(id) {
+        const row = selectException.get(id);
+        return row === undefined ? null : withComments(row);
+      },
+      async list(filter) {
+        return listExceptions
+          .all({
+            queue: filter.queue ?? null,
+            status: filter.status ?? null,
+            after: filter.after ?? null,
+            limit: checkLimit(filter.limit),
+          })
+          .map(withComments);
+      },
+      async assign(id, assignee, now) {
+        return changeTransaction.immediate(
+          id,
+          () => assignException.run({ id, assignee, now }).changes,
+        );
+      },
+      async comment(id, comment) {
+        return commentTransaction.immediate(id, comment);
+      },
+      async resolve(id, resolution, by, now) {
+        return changeTransaction.immediate(
+          id,
+          () => resolveException.run({ id, resolution, by, now }).changes,
+        );
+      },
+    },
+
     async ping() {
       if (!db.open) throw new Error('the SQLite store is closed');
       selectOne.get();
@@ -1077,6 +1312,26 @@ function toApiKey(row: ApiKeyRow): StoredApiKey {
     createdBy: row.created_by,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+  };
+}
+
+function toExceptionItem(row: ExceptionRow, comments: ExceptionCommentRow[]): ExceptionItem {
+  return {
+    id: row.id,
+    sourceKey: row.source_key,
+    queue: row.queue,
+    kind: row.kind,
+    status: row.status,
+    orderId: row.order_id,
+    summary: row.summary,
+    detail: fromJsonObject(row.detail, `exception item ${row.id} detail`),
+    assignee: row.assignee,
+    comments: comments.map((c) => ({ id: c.id, author: c.author, at: c.at, text: c.text })),
+    resolution: row.resolution,
+    resolvedBy: row.resolved_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    resolvedAt: row.resolved_at,
   };
 }
 

@@ -394,6 +394,36 @@ describe('configuration', () => {
       /^Invalid configuration: BUDGET_POLICIES: expected partner: /,
     ],
     [
+      'SLA thresholds that are not JSON',
+      { SLA_STEP_MS: '{post:erp: 2000}' },
+      'Invalid configuration: SLA_STEP_MS: expected a JSON object of step name or prefix* → milliseconds (1..86400000), e.g. {"post:erp": 2000, "reserve:*": 1000}, got "16 characters that are not JSON"',
+    ],
+    [
+      'SLA thresholds as a list',
+      { SLA_STEP_MS: '[2000]' },
+      'Invalid configuration: SLA_STEP_MS: expected a JSON object of step name or prefix* → milliseconds (1..86400000), e.g. {"post:erp": 2000, "reserve:*": 1000}, got "[2000]"',
+    ],
+    [
+      'an SLA pattern with * inside',
+      { SLA_STEP_MS: '{"re*serve": 1000}' },
+      'Invalid configuration: SLA_STEP_MS: expected step patterns of up to 100 printable characters and an optional trailing *, got "re*serve"',
+    ],
+    [
+      'an SLA threshold of 0 ms',
+      { SLA_STEP_MS: '{"post:erp": 0}' },
+      'Invalid configuration: SLA_STEP_MS: expected post:erp: milliseconds from 1 to 86400000, got 0',
+    ],
+    [
+      'an SLA threshold as text',
+      { SLA_STEP_MS: '{"reserve:*": "1s"}' },
+      'Invalid configuration: SLA_STEP_MS: expected reserve:*: milliseconds from 1 to 86400000, got "1s"',
+    ],
+    [
+      'a ledger window bound of 0',
+      { LEDGER_WINDOW_MAX_ENTRIES: '0' },
+      'Invalid configuration: LEDGER_WINDOW_MAX_ENTRIES: expected an integer from 1 to 1000000, got "0"',
+    ],
+    [
       'config file missing',
       { CROSSDOCK_CONFIG: '/nonexistent/crossdock.json' },
       'Invalid configuration: CROSSDOCK_CONFIG: expected a readable JSON file, got "/nonexistent/crossdock.json (ENOENT: no such file or directory, open \'/nonexistent/crossdock.json\')"',
@@ -564,4 +594,19 @@ describe('production-safe start-up (issue #9)', () => {
       { NODE_ENV: 'production', PORT: '0' },
       'Invalid configuration: API_KEYS: expected keys of your own when NODE_ENV=production (the demo keys are for the sandbox only), got "the demo key demo-admin"\n',
     ));
+});
+
+describe('SLA_STEP_MS', () => {
+  it('reads step patterns and thresholds in order; none by default', () => {
+    assert.deepEqual(
+      loadConfig({ SLA_STEP_MS: '{"post:erp": 2000, "reserve:*": 1000, "*": 5000}' }).workflows.sla,
+      [
+        { pattern: 'post:erp', ms: 2000 },
+        { pattern: 'reserve:*', ms: 1000 },
+        { pattern: '*', ms: 5000 },
+      ],
+    );
+    assert.deepEqual(loadConfig({}).workflows.sla, []);
+    assert.equal(loadConfig({}).workflows.maxWindowEntries, 20_000);
+  });
 });

@@ -12,7 +12,9 @@ import Database from 'better-sqlite3';
 import type {
   BeginRequest,
   DeadLetter,
+  ExceptionItem,
   LedgerEntry,
+  NewExceptionItem,
   Store,
   StoredOrder,
 } from '../store/contract.js';
@@ -93,6 +95,20 @@ function letter(
     payload: { attempt: 'post' },
     lastError: 'ERP timed out',
     nextAttemptAt: T0,
+    createdAt: T0,
+    ...overrides,
+  };
+}
+
+function exceptionItem(id: string, overrides: Partial<NewExceptionItem> = {}): NewExceptionItem {
+  return {
+    id,
+    sourceKey: 'deadLetter:DL-1',
+    queue: 'ORDERS',
+    kind: 'DEAD_LETTER',
+    orderId: 'XD-1',
+    summary: 'post:erp failed',
+    detail: { step: 'post:erp' },
     createdAt: T0,
     ...overrides,
   };
@@ -614,6 +630,207 @@ for (const implementation of storeImplementations()) {
       });
     });
 
+    describe('ledger by time', () => {
+      it("lists every order's entries with since <= at < until by (at, seq), paged after an entry", async () => {
+        const at = [T0 + 5, T0, T0 + 10, T0 + 5, T0 + 20, T0 - 1];
+        const appended: LedgerEntry[] = [];
+        for (const [index, when] of at.entries()) {
+          appended.push(
+            await store.ledger.append(
+              ledgerEntry(`XD-${index % 2}`, { at: when, step: `s${index}` }),
+            ),
+          );
+        }
+        const steps = (entries: LedgerEntry[]) => entries.map((e) => e.step);
+        const window = { since: T0, until: T0 + 20 };
+        assert.deepEqual(steps(await store.ledger.between({ ...window, limit: 10 })), [
+          's1',
+          's0',
+          's3',
+          's2',
+        ]);
+        assert.deepEqual(steps(await store.ledger.between({ ...window, limit: 2 })), ['s1', 's0']);
+        const s0 = appended[0] as LedgerEntry;
+        assert.deepEqual(
+          steps(
+            await store.ledger.between({ ...window, after: { at: s0.at, seq: s0.seq }, limit: 10 }),
+          ),
+          ['s3', 's2'],
+        );
+        assert.deepEqual(await store.ledger.between({ ...window, limit: 0 }), []);
+        assert.deepEqual(
+          await store.ledger.between({ since: T0 + 30, until: T0 + 40, limit: 9 }),
+          [],
+        );
+        // Entries come back whole, as append returned them.
+        assert.deepEqual(
+          (await store.ledger.between({ since: T0 + 20, until: T0 + 21, limit: 1 }))[0],
+          appended[4],
+        );
+      });
+    });
+
+    describe('exception items', () => {
+      it('open stores an OPEN item with no assignee, comments or resolution', async () => {
+        const { item, created } = await store.exceptions.open(exceptionItem('EX-1'));
+        const expected: ExceptionItem = {
+          ...exceptionItem('EX-1'),
+          status: 'OPEN',
+          assignee: null,
+          comments: [],
+          resolution: null,
+          resolvedBy: null,
+          updatedAt: T0,
+          resolvedAt: null,
+        };
+        assert.equal(created, true);
+        assert.deepEqual(item, expected);
+        assert.deepEqual(await store.exceptions.get('EX-1'), expected);
+        assert.equal(await store.exceptions.get('EX-404'), null);
+      });
+
+      it('opening the same source again returns the first item, unchanged, whatever its status', async () => {
+        await store.exceptions.open(exceptionItem('EX-1'));
+        const again = await store.exceptions.open(exceptionItem('EX-2', { summary: 'other' }));
+        assert.equal(again.created, false);
+        assert.equal(again.item.id, 'EX-1');
+        assert.equal(again.item.summary, 'post:erp failed');
+        assert.equal(await store.exceptions.get('EX-2'), null);
+        await store.exceptions.resolve('EX-1', 'posted by hand', 'ops', T0 + 1);
+        const resolved = await store.exceptions.open(exceptionItem('EX-3'));
+        assert.deepEqual(
+          [resolved.created, resolved.item.id, resolved.item.status],
+          [false, 'EX-1', 'RESOLVED'],
+        );
+      });
+
+      it('concurrent opens of one source make one item', async () => {
+        const opened = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => store.exceptions.open(exceptionItem(`EX-${i}`))),
+        );
+        assert.equal(opened.filter((o) => o.created).length, 1);
+        assert.equal(new Set(opened.map((o) => o.item.id)).size, 1);
+        assert.equal((await store.exceptions.list({ limit: 50 })).length, 1);
+      });
+
+      it('an id taken by another source is a StoreConflictError', async () => {
+        await store.exceptions.open(exceptionItem('EX-1'));
+        await assert.rejects(
+          store.exceptions.open(exceptionItem('EX-1', { sourceKey: 'event:other' })),
+          StoreConflictError,
+        );
+      });
+
+      it('lists by queue and status, oldest (by id) first, after a cursor, up to the limit', async () => {
+        await store.exceptions.open(exceptionItem('EX-3', { sourceKey: 's3', queue: 'INVOICES' }));
+        await store.exceptions.open(exceptionItem('EX-1', { sourceKey: 's1' }));
+        await store.exceptions.open(exceptionItem('EX-2', { sourceKey: 's2' }));
+        await store.exceptions.open(exceptionItem('EX-4', { sourceKey: 's4', queue: 'WEBHOOKS' }));
+        await store.exceptions.assign('EX-2', 'ana', T0 + 1);
+        const ids = async (filter: Parameters<Store['exceptions']['list']>[0]) =>
+          (await store.exceptions.list(filter)).map((i) => i.id);
+        assert.deepEqual(await ids({ limit: 10 }), ['EX-1', 'EX-2', 'EX-3', 'EX-4']);
+        assert.deepEqual(await ids({ queue: 'ORDERS', limit: 10 }), ['EX-1', 'EX-2']);
+        assert.deepEqual(await ids({ status: 'ASSIGNED', limit: 10 }), ['EX-2']);
+        assert.deepEqual(await ids({ queue: 'ORDERS', status: 'OPEN', limit: 10 }), ['EX-1']);
+        assert.deepEqual(await ids({ after: 'EX-2', limit: 10 }), ['EX-3', 'EX-4']);
+        assert.deepEqual(await ids({ limit: 2 }), ['EX-1', 'EX-2']);
+        assert.deepEqual(await ids({ limit: 0 }), []);
+      });
+
+      it('assign, comment and resolve; nothing changes a RESOLVED item', async () => {
+        await store.exceptions.open(exceptionItem('EX-1'));
+        const assigned = await store.exceptions.assign('EX-1', 'ana', T0 + 1);
+        assert.equal(assigned.kind, 'ok');
+        assert.deepEqual(
+          assigned.kind === 'ok' && [
+            assigned.item.status,
+            assigned.item.assignee,
+            assigned.item.updatedAt,
+          ],
+          ['ASSIGNED', 'ana', T0 + 1],
+        );
+        const reassigned = await store.exceptions.assign('EX-1', 'bo', T0 + 2);
+        assert.equal(reassigned.kind === 'ok' && reassigned.item.assignee, 'bo');
+        const c1 = { id: 'c1', author: 'ana', at: T0 + 3, text: 'calling the ERP team' };
+        const c2 = { id: 'c2', author: 'bo', at: T0 + 4, text: 'they fixed the item' };
+        await store.exceptions.comment('EX-1', c1);
+        const commented = await store.exceptions.comment('EX-1', c2);
+        assert.deepEqual(commented.kind === 'ok' && commented.item.comments, [c1, c2]);
+        const resolved = await store.exceptions.resolve('EX-1', 'posted again', 'bo', T0 + 5);
+        assert.equal(resolved.kind, 'ok');
+        assert.deepEqual(
+          resolved.kind === 'ok' && [
+            resolved.item.status,
+            resolved.item.resolution,
+            resolved.item.resolvedBy,
+            resolved.item.resolvedAt,
+            resolved.item.updatedAt,
+            resolved.item.assignee,
+          ],
+          ['RESOLVED', 'posted again', 'bo', T0 + 5, T0 + 5, 'bo'],
+        );
+        for (const change of [
+          await store.exceptions.assign('EX-1', 'cy', T0 + 6),
+          await store.exceptions.comment('EX-1', {
+            id: 'c3',
+            author: 'cy',
+            at: T0 + 6,
+            text: 'late',
+          }),
+          await store.exceptions.resolve('EX-1', 'again', 'cy', T0 + 6),
+        ]) {
+          assert.equal(change.kind, 'resolved');
+          assert.equal(change.kind === 'resolved' && change.item.resolution, 'posted again');
+        }
+        const final = await store.exceptions.get('EX-1');
+        assert.deepEqual(
+          [final?.assignee, final?.comments.length, final?.updatedAt],
+          ['bo', 2, T0 + 5],
+        );
+      });
+
+      it('a comment added twice with one id is kept once (even after the item is resolved)', async () => {
+        await store.exceptions.open(exceptionItem('EX-1'));
+        const comment = { id: 'c1', author: 'ana', at: T0 + 1, text: 'once' };
+        const results = await Promise.all([
+          store.exceptions.comment('EX-1', comment),
+          store.exceptions.comment('EX-1', comment),
+          store.exceptions.comment('EX-1', { ...comment, text: 'other text, same id' }),
+        ]);
+        assert.deepEqual(
+          results.map((r) => r.kind),
+          ['ok', 'ok', 'ok'],
+        );
+        assert.deepEqual((await store.exceptions.get('EX-1'))?.comments, [comment]);
+        await store.exceptions.resolve('EX-1', 'done', 'ana', T0 + 2);
+        assert.equal((await store.exceptions.comment('EX-1', comment)).kind, 'ok');
+        assert.deepEqual((await store.exceptions.get('EX-1'))?.comments, [comment]);
+      });
+
+      it('changes to an unknown item are not_found', async () => {
+        assert.deepEqual(await store.exceptions.assign('EX-404', 'ana', T0), { kind: 'not_found' });
+        assert.deepEqual(
+          await store.exceptions.comment('EX-404', { id: 'c', author: 'a', at: T0, text: 't' }),
+          { kind: 'not_found' },
+        );
+        assert.deepEqual(await store.exceptions.resolve('EX-404', 'r', 'a', T0), {
+          kind: 'not_found',
+        });
+      });
+
+      it('of concurrent resolutions exactly one wins', async () => {
+        await store.exceptions.open(exceptionItem('EX-1'));
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            store.exceptions.resolve('EX-1', `r${i}`, 'ops', T0 + i),
+          ),
+        );
+        assert.equal(results.filter((r) => r.kind === 'ok').length, 1);
+        assert.equal(results.filter((r) => r.kind === 'resolved').length, 7);
+      });
+    });
+
     describe('dead letters', () => {
       it('add stores a PENDING letter with no attempts and no owner', async () => {
         const added = await store.deadLetters.add(letter('DL-1'));
@@ -1130,6 +1347,8 @@ for (const implementation of storeImplementations()) {
           nativeId: 'SO-1',
         });
         await store.checkpoints.advance('poll:tpl', null, 'w-1', T0);
+        await store.exceptions.open(exceptionItem('EX-1'));
+        await store.exceptions.comment('EX-1', { id: 'c1', author: 'ana', at: T0, text: 'kept' });
         await store.close();
 
         const reopened = await fresh.reopen();
@@ -1148,6 +1367,9 @@ for (const implementation of storeImplementations()) {
           updatedAt: T0,
         });
         assert.equal(await reopened.checkpoints.advance('poll:tpl', 'w-1', 'w-2', T0 + 1), true);
+        assert.deepEqual((await reopened.exceptions.get('EX-1'))?.comments, [
+          { id: 'c1', author: 'ana', at: T0, text: 'kept' },
+        ]);
       });
 
       it('close is idempotent', async () => {
@@ -1243,6 +1465,8 @@ describe('sqlite store only', () => {
       { version: 2 },
       { version: 3 },
       { version: 4 },
+      { version: 5 },
+      { version: 6 },
     ]);
     raw.close();
     await store.close();
@@ -1257,7 +1481,7 @@ describe('sqlite store only', () => {
     // Turn the file back into what the release before checkpoints left on disk.
     const raw = new Database(file);
     raw.exec(
-      'DROP TABLE checkpoints; DROP TABLE api_keys; DROP INDEX ledger_correlation; DELETE FROM schema_version WHERE version >= 2;',
+      'DROP TABLE checkpoints; DROP TABLE api_keys; DROP INDEX ledger_correlation; DROP INDEX ledger_at; DROP TABLE exceptions; DROP TABLE exception_comments; DELETE FROM schema_version WHERE version >= 2;',
     );
     raw.close();
 
@@ -1266,6 +1490,7 @@ describe('sqlite store only', () => {
     assert.equal(await upgraded.checkpoints.advance('poll:tpl', null, 'w-1', T0), true);
     assert.equal((await upgraded.checkpoints.get('poll:tpl'))?.value, 'w-1');
     assert.equal(await upgraded.apiKeys.get('k1'), null);
+    assert.equal((await upgraded.exceptions.open(exceptionItem('EX-1'))).created, true);
     await upgraded.close();
     const check = new Database(file, { readonly: true });
     assert.deepEqual(check.prepare('SELECT version FROM schema_version ORDER BY version').all(), [
@@ -1273,6 +1498,8 @@ describe('sqlite store only', () => {
       { version: 2 },
       { version: 3 },
       { version: 4 },
+      { version: 5 },
+      { version: 6 },
     ]);
     check.close();
   });
@@ -1315,6 +1542,8 @@ describe('sqlite store only', () => {
         { version: 2 },
         { version: 3 },
         { version: 4 },
+        { version: 5 },
+        { version: 6 },
       ]);
       raw.close();
     });

@@ -1,7 +1,8 @@
 /**
  * The workflows of one Crossdock process: the idempotency guard, the order workflows, the
  * dead-letter retrier (due letters every `pollMs`, and at once when the ERP's breaker closes),
- * and the recovery sweep that finishes orders whose process died mid-placement.
+ * the recovery sweep that finishes orders whose process died mid-placement, the exception
+ * queues' actions and the business views over the ledger.
  */
 import { randomUUID } from 'node:crypto';
 import { recoveryCorrelationId, withCorrelationId } from '../observability/correlation.js';
@@ -15,9 +16,12 @@ import {
   IdempotencyError,
   type IdempotencyGuard,
 } from './idempotency.js';
+import { createBusinessViews, type BusinessViews } from './business-views.js';
 import { createDeadLetterWorkflows, type DeadLetterWorkflows } from './dead-letters.js';
+import { createExceptionWorkflows, type ExceptionWorkflows } from './exceptions.js';
+import type { SlaThreshold } from './latency.js';
 import { orderDataOf } from './model.js';
-import type { StepObserver } from './steps.js';
+import { createStepRunner, type StepObserver } from './steps.js';
 import {
   createOrderWorkflows,
   DEFAULT_RETRY,
@@ -49,6 +53,13 @@ export interface WorkflowOptions {
   readonly steps?: StepObserver;
   /** Reports a background failure (the retrier and the sweep never throw). */
   readonly onError?: (error: unknown, where: string) => void;
+  /** SLA thresholds of workflow steps (SLA_STEP_MS). @default none */
+  readonly sla?: readonly SlaThreshold[];
+  /**
+   * Most ledger entries a business view reads (LEDGER_WINDOW_MAX_ENTRIES).
+   * @default DEFAULT_MAX_WINDOW_ENTRIES // 20_000
+   */
+  readonly maxWindowEntries?: number;
 }
 
 /** The running workflows. */
@@ -57,6 +68,10 @@ export interface Workflows {
   /** Replaying a dead letter by hand. */
   readonly deadLetters: DeadLetterWorkflows;
   readonly guard: IdempotencyGuard;
+  /** Assigning, commenting on and resolving exception items. */
+  readonly exceptions: ExceptionWorkflows;
+  /** Latency by step, channel and warehouse; SLA breaches. */
+  readonly views: BusinessViews;
   /** Runs due dead letters and the recovery sweep once; returns how many letters ran. */
   tick(): Promise<number>;
   /** Starts the background retrier. Idempotent. */
@@ -88,6 +103,18 @@ export function createWorkflows(options: WorkflowOptions): Workflows {
     ...(options.steps ? { steps: options.steps } : {}),
   });
   const deadLetters = createDeadLetterWorkflows({ store: options.store, guard, orders });
+  const exceptions = createExceptionWorkflows({
+    store: options.store,
+    guard,
+    // Its steps reach the same observer as the order workflows' steps.
+    steps: createStepRunner({ ledger: options.store.ledger, now, observer: options.steps }),
+    now,
+  });
+  const views = createBusinessViews({
+    store: options.store,
+    ...(options.sla ? { thresholds: options.sla } : {}),
+    ...(options.maxWindowEntries ? { maxWindowEntries: options.maxWindowEntries } : {}),
+  });
   const onError = options.onError ?? (() => undefined);
 
   /** Finishes placements whose process died: same key, same input, so the guard decides. */
@@ -144,6 +171,8 @@ export function createWorkflows(options: WorkflowOptions): Workflows {
     orders,
     deadLetters,
     guard,
+    exceptions,
+    views,
     tick,
     start() {
       if (timer) return;
@@ -167,6 +196,8 @@ export { IdempotencyError } from './idempotency.js';
 export { createIngest, STOREFRONT_CHANNEL } from './ingest.js';
 export type { Ingest, IngestContext, IngestDeps } from './ingest.js';
 export type { StepObserver, StepReport } from './steps.js';
+export { WindowTooLarge } from './business-views.js';
+export type { SlaThreshold } from './latency.js';
 export type {
   OrderOutcome,
   UserError,

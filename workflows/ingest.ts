@@ -31,8 +31,9 @@ import type {
   ShipmentSourceEvent,
   SourceEvent,
 } from '../sources/contract.js';
-import { orderIdOfReservation } from '../sources/identifiers.js';
+import { CROSSDOCK_ORDER_ID, orderIdOfReservation } from '../sources/identifiers.js';
 import type { Store, StoredOrder } from '../store/contract.js';
+import { feedUnmatchedEvent } from './exceptions.js';
 import type { OrderWorkflows, WorkflowCaller } from './orders.js';
 
 /**
@@ -79,6 +80,15 @@ export function createIngest(deps: IngestDeps): Ingest {
   const now = deps.now ?? Date.now;
   const onError = deps.onError ?? (() => undefined);
 
+  /** Puts an event that matched no order in its exception queue (once per event id). */
+  const unmatched = async (
+    event: SourceEvent,
+    summary: string,
+    detail: Readonly<Record<string, unknown>>,
+  ): Promise<void> => {
+    await feedUnmatchedEvent(store, event, summary, detail, now());
+  };
+
   /** The Crossdock order a WMS reference belongs to: a reservation of it, or its ERP number. */
   const orderOfReference = async (reference: string): Promise<StoredOrder | null> => {
     const id = orderIdOfReservation(reference);
@@ -119,12 +129,34 @@ export function createIngest(deps: IngestDeps): Ingest {
         caller,
       );
       transitions = followed?.transitions ?? 0;
-    } else if (deps.erp && orderIdOfReservation(reference) === null) {
+    } else if (orderIdOfReservation(reference) !== null) {
+      // A reservation Crossdock made for an order it does not have: someone must look.
+      await unmatched(
+        event,
+        `Shipment ${record.id} names order ${reference}, which Crossdock does not have`,
+        {
+          reference,
+          shipmentId: record.id,
+          warehouseCode: record.warehouseCode,
+        },
+      );
+    } else if (deps.erp) {
       // An ERP order released to the warehouse under its own number: the ERP knows its channel.
       try {
         const [erpOrder] = await deps.erp.ordersByNumber([reference]);
         channel = erpOrder?.channel ?? null;
         customerNumber = erpOrder?.customerNumber ?? null;
+        if (!erpOrder) {
+          await unmatched(
+            event,
+            `Shipment ${record.id} names order ${reference}, which neither Crossdock nor the ERP has`,
+            {
+              reference,
+              shipmentId: record.id,
+              warehouseCode: record.warehouseCode,
+            },
+          );
+        }
       } catch (error) {
         onError(error, `channel of shipment ${record.id} (order ${reference})`);
       }
@@ -157,7 +189,23 @@ export function createIngest(deps: IngestDeps): Ingest {
     const order =
       (await store.orders.getByErpNumber(event.orderNumber)) ??
       (event.externalDocumentNumber ? await store.orders.get(event.externalDocumentNumber) : null);
-    if (!order) return 0;
+    if (!order) {
+      // An invoice of an order placed in the ERP directly is none of Crossdock's business; one
+      // naming a Crossdock order that Crossdock does not have is billing's to look at.
+      const named = event.externalDocumentNumber;
+      if (named && CROSSDOCK_ORDER_ID.test(named)) {
+        await unmatched(
+          event,
+          `Invoice ${event.invoiceNumber} names order ${named}, which Crossdock does not have`,
+          {
+            invoiceNumber: event.invoiceNumber,
+            orderNumber: event.orderNumber,
+            externalDocumentNumber: named,
+          },
+        );
+      }
+      return 0;
+    }
     const followed = await orders.recordSystemEvent(
       order.id,
       {
@@ -188,7 +236,15 @@ export function createIngest(deps: IngestDeps): Ingest {
       'externalReference',
       event.name,
     );
-    if (orderId === null) return 0;
+    if (orderId === null) {
+      // The storefront has an order Crossdock never placed: its change reaches nobody.
+      await unmatched(
+        event,
+        `Storefront order ${event.name} was ${event.change.toLowerCase()}, but no Crossdock order has that reference`,
+        { name: event.name, channelOrderId: event.channelOrderId, change: event.change },
+      );
+      return 0;
+    }
     const detail = {
       source: event.source,
       channelOrderId: event.channelOrderId,

@@ -8,6 +8,7 @@ import type { EventBus } from '../subscriptions/bus.js';
 import { orderStatusEvent } from '../subscriptions/events.js';
 import type { ChannelCode, ErpConnector, OrderRecord } from '../sources/contract.js';
 import type { Store, StoredOrder } from '../store/contract.js';
+import { feedOrder } from './exceptions.js';
 import { orderDataOf, storedDataOf, type OrderData, type UnpublishedStatus } from './model.js';
 import type { WorkflowCaller } from './order-types.js';
 import {
@@ -129,6 +130,16 @@ export function createOrderRecords(deps: OrderRecordsDeps): OrderRecords {
       );
       if (updated) {
         if (from !== to) await publish(updated, from, caller);
+        // A held order waits for a person (issue #11, exception queues); none is held today.
+        if (to === 'CREDIT_HOLD' && from !== to) {
+          await feedOrder(
+            store,
+            updated,
+            'ORDER_HELD',
+            'The order is held for credit review',
+            now(),
+          );
+        }
         return updated;
       }
     }

@@ -10,6 +10,7 @@ import { deadLetterIdFor, orderIdFor, reservationReference } from '../sources/id
 import type { StoredOrder } from '../store/contract.js';
 import { allocate } from './allocation.js';
 import type { OrderWorkflowContext } from './context.js';
+import { feedDeadLetter, feedOrder } from './exceptions.js';
 import {
   NO_SHIP_TO,
   orderDataOf,
@@ -221,6 +222,13 @@ export function createPlacement(ctx: OrderWorkflowContext, planner: Planner): Pl
           status: 'CANCELLED',
           detail: { why: 'erp_rejected' },
         });
+        await feedOrder(
+          store,
+          cancelled,
+          'ORDER_REJECTED',
+          `The ERP rejected the order: ${error.message}`,
+          now(),
+        );
         // The ERP's own words, cut short: a system's answer is as untrusted as a client's.
         return { order: cancelled, userErrors: [ue('ERP_REJECTED', clip(error.message))] };
       }
@@ -243,6 +251,8 @@ export function createPlacement(ctx: OrderWorkflowContext, planner: Planner): Pl
         detail: { error: error.message, deadLetter: letter.id, code: error.code },
         startedAt: started,
       });
+      // The order desk sees it until the retrier posts it (retries.ts resolves the item then).
+      await feedDeadLetter(store, letter, now());
       return { order: pending, userErrors: [] };
     }
   };

@@ -7,6 +7,7 @@
 import type { EventEmitter } from 'node:events';
 import { retryCorrelationId, withCorrelationId } from '../observability/correlation.js';
 import type { OrderWorkflowContext } from './context.js';
+import { feedDeadLetter, resolveDeadLetterItem } from './exceptions.js';
 import type { OrderWorkflowEvents, OrderWorkflows, WorkflowCaller } from './order-types.js';
 import type { Placement } from './placement.js';
 import type { StepSubject } from './steps.js';
@@ -70,7 +71,10 @@ export function createRetries(
         detail: { deadLetter: letter.id, attempts: letter.attempts },
       });
       // Null when the claim was lost meanwhile: then the letter is not this call's to announce.
-      if (resolved) announce(() => events.emit('deadLetterResolved', resolved));
+      if (resolved) {
+        await resolveDeadLetterItem(store, resolved, now());
+        announce(() => events.emit('deadLetterResolved', resolved));
+      }
       return { letter: resolved ?? letter, resolved: true };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -93,6 +97,8 @@ export function createRetries(
         outcome: 'FAILED',
         detail: { deadLetter: letter.id, attempts, error: message },
       });
+      // Fed again (the same item: its source is the letter), in case the first feed was lost.
+      await feedDeadLetter(store, released ?? letter, now());
       return { letter: released ?? letter, resolved: false };
     }
   };

@@ -102,6 +102,31 @@ function soleWarehouse(order: StoredOrder): string | null {
   return codes.size === 1 && only !== undefined ? only : null;
 }
 
+/**
+ * The warehouse a step concerns (what {@link StepReport.warehouse} says): the one the step names
+ * (`named`), else its detail's `warehouseCode` (a shipment), else the order's allocation when it
+ * ships from a single warehouse; null otherwise. The runner's reports and the ledger's read models
+ * (business-views.ts) both ask this.
+ */
+export function stepWarehouse(
+  named: string | null,
+  detail: Readonly<Record<string, unknown>>,
+  order: StoredOrder | null,
+): string | null {
+  const code = detail['warehouseCode'];
+  return named ?? (typeof code === 'string' ? code : null) ?? (order ? soleWarehouse(order) : null);
+}
+
+/**
+ * The warehouse a recorded step names, read back from its ledger entry: reservations and their
+ * releases are recorded as `reserve:<warehouse>` / `release:<warehouse>` with that warehouse
+ * (placement.ts). Other steps name none in the ledger (a return names its WMS, not the warehouse).
+ */
+export function warehouseNamedByStep(step: string): string | null {
+  const match = /^(?:reserve|release):(.+)$/.exec(step);
+  return match?.[1] ?? null;
+}
+
 /** Makes the step runner. */
 export function createStepRunner(deps: StepRunnerDeps): StepRunner {
   const { ledger, now, observer } = deps;
@@ -115,7 +140,6 @@ export function createStepRunner(deps: StepRunnerDeps): StepRunner {
     if (!observer) return;
     try {
       const order = typeof subject === 'string' ? null : subject;
-      const named = entry.detail['warehouseCode'];
       const returned: unknown = observer.step({
         orderId: entry.orderId,
         step: entry.step,
@@ -124,10 +148,7 @@ export function createStepRunner(deps: StepRunnerDeps): StepRunner {
         durationMs: entry.durationMs,
         correlationId: entry.correlationId,
         channel: order?.channel ?? null,
-        warehouse:
-          step.warehouse ??
-          (typeof named === 'string' ? named : null) ??
-          (order ? soleWarehouse(order) : null),
+        warehouse: stepWarehouse(step.warehouse ?? null, entry.detail, order),
         compensation,
       });
       // An async observer's rejection must not become an unhandled rejection of the workflow.

@@ -24,7 +24,9 @@ export type UserErrorCode =
   | 'DEAD_LETTER_RESOLVED'
   | 'API_KEY_NOT_FOUND'
   | 'API_KEY_ID_TAKEN'
-  | 'INVALID_KEY_SCOPE';
+  | 'INVALID_KEY_SCOPE'
+  | 'EXCEPTION_NOT_FOUND'
+  | 'EXCEPTION_RESOLVED';
 
 /** A domain failure: data, not an exception. */
 export interface UserError {
