@@ -466,13 +466,12 @@ function httpOperationsPlugin(): ApolloServerPlugin<Context> {
   };
 }
 
-/** Logs each operation and adds correlation ID and warnings to the response extensions. */
+/** Adds correlation ID and warnings to the response extensions; logs what failed inside. */
 function operationPlugin(logger: Logger): ApolloServerPlugin<Context> {
   return {
     async requestDidStart({ contextValue }) {
-      const started = performance.now();
       return {
-        async willSendResponse({ response, operationName, errors }) {
+        async willSendResponse({ response, errors }) {
           const { correlationId, warnings, idempotency } = contextValue;
           if (response.body.kind === 'single') {
             const result = response.body.singleResult;
@@ -492,16 +491,7 @@ function operationPlugin(logger: Logger): ApolloServerPlugin<Context> {
               }
             }
           }
-          logger.info(
-            {
-              correlationId,
-              caller: contextValue.caller.id,
-              operationName: operationName ?? null,
-              durationMs: Math.round((performance.now() - started) * 10) / 10,
-              errors: (errors ?? []).map((e) => e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'),
-            },
-            'graphql operation',
-          );
+          // The operation's own line is operationLogPlugin's; here, what went wrong inside it.
           for (const error of errors ?? []) {
             const original = unwrapResolverError(error);
             const code = error.extensions?.code;

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import {
@@ -18,12 +19,26 @@ import {
   withCorrelation,
   withCorrelationId,
 } from '../observability/correlation.js';
+import { createLogger } from '../observability/logger.js';
 import { deleteStreamsOf, natsUrl } from './support/nats.js';
 import { orderIdOf, orderableCustomer, stockedRow } from './support/orders.js';
 import { startStack, type Stack } from './support/stack.js';
 import { collect, collectLive, wsClients } from './support/ws.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The lines Crossdock logs, parsed. */
+const lines: Json[] = [];
+const logger = createLogger(
+  'info',
+  'crossdock',
+  new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const text of chunk.toString('utf8').split('\n')) if (text) lines.push(JSON.parse(text));
+      done();
+    },
+  }),
+);
 
 describe('correlation IDs, accepted or minted in one place', () => {
   it('accepts a well-formed x-correlation-id and a valid traceparent; mints otherwise', () => {
@@ -86,6 +101,7 @@ describe('one order followed by its correlation ID', () => {
     servers = await natsUrl();
     stack = await startStack({
       catalogSize: 30,
+      logger,
       env: { NATS_URL: servers, NATS_STREAM_PREFIX: prefix, POLL_SOURCES: 'none' },
     });
     nc = await connect({ servers: servers.split(',') });
@@ -97,7 +113,7 @@ describe('one order followed by its correlation ID', () => {
     await deleteStreamsOf(servers, prefix);
   });
 
-  it('reaches the ERP, the WMS, the bus headers, the subscriber and the ledger', async () => {
+  it('reaches the ERP, the WMS, the bus headers, the subscriber, the ledger and the log lines', async () => {
     const correlationId = `e2e-${randomUUID()}`;
     const trace = randomBytes(16).toString('hex');
     const traceparent = `00-${trace}-${randomBytes(8).toString('hex')}-01`;
@@ -219,6 +235,17 @@ describe('one order followed by its correlation ID', () => {
       ),
       JSON.stringify(everything.entries),
     );
+    // The log lines: the operation's, and one per system call it made, all naming it.
+    const mine = lines.filter((l) => l.correlationId === correlationId);
+    assert.deepEqual(
+      mine.filter((l) => l.msg === 'graphql operation').map((l) => [l.type, l.outcome]),
+      [['mutation', 'ok']],
+    );
+    for (const system of ['erp', 'wms'] as const) {
+      const received = stack.sandbox[system].control.stats().byCorrelation[correlationId] ?? [];
+      const logged = mine.filter((l) => l.msg === 'system call' && l.system === system);
+      assert.equal(logged.length, received.length, `${system} call lines`);
+    }
     const refused = await stack.gql<Json>(
       `query($c: String!) { trace(correlationId: $c) { correlationId } }`,
       { c: correlationId },
