@@ -77,7 +77,7 @@ function settled<K, V>(name: string, batch: (keys: readonly K[]) => Promise<V[]>
         batch(keys),
       );
     } catch (error) {
-      const failure = error instanceof Error ? error : new Error(String(error));
+      const failure = error instanceof Error ? error : new Error(String(error), { cause: error });
       return keys.map(() => failure);
     }
   };

@@ -31,9 +31,11 @@ export class ConfigError extends Error {
     readonly setting: string,
     expected: string,
     received: unknown,
+    options?: ErrorOptions,
   ) {
     super(
       `Invalid configuration: ${setting}: expected ${expected}, got ${JSON.stringify(received)}`,
+      options,
     );
     this.name = 'ConfigError';
   }
@@ -680,8 +682,8 @@ function url(raw: Raw, name: string): string | null {
   try {
     const parsed = new URL(text);
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('protocol');
-  } catch {
-    throw new ConfigError(name, 'an http(s) URL', text);
+  } catch (error) {
+    throw new ConfigError(name, 'an http(s) URL', text, { cause: error });
   }
   return text;
 }
@@ -718,6 +720,7 @@ function trustedDocuments(raw: Raw): TrustedDocuments {
       'TRUSTED_DOCUMENTS_FILE',
       `a readable manifest (${(error as Error).message})`,
       file,
+      { cause: error },
     );
   }
 }
@@ -762,11 +765,12 @@ function budgetPolicies(text: string | undefined): Partial<Record<Role, BudgetPo
   let json: unknown;
   try {
     json = JSON.parse(text);
-  } catch {
+  } catch (error) {
     throw new ConfigError(
       'BUDGET_POLICIES',
       BUDGET_POLICIES_SHAPE,
       `${text.length} characters that are not JSON`,
+      { cause: error },
     );
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
@@ -812,6 +816,7 @@ function authConfig(raw: Raw, apiKeysText: string | undefined): AuthConfig {
     try {
       apiKeys = parseApiKeyEntries(apiKeysText);
     } catch (error) {
+      // No cause: the value holds key hashes, and only their count may reach a message.
       throw new ConfigError(
         'API_KEYS',
         (error as Error).message,
@@ -840,11 +845,12 @@ function jwtConfig(raw: Raw): JwtConfig | null {
       const parsed = JSON.parse(raw.JWT_PUBLIC_KEYS) as JSONWebKeySet;
       if (!Array.isArray(parsed.keys) || parsed.keys.length === 0) throw new Error('no keys');
       publicKeys = parsed;
-    } catch {
+    } catch (error) {
       throw new ConfigError(
         'JWT_PUBLIC_KEYS',
         'a JWKS JSON document {"keys": [...]} with at least one key',
         `${raw.JWT_PUBLIC_KEYS.length} characters`,
+        { cause: error },
       );
     }
   }
@@ -908,11 +914,12 @@ function erpWebhookSecret(raw: Raw, fallback: string | null): string | null {
   if (value === null) return null;
   try {
     standardWebhookKey(value);
-  } catch {
+  } catch (error) {
     throw new ConfigError(
       'WEBHOOK_SECRET_ERP',
       'whsec_ followed by base64 of at least 16 bytes',
       `a secret of ${value.length} characters that is not`,
+      { cause: error },
     );
   }
   return value;
@@ -991,6 +998,7 @@ function readFile(path: string): Raw {
       'CROSSDOCK_CONFIG',
       'a readable JSON file',
       `${path} (${(error as Error).message})`,
+      { cause: error },
     );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {

@@ -51,9 +51,10 @@ export function parseManifest(text: string, defaultMode: DocumentMode): TrustedD
   let json: unknown;
   try {
     json = JSON.parse(text);
-  } catch {
+  } catch (error) {
     throw new Error(
       'a JSON object {"<client>": {"mode": "...", "documents": {"<sha256>": "<document>"}}}',
+      { cause: error },
     );
   }
   const parsed = Manifest.safeParse(json);

@@ -137,6 +137,7 @@ export function parseApiKeyEntries(text: string): ApiKeyEntry[] {
   try {
     json = JSON.parse(text);
   } catch {
+    // No cause: JSON.parse's message quotes the text, which holds key hashes.
     throw new Error(
       'a JSON array of {id, client, role, channel?, customer?, customers?, hash, expires?}',
     );

@@ -455,8 +455,8 @@ export interface ExceptionStore {
 
 /** Thrown when an insert meets an existing unique key. */
 export class StoreConflictError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'StoreConflictError';
   }
 }

@@ -617,7 +617,7 @@ async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
           await orders.insertOne(doc);
         } catch (error) {
           if (isDuplicateKey(error))
-            throw new StoreConflictError(`order ${order.id} already exists`);
+            throw new StoreConflictError(`order ${order.id} already exists`, { cause: error });
           throw error;
         }
         return toStoredOrder(doc);
@@ -767,6 +767,7 @@ async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
           if (isDuplicateKey(error)) {
             throw new StoreConflictError(
               `dead letter ${id} cannot be claimed: another letter for its order and step is open`,
+              { cause: error },
             );
           }
           throw error;
@@ -923,7 +924,9 @@ async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
           await apiKeys.insertOne(doc);
         } catch (error) {
           if (isDuplicateKey(error)) {
-            throw new StoreConflictError(`an API key with id ${key.id}, or that key, is stored`);
+            throw new StoreConflictError(`an API key with id ${key.id}, or that key, is stored`, {
+              cause: error,
+            });
           }
           throw error;
         }

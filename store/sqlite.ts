@@ -907,7 +907,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           return toStoredOrder(mustExist(row, order));
         } catch (error) {
           if (isConstraint(error, 'SQLITE_CONSTRAINT_PRIMARYKEY')) {
-            throw new StoreConflictError(`order ${order.id} already exists`);
+            throw new StoreConflictError(`order ${order.id} already exists`, { cause: error });
           }
           throw error;
         }
@@ -1017,7 +1017,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           return row === undefined ? null : toDeadLetter(row);
         } catch (error) {
           // Replaying an ABANDONED letter while a newer letter for its step is open.
-          if (isConstraint(error, 'SQLITE_CONSTRAINT_UNIQUE')) throw reopenConflict(id);
+          if (isConstraint(error, 'SQLITE_CONSTRAINT_UNIQUE')) throw reopenConflict(id, error);
           throw error;
         }
       },
@@ -1116,10 +1116,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           insertApiKey.run(row);
         } catch (error) {
           if (isConstraint(error, 'SQLITE_CONSTRAINT_PRIMARYKEY')) {
-            throw new StoreConflictError(`an API key with id ${key.id} exists`);
+            throw new StoreConflictError(`an API key with id ${key.id} exists`, { cause: error });
           }
           if (isConstraint(error, 'SQLITE_CONSTRAINT_UNIQUE')) {
-            throw new StoreConflictError(`API key ${key.id}: that key is already stored`);
+            throw new StoreConflictError(`API key ${key.id}: that key is already stored`, {
+              cause: error,
+            });
           }
           throw error;
         }
@@ -1343,9 +1345,10 @@ function isConstraint(error: unknown, code: string): boolean {
   return error instanceof Database.SqliteError && error.code === code;
 }
 
-function reopenConflict(id: string): StoreConflictError {
+function reopenConflict(id: string, cause: unknown): StoreConflictError {
   return new StoreConflictError(
     `dead letter ${id} cannot be claimed: another letter for its order and step is open`,
+    { cause },
   );
 }
 

@@ -57,9 +57,10 @@ export function sequenceOfCursor(cursor: string, domain: EventDomain): number | 
 
 /** Thrown to a subscriber whose cursor is older than what the bus keeps (or is not a cursor). */
 export class CursorExpiredError extends Error {
-  constructor(cursor: string, oldest: number) {
+  constructor(cursor: string, oldest: number, options?: ErrorOptions) {
     super(
       `cursor ${JSON.stringify(cursor)} is older than the events kept (oldest sequence ${oldest})`,
+      options,
     );
     this.name = 'CursorExpiredError';
   }

@@ -41,9 +41,13 @@ export const DEFAULT_SUBSCRIBER_BUFFER = 1_000;
 
 /** Thrown to a subscriber that fell too far behind. */
 export class SlowConsumerError extends Error {
-  constructor(readonly limit: number) {
+  constructor(
+    readonly limit: number,
+    options?: ErrorOptions,
+  ) {
     super(
       `slow consumer: more than ${limit} events waiting to be sent; resubscribe with after: <last cursor received>`,
+      options,
     );
     this.name = 'SlowConsumerError';
   }
@@ -54,6 +58,7 @@ export class StreamInterruptedError extends Error {
   constructor(domain: EventDomain, cause: unknown) {
     super(
       `the ${domain} event stream was interrupted (${cause instanceof Error ? cause.message : String(cause)}); resubscribe with after: <last cursor received>`,
+      { cause },
     );
     this.name = 'StreamInterruptedError';
   }

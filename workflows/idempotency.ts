@@ -17,8 +17,9 @@ export class IdempotencyError extends Error {
   constructor(
     readonly code: IdempotencyErrorCode,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'IdempotencyError';
   }
 }

@@ -260,9 +260,10 @@ export function createOrderRecords(deps: OrderRecordsDeps): OrderRecords {
         detail: { from: 'erp' },
       });
       return created;
-    } catch {
+    } catch (error) {
       const existing = await store.orders.get(erpOrder.number);
-      if (!existing) throw new Error(`could not adopt ERP order ${erpOrder.number}`);
+      if (!existing)
+        throw new Error(`could not adopt ERP order ${erpOrder.number}`, { cause: error });
       return existing;
     }
   };

@@ -41,8 +41,12 @@ export class SearchSyntaxError extends Error {
     readonly position: number,
     expected: string,
     got: string,
+    options?: ErrorOptions,
   ) {
-    super(`Invalid search query at position ${position}: expected ${expected}, got ${got}`);
+    super(
+      `Invalid search query at position ${position}: expected ${expected}, got ${got}`,
+      options,
+    );
     this.name = 'SearchSyntaxError';
   }
 }

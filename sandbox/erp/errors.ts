@@ -25,8 +25,8 @@ export class ODataError extends Error {
   readonly status: number;
   readonly code: BcErrorCode;
 
-  constructor(status: number, code: BcErrorCode, message: string) {
-    super(message);
+  constructor(status: number, code: BcErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'ODataError';
     this.status = status;
     this.code = code;

@@ -43,8 +43,11 @@ export type RqlNode =
 
 /** A filter that cannot be parsed or does not fit the resource; `hint` goes into the 400 body. */
 export class RqlError extends Error {
-  constructor(readonly hint: string) {
-    super(hint);
+  constructor(
+    readonly hint: string,
+    options?: ErrorOptions,
+  ) {
+    super(hint, options);
     this.name = 'RqlError';
   }
 }
