@@ -86,8 +86,9 @@ export const NO_TRACING: Tracing = Object.freeze({
 
 /** Trace ids for root spans: the current correlation's (derived or given), else random. */
 class CorrelationIdGenerator extends RandomIdGenerator {
+  private readonly random = new RandomIdGenerator();
   override generateTraceId = (): string =>
-    pendingTraceId ?? currentCorrelation()?.traceId ?? new RandomIdGenerator().generateTraceId();
+    pendingTraceId ?? currentCorrelation()?.traceId ?? this.random.generateTraceId();
 }
 
 /** Set for the duration of one synchronous `startSpan` of a background correlation. */

@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import {
@@ -19,7 +18,7 @@ import {
   withCorrelation,
   withCorrelationId,
 } from '../observability/correlation.js';
-import { createLogger } from '../observability/logger.js';
+import { captureLogs } from './support/logs.js';
 import { deleteStreamsOf, natsUrl } from './support/nats.js';
 import { orderIdOf, orderableCustomer, stockedRow } from './support/orders.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -28,17 +27,7 @@ import { collect, collectLive, wsClients } from './support/ws.js';
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** The lines Crossdock logs, parsed. */
-const lines: Json[] = [];
-const logger = createLogger(
-  'info',
-  'crossdock',
-  new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const text of chunk.toString('utf8').split('\n')) if (text) lines.push(JSON.parse(text));
-      done();
-    },
-  }),
-);
+const { lines, logger } = captureLogs();
 
 describe('correlation IDs, accepted or minted in one place', () => {
   it('accepts a well-formed x-correlation-id and a valid traceparent; mints otherwise', () => {

@@ -5,27 +5,15 @@
  * tokens — whatever is logged.
  */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { createLogger, redacted } from '../observability/logger.js';
+import { redacted } from '../observability/logger.js';
+import { captureLogs } from './support/logs.js';
 import { COMMERCE_SANDBOX, ERP_SANDBOX } from '../sandbox/credentials.js';
 import { apiKeyEnv } from '../server/identity.js';
 import { startStack, type Stack } from './support/stack.js';
 import { collect, wsClients } from './support/ws.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** A logger whose lines are kept, parsed. */
-function capture() {
-  const lines: Json[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const text of chunk.toString('utf8').split('\n')) if (text) lines.push(JSON.parse(text));
-      done();
-    },
-  });
-  return { lines, logger: createLogger('debug', 'crossdock', stream) };
-}
+const capture = () => captureLogs('debug');
 
 describe('redaction', () => {
   it('censors sensitive keys in any case, in arrays, three levels down; copies only then', () => {

@@ -8,29 +8,16 @@
  */
 import assert from 'node:assert/strict';
 import { networkInterfaces } from 'node:os';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { createLogger } from '../observability/logger.js';
 import { loadConfig } from '../server/config.js';
 import { isLoopback } from '../server/metrics.js';
 import { orderIdOf, orderableCustomer, stockedRow } from './support/orders.js';
+import { captureLogs } from './support/logs.js';
 import { parseScrape, type Scrape } from './support/prometheus.js';
 import { startStack, type Stack } from './support/stack.js';
 import { collectLive, wsClients } from './support/ws.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** A logger whose lines are kept, parsed. */
-function capture() {
-  const lines: Json[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const text of chunk.toString('utf8').split('\n')) if (text) lines.push(JSON.parse(text));
-      done();
-    },
-  });
-  return { lines, logger: createLogger('info', 'crossdock', stream) };
-}
 
 const originOf = (stack: Stack) => new URL(stack.crossdock.url).origin;
 
@@ -47,7 +34,7 @@ const PLACE = `mutation Place($input: PlaceOrderInput!, $key: String!) {
   placeOrder(input: $input, idempotencyKey: $key) { order { id } userErrors { code message } } }`;
 
 describe('/metrics after a known workload', () => {
-  const { lines, logger } = capture();
+  const { lines, logger } = captureLogs();
   let stack: Stack;
   const ws = wsClients();
   before(async () => {
