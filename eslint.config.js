@@ -42,7 +42,16 @@ function boundary(files, message, forbidden, typesOnly = []) {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'generated/**', 'bench/results/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      'generated/**',
+      'bench/results/**',
+      'pages/dist/**',
+      'test/artifacts/**',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     ignores: ['eslint.config.js'],
@@ -201,6 +210,27 @@ export default tseslint.config(
       folder('generated'),
       '**/sources/**',
       '!**/sources/contract.js',
+      ...HARNESSES,
+    ],
+  ),
+
+  // The pages: browser code, bundled by scripts/build-pages.ts. They reach Crossdock through
+  // its GraphQL API only, so they import none of its modules; pages/shared/contract.ts (types,
+  // no DOM) is what the server embeds in them.
+  boundary(
+    ['pages/**/*.ts', 'pages/**/*.tsx'],
+    'pages/ (the playground and the operations console, browser code) talk to the GraphQL API only: they import npm packages and pages/ modules, nothing else of Crossdock.',
+    [
+      folder('resolvers'),
+      folder('server'),
+      folder('workflows'),
+      folder('sources'),
+      folder('subscriptions'),
+      folder('store'),
+      folder('observability'),
+      folder('sandbox'),
+      folder('generated'),
+      folder('schema'),
       ...HARNESSES,
     ],
   ),

@@ -51,6 +51,8 @@ import { createInstruments, type Instruments } from '../observability/instrument
 import { SpanStatusCode } from '@opentelemetry/api';
 import { SpanKind, endSpan, type Span, type Tracing } from '../observability/tracing.js';
 import { metricsRoute } from './metrics.js';
+import { pagesRouter, wantsPage } from './pages.js';
+import { demoKeysOf } from './identity.js';
 import { createCursorCodec } from '../resolvers/cursors.js';
 import type { Config } from './config.js';
 import {
@@ -898,6 +900,15 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     });
   });
   app.get('/metrics', metricsRoute(config.metrics, instruments));
+  // The pages (issue #12): the playground for a browser's GET /graphql and at /playground, the
+  // operations console at /ops. GraphQL over HTTP is unchanged for every other request.
+  const pages = pagesRouter({
+    demoKeys: demoKeysOf(config.auth.apiKeys, config.auth.apiKeySecret),
+  });
+  app.get('/graphql', (req, res, next) =>
+    wantsPage(req) ? pages.playground(req, res, next) : next(),
+  );
+  app.use(pages.router);
   // Webhooks read their raw body (signatures cover the exact bytes): no parser may run first.
   if (options.webhooks) app.use(options.webhooks);
   app.use(

@@ -287,3 +287,25 @@ export function apiKeyEnv(
     API_KEY_SECRET: secret,
   };
 }
+
+/**
+ * The demo keys the pages may prefill (the playground's header editor, the console's key
+ * field): only when every one of them authenticates here, which is the embedded default and
+ * never production (refused at start-up there). Null otherwise.
+ */
+export function demoKeysOf(
+  apiKeys: readonly ApiKeyEntry[],
+  secret: string,
+): { admin: string; storefront: string; service: string; partner: string; operations: string } | null {
+  const keys = {
+    admin: 'demo-admin',
+    storefront: 'demo-storefront',
+    service: 'demo-service',
+    partner: 'demo-partner-a',
+    operations: 'demo-operations',
+  };
+  const valid = Object.values(keys).every((key) =>
+    apiKeys.some((entry) => entry.hash === hashApiKey(secret, key)),
+  );
+  return valid ? keys : null;
+}
