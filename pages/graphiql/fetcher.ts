@@ -4,7 +4,7 @@
  * `connectionParams.authorization` (DESIGN.md), one socket per distinct key.
  */
 import type { Fetcher, FetcherOpts, FetcherParams } from '@graphiql/toolkit';
-import { getOperationAST, parse, type DocumentNode } from 'graphql';
+import { getOperationAST, parse } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 
 /**
@@ -30,7 +30,7 @@ export function createFetcher(endpoint: string, wsUrl: string, fallback: string 
   return (params: FetcherParams, opts?: FetcherOpts) => {
     const headers = normalise(opts?.headers);
     if (headers['authorization'] === undefined && fallback) headers['authorization'] = fallback;
-    if (isSubscription(params, opts?.documentAST)) {
+    if (isSubscription(params)) {
       const client = socketFor(headers['authorization'] ?? '');
       return {
         subscribe(sink: {
@@ -83,9 +83,10 @@ function normalise(headers: Record<string, unknown> | undefined): Record<string,
   return out;
 }
 
-function isSubscription(params: FetcherParams, document: DocumentNode | undefined): boolean {
+/** From the query text itself: GraphiQL's parsed document can lag behind its editor. */
+function isSubscription(params: FetcherParams): boolean {
   try {
-    const ast = document ?? parse(params.query);
+    const ast = parse(params.query);
     return getOperationAST(ast, params.operationName ?? undefined)?.operation === 'subscription';
   } catch {
     return false; // the server answers the syntax error

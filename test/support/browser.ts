@@ -1,0 +1,108 @@
+/**
+ * A real browser for the page tests: Debian's Chromium driven by playwright-core (no browser
+ * download). Missing Chromium fails the tests loudly; it never skips them. Screenshots go to
+ * test/artifacts/ (kept by CI as artifacts, ignored by git).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Where screenshots are written. */
+export const ARTIFACTS = join(ROOT, 'test', 'artifacts');
+
+/** The Chromium binary: CHROMIUM_PATH, else Debian's. */
+export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+
+/**
+ * Builds the pages when pages/dist is missing (a test file run on its own, before
+ * `npm run build:pages`); `npm test` builds them before the suites run.
+ */
+export function ensurePagesBuilt(): void {
+  if (existsSync(join(ROOT, 'pages', 'dist', 'ops.js'))) return;
+  const built = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/build-pages.ts'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  if (built.status !== 0) throw new Error(`npm run build:pages failed (exit ${built.status})`);
+}
+
+/** Launches headless Chromium as this machine allows it (no sandbox as root, no network chatter). */
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium is required by the page tests and is not at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH`,
+    );
+  }
+  ensurePagesBuilt();
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A page at 1280×800 that records its script errors and failed loads (tests assert none). */
+export async function openPage(
+  browser: Browser,
+  url: string,
+): Promise<{ page: Page; problems: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('requestfailed', (request) => {
+    // A subscription socket closed as the page goes away is not a failed load.
+    if (!request.url().startsWith('ws')) problems.push(`request failed: ${request.url()}`);
+  });
+  page.on('response', (response) => {
+    if (response.status() >= 500) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+  });
+  await page.goto(url);
+  return { page, problems };
+}
+
+/** Saves a screenshot of the page as test/artifacts/<name>.png. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: false });
+  return path;
+}
+
+/** The little of the DOM the wait functions below use (test/ compiles without the DOM lib). */
+interface PageGlobals {
+  readonly document: { querySelector(selector: string): { textContent: string | null } | null };
+}
+
+/**
+ * Waits until the element at `selector` contains every one of `texts` (the page's own state,
+ * polled by Playwright in the page; bounded by Playwright's timeout).
+ */
+export async function waitForText(
+  page: Page,
+  selector: string,
+  texts: readonly string[],
+  timeout = 20_000,
+): Promise<void> {
+  await page.waitForFunction(
+    ({ selector, texts }) => {
+      const { document } = globalThis as unknown as PageGlobals;
+      const text = document.querySelector(selector)?.textContent ?? '';
+      return texts.every((t) => text.includes(t));
+    },
+    { selector, texts },
+    { timeout },
+  );
+}
