@@ -178,7 +178,12 @@ function ExceptionCard(props: { item: Item; onChanged(): void; onOpenOrder(id: s
     </form>
   );
   return (
-    <li class="card" data-exception={item.id} aria-labelledby={`${item.id}-title`}>
+    <li
+      class="card"
+      data-exception={item.id}
+      data-order-id={item.orderId ?? ''}
+      aria-labelledby={`${item.id}-title`}
+    >
       <h3 id={`${item.id}-title`}>
         <span class={`badge ex-${item.status}`}>{item.status}</span> {item.kind}{' '}
         <span class="muted">{item.id}</span>

@@ -96,13 +96,26 @@ export async function waitForText(
   texts: readonly string[],
   timeout = 20_000,
 ): Promise<void> {
-  await page.waitForFunction(
-    ({ selector, texts }) => {
-      const { document } = globalThis as unknown as PageGlobals;
-      const text = document.querySelector(selector)?.textContent ?? '';
-      return texts.every((t) => text.includes(t));
-    },
-    { selector, texts },
-    { timeout },
-  );
+  try {
+    await page.waitForFunction(
+      ({ selector, texts }) => {
+        const { document } = globalThis as unknown as PageGlobals;
+        const text = document.querySelector(selector)?.textContent ?? '';
+        return texts.every((t) => text.includes(t));
+      },
+      { selector, texts },
+      { timeout },
+    );
+  } catch (error) {
+    // Say what the page showed instead, so a failure reads without a screenshot.
+    const shown = await page
+      .locator(selector)
+      .first()
+      .textContent({ timeout: 1_000 })
+      .catch(() => null);
+    throw new Error(
+      `expected ${selector} to contain ${JSON.stringify(texts)} within ${timeout} ms; it shows ${JSON.stringify(shown?.slice(0, 1_000) ?? null)}`,
+      { cause: error },
+    );
+  }
 }
