@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { DeadLetter } from '../store/contract.js';
-import { launchBrowser, openPage, screenshot, waitForText } from './support/browser.js';
+import { audit, launchBrowser, openPage, screenshot, waitForText } from './support/browser.js';
 import { placeOrder, stockedRow, type PlacedOrder } from './support/orders.js';
 import { startStack, type Stack } from './support/stack.js';
 
@@ -212,4 +212,17 @@ describe('the operations console', () => {
     await screenshot(page, 'ops-feed');
     assert.deepEqual(problems, []);
   });
+});
+
+describe('the operations console is usable without a mouse and with a screen reader', () => {
+  for (const path of ['sources', 'dead-letters', 'exceptions', 'orders', 'latency', 'feed']) {
+    it(`#/${path} has no serious accessibility violations (axe-core, WCAG 2.1 AA)`, async () => {
+      const { page } = await openPage(browser, `${ops}#/${path}`, { bypassCSP: true });
+      await page.locator('main section h2').waitFor();
+      // Loaded: the view's first answer is in (its status line no longer says Loading).
+      await page.waitForLoadState('networkidle');
+      assert.deepEqual(await audit(page), []);
+      await page.context().close();
+    });
+  }
 });

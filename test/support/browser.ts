@@ -4,6 +4,7 @@
  * test/artifacts/ (kept by CI as artifacts, ignored by git).
  */
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,8 +58,13 @@ export async function launchBrowser(): Promise<Browser> {
 export async function openPage(
   browser: Browser,
   url: string,
+  options: { readonly bypassCSP?: boolean } = {},
 ): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    // Only for the accessibility audit, which injects axe-core into the page.
+    bypassCSP: options.bypassCSP ?? false,
+  });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
@@ -118,4 +124,50 @@ export async function waitForText(
       { cause: error },
     );
   }
+}
+
+/** One accessibility rule a page breaks, as axe-core reports it. */
+export interface Violation {
+  readonly id: string;
+  readonly impact: string | null;
+  readonly help: string;
+  readonly targets: readonly string[];
+}
+
+/**
+ * Runs axe-core (WCAG 2.1 A and AA rules) on the page as it is now and returns the serious and
+ * critical violations: unlabelled controls, missing names, contrast, keyboard traps. The page
+ * must have been opened with `bypassCSP` (axe is injected as a script).
+ */
+export async function audit(page: Page, exclude: readonly string[] = []): Promise<Violation[]> {
+  const axe = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+  await page.addScriptTag({ path: axe });
+  const violations = await page.evaluate(async (exclude) => {
+    const run = (globalThis as unknown as {
+      axe: {
+        run(
+          context: unknown,
+          options: unknown,
+        ): Promise<{
+          violations: {
+            id: string;
+            impact: string | null;
+            help: string;
+            nodes: { target: string[] }[];
+          }[];
+        }>;
+      };
+    }).axe.run;
+    const result = await run(
+      { exclude: exclude.map((selector) => [selector]) },
+      { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } },
+    );
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.map((n) => n.target.join(' ')),
+    }));
+  }, exclude);
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
