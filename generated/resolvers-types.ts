@@ -806,6 +806,13 @@ export type OrderFilter = {
   readonly channel?: InputMaybe<Channel>;
   /** Only this customer's orders (global ID or customer number). */
   readonly customerId?: InputMaybe<Scalars['ID']['input']>;
+  /**
+   * Only orders whose channel reference (`Order.externalReference`) is exactly this, case included:
+   * 1 to 35 printable characters. Finds orders entered in the ERP (by their external document
+   * number) and orders Crossdock placed, also those the ERP does not have yet (`PENDING_ERP`).
+   * Channel-scoped callers find only their channel's orders.
+   */
+  readonly externalReference?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** One line of an order. */
