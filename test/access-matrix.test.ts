@@ -330,6 +330,19 @@ const CELLS: readonly Cell[] = [
     },
   },
   {
+    name: 'sourceHealth with its history',
+    query: `{ sourceHealth { name history(last: 1) { state } } }`,
+    read: (a) => code(a) ?? (Array.isArray(a.data?.sourceHealth?.[0]?.history) ? 'data' : 'hidden'),
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'FORBIDDEN',
+      storefront: 'FORBIDDEN',
+      portal: 'FORBIDDEN',
+      partner: 'FORBIDDEN',
+    },
+  },
+  {
     name: 'replayDeadLetter',
     query: `mutation { replayDeadLetter(id: "DL-none", idempotencyKey: "matrix-replay") { userErrors { code } } }`,
     read: (a) => code(a) ?? 'data',

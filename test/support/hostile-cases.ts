@@ -1356,6 +1356,16 @@ export const CASES: readonly Case[] = [
     ),
     expect: { status: 200, code: 'BAD_USER_INPUT', message },
   })),
+  ...([0, 361] as const).map((last): Case => ({
+    category: 'arguments',
+    name: `SourceHealth.history(last: ${last})`,
+    send: op(`{ sourceHealth { history(last: ${last}) { at } } }`),
+    expect: {
+      status: 200,
+      code: 'BAD_USER_INPUT',
+      message: `last: expected an integer from 1 to 360, got ${last}`,
+    },
+  })),
   {
     category: 'arguments',
     name: 'customers(filter.search) of 101 characters',
