@@ -3,6 +3,7 @@
  * the correlation ID, the connectors and fresh DataLoaders.
  */
 import type { Store } from '../store/contract.js';
+import type { HealthHistory } from '../observability/health-history.js';
 import type { Trail } from '../observability/trail.js';
 import type { CursorCodec } from './cursors.js';
 import type { EventBus } from '../subscriptions/bus.js';
@@ -110,6 +111,8 @@ export interface ResolverContext {
   readonly cursors: CursorCodec;
   /** This replica's recent work by correlation ID (observability/trail.ts). */
   readonly trail: Trail;
+  /** This instance's samples of every source's health (`SourceHealth.history`). */
+  readonly healthHistory: Pick<HealthHistory, 'capacity' | 'history'>;
   /** The `Idempotency-Key` HTTP header, when sent. */
   readonly idempotencyKeyHeader: string | null;
   /** Idempotency outcomes of this request's mutations; sent as `extensions.idempotency`. */

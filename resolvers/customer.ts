@@ -8,6 +8,7 @@ import { NO_CUSTOMER, channelScope, customerScope } from './access.js';
 import { listPage, pageRequest, toConnection } from './connection.js';
 import type { ResolverContext } from './context.js';
 import { notFound } from './errors.js';
+import { withCrossdock } from './order.js';
 import { MAX_TEXT_CHARS, boundedText, keyFromIdArgument, toGlobalId } from './ids.js';
 import { compareMoney, nonNegative, subtractMoney } from '../workflows/money.js';
 
@@ -44,8 +45,9 @@ export const Customer: CustomerResolvers<ResolverContext> = {
       }),
     );
     for (const order of page.items) ctx.loaders.order.prime(order.number, order);
+    const items = await withCrossdock(ctx, page.items);
     return toConnection(
-      page,
+      { items, hasNextPage: page.hasNextPage },
       (o) => o.number,
       (o) => o,
     );

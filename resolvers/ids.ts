@@ -2,7 +2,11 @@
  * Global IDs and cursors. Both are opaque to clients (base64url) and carry the canonical key,
  * so any replica can decode them without shared state.
  */
-import { WAREHOUSE_CODE } from '../sources/identifiers.js';
+import {
+  MAX_EXTERNAL_REFERENCE_CHARS,
+  WAREHOUSE_CODE,
+  isExternalReference,
+} from '../sources/identifiers.js';
 import { badInput } from './errors.js';
 
 /** Types that implement Node. */
@@ -103,6 +107,18 @@ export function checkWarehouseCode(code: string, argument: string): string {
     throw badInput(argument, 'a warehouse code such as EAST', code);
   }
   return code;
+}
+
+/** A channel reference argument (`#1001`, `PO-700001`): 1 to 35 printable characters, as given. */
+export function checkExternalReference(reference: string, argument: string): string {
+  if (!isExternalReference(reference)) {
+    throw badInput(
+      argument,
+      `a channel reference of 1 to ${MAX_EXTERNAL_REFERENCE_CHARS} printable characters`,
+      reference,
+    );
+  }
+  return reference;
 }
 
 /** Largest page a connection serves. */

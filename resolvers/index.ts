@@ -6,7 +6,7 @@
 import type { Resolvers } from '../generated/resolvers-types.js';
 import type { ResolverContext } from './context.js';
 import { Customer, customerQueries } from './customer.js';
-import { SourceHealth, healthQueries } from './health.js';
+import { SourceHealth, SourceHealthSample, healthQueries } from './health.js';
 import { InventoryPosition, Warehouse, inventoryQueries } from './inventory.js';
 import { Node, nodeQueries } from './node.js';
 import { Order, OrderLine, orderQueries } from './order.js';
@@ -67,6 +67,7 @@ export const resolvers: Resolvers<ResolverContext> = {
   Shipment,
   Invoice,
   SourceHealth,
+  SourceHealthSample,
 };
 
 export type { ResolverContext } from './context.js';

@@ -17,6 +17,7 @@ import type {
   WarehouseRecord,
   WmsConnector,
 } from '../sources/contract.js';
+import { CROSSDOCK_ORDER_ID } from '../sources/identifiers.js';
 import type { Store, StoredOrder } from '../store/contract.js';
 import type { Sources } from './sources.js';
 
@@ -40,7 +41,10 @@ export interface Loaders {
   readonly order: DataLoader<string, OrderRecord | null>;
   readonly invoice: DataLoader<string, InvoiceRecord | null>;
   readonly invoicesByOrder: DataLoader<string, InvoiceRecord[]>;
-  /** Crossdock's own order records (orders placed through it, and ERP orders it acted on). */
+  /**
+   * Crossdock's own order records (orders placed through it, and ERP orders it acted on), by its
+   * order id or by ERP order number.
+   */
   readonly storedOrder: DataLoader<string, StoredOrder | null>;
   /** One entry per warehouse system, in the order of `sources.warehouses`. */
   readonly warehouseSystems: readonly WarehouseSystemLoaders[];
@@ -137,8 +141,16 @@ export function createLoaders(sources: Sources, store: Store): Loaders {
     ),
     // The store is local (SQLite) or one round trip per id (MongoDB); batching it buys little.
     storedOrder: new DataLoader(
-      settled('storedOrder', (ids: readonly string[]) =>
-        Promise.all(ids.map((id) => store.orders.get(id))),
+      settled('storedOrder', (keys: readonly string[]) =>
+        // By Crossdock's id, else by the ERP number of an order it placed (whose record is kept
+        // under its XD- id): an order is the same however it is reached (workflows read alike).
+        Promise.all(
+          keys.map(
+            async (key) =>
+              (await store.orders.get(key)) ??
+              (CROSSDOCK_ORDER_ID.test(key) ? null : store.orders.getByErpNumber(key)),
+          ),
+        ),
       ),
       { name: 'storedOrder' },
     ),

@@ -9,7 +9,11 @@ import type {
   QueryResolvers,
 } from '../generated/resolvers-types.js';
 import type { AddressRecord } from '../sources/contract.js';
-import { CUSTOMER_NUMBER_ARGUMENT, ORDER_NUMBER } from '../sources/identifiers.js';
+import {
+  CUSTOMER_NUMBER_ARGUMENT,
+  MAX_EXTERNAL_REFERENCE_CHARS,
+  ORDER_NUMBER,
+} from '../sources/identifiers.js';
 import { IdempotencyError } from '../workflows/index.js';
 import type { UserError } from '../workflows/orders.js';
 import { NO_CUSTOMER, customerScope } from './access.js';
@@ -74,8 +78,6 @@ export async function guarded<T extends { outcome: unknown; replayed: boolean }>
 const MAX_DEAD_LETTER_ID_CHARS = 200;
 /** Longest reason of a cancellation or return (kept in the ledger, sent to the systems). */
 const MAX_REASON_CHARS = 250;
-/** Longest channel reference: the ERP's external document number (BC Code[35]). */
-const MAX_EXTERNAL_REFERENCE_CHARS = 35;
 
 /** A ship-to address within the ERP's field lengths (BC sales order ship-to fields). */
 function address(input: AddressInput | null | undefined): AddressRecord | null {

@@ -6,10 +6,11 @@ import type {
   OrderResolvers,
   QueryResolvers,
 } from '../generated/resolvers-types.js';
-import { isChannel, type OrderRecord } from '../sources/contract.js';
+import { isChannel, type OrderRecord, type PageRequest } from '../sources/contract.js';
 import { CUSTOMER_NUMBER_ARGUMENT, ORDER_NUMBER } from '../sources/identifiers.js';
 import type { StoredOrder } from '../store/contract.js';
 import { NO_SHIP_TO, orderDataOf, warehouseReferencesOf } from '../workflows/model.js';
+import { ordersByReference, type ReferenceQuery } from '../workflows/order-lookup.js';
 import { orderStatus } from '../workflows/status.js';
 import { ledgerTimeline, systemsTimeline } from '../workflows/timeline.js';
 import { NO_CUSTOMER, canSeeOrder, channelScope, customerScope } from './access.js';
@@ -17,7 +18,7 @@ import { listPage, pageRequest, toConnection } from './connection.js';
 import type { ResolverContext } from './context.js';
 import { badInput, notFound } from './errors.js';
 import { fromEveryWarehouseSystem, withErrorSlots } from './fanout.js';
-import { keyFromIdArgument, toGlobalId } from './ids.js';
+import { checkExternalReference, keyFromIdArgument, toGlobalId } from './ids.js';
 
 /**
  * An order as the graph sees it: the ERP's record, plus Crossdock's own record when Crossdock
@@ -64,21 +65,22 @@ function fromStored(stored: StoredOrder): OrderParent {
  */
 export async function loadOrder(ctx: ResolverContext, key: string): Promise<OrderParent> {
   const stored = await ctx.loaders.storedOrder.load(key);
-  let order: OrderParent | null = null;
-  if (stored?.erpNumber) {
-    const erp = await ctx.loaders.order.load(stored.erpNumber);
-    order = erp ? { ...erp, crossdock: stored } : fromStored(stored);
-  } else if (stored) {
-    order = fromStored(stored);
-  } else {
-    order = await ctx.loaders.order.load(key);
-  }
+  const order = stored ? await parentOf(ctx, stored) : await ctx.loaders.order.load(key);
   if (!order || !canSeeOrder(ctx, order)) throw notFound('Order', key);
   return order;
 }
 
-/** Attaches Crossdock's record to ERP orders of a listing (shadows of orders it acted on). */
-async function withCrossdock(
+/** The order Crossdock keeps `stored` for: the ERP's with it, or its own while the ERP has none. */
+async function parentOf(ctx: ResolverContext, stored: StoredOrder): Promise<OrderParent> {
+  const erp = stored.erpNumber ? await ctx.loaders.order.load(stored.erpNumber) : null;
+  return erp ? { ...erp, crossdock: stored } : fromStored(stored);
+}
+
+/**
+ * Attaches Crossdock's record to ERP orders of a listing: orders it placed (found by their ERP
+ * number) and shadows of ERP orders it acted on.
+ */
+export async function withCrossdock(
   ctx: ResolverContext,
   orders: readonly OrderRecord[],
 ): Promise<OrderParent[]> {
@@ -129,6 +131,10 @@ export const Order: OrderResolvers<ResolverContext> = {
     }
   },
   customer: (o, _args, ctx) => ctx.loaders.customer.load(o.customerNumber),
+  // The ERP's externalDocumentNumber of an order Crossdock placed is Crossdock's own id (the
+  // idempotency token of its posting); the channel's reference is in Crossdock's record.
+  externalReference: (o: OrderParent) =>
+    o.crossdock ? orderDataOf(o.crossdock).externalReference : o.externalReference,
   orderedAt: (o) => o.orderDate,
   subtotal: (o) => o.totalExcludingTax,
   total: (o) => o.totalIncludingTax,
@@ -183,6 +189,30 @@ export const OrderLine: OrderLineResolvers<ResolverContext> = {
   lineTotal: (line) => line.lineAmount,
 };
 
+/** `orders(filter: { externalReference })`: the read model's page, as the graph's orders. */
+async function byReference(ctx: ResolverContext, request: PageRequest, query: ReferenceQuery) {
+  const page = await listPage(request, (p) =>
+    ordersByReference({ erp: ctx.sources.erp, store: ctx.store }, query, p),
+  );
+  const fromErp = page.items.flatMap((found) => (found.from === 'erp' ? [found.order] : []));
+  for (const order of fromErp) ctx.loaders.order.prime(order.number, order);
+  const attached = new Map((await withCrossdock(ctx, fromErp)).map((o) => [o.number, o]));
+  const items = await Promise.all(
+    page.items.map(async (found) => ({
+      key: found.key,
+      order:
+        found.from === 'erp'
+          ? (attached.get(found.order.number) ?? found.order)
+          : await parentOf(ctx, found.stored),
+    })),
+  );
+  return toConnection(
+    { items, hasNextPage: page.hasNextPage },
+    (item) => item.key,
+    (item) => item.order,
+  );
+}
+
 /** Query fields of orders. */
 export const orderQueries: Pick<QueryResolvers<ResolverContext>, 'order' | 'orders'> = {
   order: (_root, { id }, ctx) => loadOrder(ctx, keyFromIdArgument(id, 'Order', ORDER_NUMBER)),
@@ -206,6 +236,10 @@ export const orderQueries: Pick<QueryResolvers<ResolverContext>, 'order' | 'orde
       throw badInput('filter.customerId', `${own} (the only customer this key may read)`, asked);
     }
     const customerNumber = own ?? asked;
+    const reference =
+      filter?.externalReference == null
+        ? undefined
+        : checkExternalReference(filter.externalReference, 'filter.externalReference');
     if (customerNumber === NO_CUSTOMER) {
       // A storefront without a customer session sees no orders.
       pageRequest(first, after);
@@ -214,6 +248,13 @@ export const orderQueries: Pick<QueryResolvers<ResolverContext>, 'order' | 'orde
         (o: OrderRecord) => o.number,
         (o) => o,
       );
+    }
+    if (reference !== undefined) {
+      return byReference(ctx, pageRequest(first, after), {
+        reference,
+        channel: scope ?? channel,
+        customerNumber,
+      });
     }
     const page = await listPage(pageRequest(first, after), (p) =>
       ctx.sources.erp.listOrders(p, { customerNumber, channel: scope ?? channel }),

@@ -14,6 +14,7 @@ import type {
   ShipmentEventPayload,
 } from '../subscriptions/events.js';
 import type { CustomerRecord, OrderRecord, WarehouseRecord } from '../sources/contract.js';
+import type { HealthSample } from '../observability/health-history.js';
 
 /** A product is its SKU; every field is loaded (batched) by SKU from its owning system. */
 export interface ProductParent {
@@ -112,3 +113,6 @@ export interface ExceptionPayloadParent {
   readonly exception: ExceptionItem | null;
   readonly userErrors: readonly UserError[];
 }
+
+/** One sample of a source's health, as this instance's health history keeps it. */
+export type SourceHealthSampleParent = HealthSample;

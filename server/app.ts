@@ -48,6 +48,7 @@ import {
 } from './operation-log.js';
 import { createTrail, type Trail } from '../observability/trail.js';
 import { createInstruments, type Instruments } from '../observability/instruments.js';
+import { createHealthHistory, type HealthHistory } from '../observability/health-history.js';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { SpanKind, endSpan, type Span, type Tracing } from '../observability/tracing.js';
 import { metricsRoute } from './metrics.js';
@@ -82,6 +83,8 @@ export interface Crossdock {
   readonly sources: Sources;
   /** The subscription fan-out: its stats and the events tests and diagnostics can await. */
   readonly subscriptions: Pick<Fanout, 'stats' | 'events'>;
+  /** Samples of every source's health (`SourceHealth.history`); `sampleNow()` takes one at once. */
+  readonly healthHistory: Pick<HealthHistory, 'sampleNow' | 'history'>;
   /** Stops accepting requests and drains those in flight. Idempotent. */
   close(): Promise<void>;
 }
@@ -569,6 +572,13 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   const cursors = createCursorCodec(config.auth.apiKeySecret);
   const trail = options.trail ?? createTrail();
   const instruments = options.instruments ?? createInstruments({ logger, trail });
+  // Source health over time: one sampler per instance, stopped first when it closes.
+  const healthHistory = createHealthHistory({
+    read: () => allConnectors(sources).map((connector) => connector.health()),
+    intervalMs: config.sourceHealth.sampleMs,
+    capacity: config.sourceHealth.samples,
+    onError: (error) => logger.warn({ err: error }, 'source health sample failed'),
+  });
   // Every operation: its log line, its metrics and its trail entry (Query.trace).
   const onOperation = (line: OperationLine, span?: Span) => {
     logOperation(logger, line);
@@ -800,6 +810,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
           keys,
           cursors,
           trail,
+          healthHistory,
           idempotencyKeyHeader: null,
           idempotency: [],
         };
@@ -986,6 +997,7 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
         keys,
         cursors,
         trail,
+        healthHistory,
         idempotencyKeyHeader:
           typeof req.headers['idempotency-key'] === 'string'
             ? req.headers['idempotency-key']
@@ -1043,12 +1055,16 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     httpServer,
     sources,
     subscriptions: { stats: () => fanout.stats(), events: fanout.events },
-    close: () =>
+    healthHistory,
+    close: () => {
+      // No sample is taken once closing starts: the connectors it reads are closed after this.
+      healthHistory.close();
       // Apollo's drain plugin closes the http server and waits for requests in flight (and
       // the sockets); then the shared bus subscriptions end, then the budgets' connection.
-      (closing ??= apollo
+      return (closing ??= apollo
         .stop()
         .then(() => fanout.close())
-        .then(() => budgets.close())),
+        .then(() => budgets.close()));
+    },
   };
 }

@@ -8,6 +8,11 @@ import { readFileSync } from 'node:fs';
 import type { LevelWithSilent } from 'pino';
 import { ERP_SANDBOX, COMMERCE_SANDBOX, WMS_SANDBOX } from '../sandbox/credentials.js';
 import { LOG_LEVELS } from '../observability/logger.js';
+import {
+  DEFAULT_HISTORY_LAST,
+  DEFAULT_SOURCE_HEALTH_SAMPLES,
+  DEFAULT_SOURCE_HEALTH_SAMPLE_MS,
+} from '../observability/health-history.js';
 import type { JSONWebKeySet } from 'jose';
 import { DOCUMENT_MODES, readManifest, type TrustedDocuments } from './documents.js';
 import type { BudgetPolicy } from './budget.js';
@@ -209,6 +214,12 @@ export const SETTINGS: readonly SettingDoc[] = [
     default: '20000',
     description:
       'Most ledger entries one business view (Query.stepLatency, Query.slaBreaches) reads; a wider window is refused with BAD_USER_INPUT naming the limit.',
+  },
+  {
+    name: 'SOURCE_HEALTH_SAMPLE_MS / SOURCE_HEALTH_SAMPLES',
+    default: '10000 / 360',
+    description:
+      "Source health over time (SourceHealth.history): every SOURCE_HEALTH_SAMPLE_MS (100–3600000) each source's breaker state, calls, failures, error rate and p50/p95 latency are sampled; the newest SOURCE_HEALTH_SAMPLES (60–100000; 60 is history's default last) are kept per source, in memory, per instance: 360 × 10 s is an hour.",
   },
   {
     name: 'WS_INIT_TIMEOUT_MS / WS_KEEPALIVE_MS',
@@ -481,6 +492,9 @@ export const SETTINGS: readonly SettingDoc[] = [
   },
 ];
 
+/** Shortest SOURCE_HEALTH_SAMPLE_MS: reading four breakers is cheap, but not free every tick. */
+const MIN_SOURCE_HEALTH_SAMPLE_MS = 100;
+
 /** The four sources of the embedded topology. */
 export type SourceName = 'erp' | 'commerce' | 'wms' | 'tpl';
 
@@ -574,6 +588,8 @@ export interface Config {
     readonly redactSourceErrors: boolean;
   };
   readonly logLevel: LevelWithSilent;
+  /** Source health over time (observability/health-history.ts): sampling interval and samples kept. */
+  readonly sourceHealth: { readonly sampleMs: number; readonly samples: number };
   /** `/metrics`: with a key, only `Authorization: Bearer <key>`; without one, loopback peers only. */
   readonly metrics: { readonly key: string | null };
   /** OpenTelemetry: OTLP/HTTP export when an endpoint is set; no spans otherwise. */
@@ -1068,6 +1084,23 @@ export function loadConfig(env: Raw = process.env): Config {
     },
     logLevel: oneOf(raw, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     metrics: { key: metricsKey(raw) },
+    sourceHealth: {
+      sampleMs: int(
+        raw,
+        'SOURCE_HEALTH_SAMPLE_MS',
+        DEFAULT_SOURCE_HEALTH_SAMPLE_MS,
+        MIN_SOURCE_HEALTH_SAMPLE_MS,
+        3_600_000,
+      ),
+      // At least history's default `last`, so a query without `last` is always in range.
+      samples: int(
+        raw,
+        'SOURCE_HEALTH_SAMPLES',
+        DEFAULT_SOURCE_HEALTH_SAMPLES,
+        DEFAULT_HISTORY_LAST,
+        100_000,
+      ),
+    },
     tracing: {
       endpoint: url(raw, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
       serviceName: str(raw, 'OTEL_SERVICE_NAME', 'crossdock'),

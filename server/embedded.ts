@@ -49,9 +49,10 @@ export interface Embedded {
   /** `<crossdock origin>/webhooks/<system>` of each system that sends webhooks. */
   readonly webhookUrls: Readonly<Record<string, string>>;
   /**
-   * Closes in dependency order: stop the sandbox sending webhooks, stop polling, drain HTTP
-   * (webhooks in flight finish), stop the workflows' background work, close the connectors,
-   * the bus, the store, then the sandbox. Idempotent.
+   * Closes in dependency order: stop the sandbox sending webhooks, stop polling, stop sampling
+   * source health and drain HTTP (webhooks in flight finish; both are `crossdock.close()`), stop
+   * the workflows' background work, close the connectors, the bus, the store, then the sandbox.
+   * Idempotent.
    */
   close(): Promise<void>;
 }

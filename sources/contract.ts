@@ -353,6 +353,11 @@ export interface OrderFilter {
   readonly customerNumber?: string | undefined;
   readonly channel?: string | undefined;
   readonly channels?: readonly string[] | undefined;
+  /**
+   * Only orders whose reference the ERP keeps (`externalDocumentNumber`) is exactly this: the
+   * channel's reference of an order entered in the ERP, Crossdock's order id of one it placed.
+   */
+  readonly externalReference?: string | undefined;
 }
 
 /** Sales orders (newest numbers last; keyset on the order number). */

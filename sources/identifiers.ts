@@ -39,6 +39,28 @@ export const CUSTOMER_NUMBER_ARGUMENT = codeKey(MAX_KEY_ARGUMENT_CHARS);
  */
 export const ORDER_NUMBER = codeKey(MAX_KEY_ARGUMENT_CHARS);
 
+/**
+ * Longest channel reference (a web order name, an EDI PO number, a marketplace order id): the
+ * ERP keeps it as an order's `externalDocumentNumber`, Business Central's Code[35].
+ */
+export const MAX_EXTERNAL_REFERENCE_CHARS = 35;
+
+/**
+ * What no channel reference holds: control, format, surrogate, private-use and unassigned code
+ * points (Unicode's `Other`), line and paragraph separators.
+ */
+const UNPRINTABLE = /[\p{C}\p{Zl}\p{Zp}]/u;
+
+/**
+ * Whether `value` can be a channel reference: 1 to {@link MAX_EXTERNAL_REFERENCE_CHARS} printable
+ * characters (UTF-16 code units, as `placeOrder` counts them).
+ */
+export function isExternalReference(value: string): boolean {
+  return (
+    value.length >= 1 && value.length <= MAX_EXTERNAL_REFERENCE_CHARS && !UNPRINTABLE.test(value)
+  );
+}
+
 /** Longest SKU (the item number the ERP, the WMS and commerce share). */
 export const MAX_SKU_CHARS = 64;
 

@@ -452,9 +452,11 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     health() {
       const stats = breaker.stats;
       const attempted = Math.max(0, stats.fires - stats.rejects);
+      // opossum answers 0 for the percentiles of a window without a completed call: null then.
+      const timed = stats.latencyTimes.length > 0;
       const pct = (p: string): number | null => {
         const value = (stats.percentiles as Record<string, number>)[p];
-        return value === undefined || value < 0 ? null : value;
+        return !timed || value === undefined || value < 0 ? null : value;
       };
       return {
         name,
@@ -468,7 +470,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
           p50: pct('0.5'),
           p95: pct('0.95'),
           p99: pct('0.99'),
-          mean: stats.latencyMean >= 0 && stats.latencyTimes.length > 0 ? stats.latencyMean : null,
+          mean: timed && stats.latencyMean >= 0 ? stats.latencyMean : null,
         },
         windowMs: breakerOptions.rollingWindowMs,
         lastError,

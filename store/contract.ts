@@ -281,6 +281,17 @@ export interface CrossReferenceStore {
   forKey(type: string, key: string): Promise<CrossReference[]>;
   /** The canonical key a system's id belongs to. */
   findKey(type: string, source: string, entity: string, nativeId: string): Promise<string | null>;
+  /**
+   * Every canonical key that one system id belongs to, in key order, at most `limit`: a channel's
+   * reference can name several orders (a channel that sent the same order twice).
+   */
+  findKeys(
+    type: string,
+    source: string,
+    entity: string,
+    nativeId: string,
+    limit: number,
+  ): Promise<string[]>;
 }
 
 // ---------------------------------------------------------------------------------------------

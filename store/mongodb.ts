@@ -829,6 +829,14 @@ async function openCollections(db: Db): Promise<Omit<Store, 'close'>> {
         );
         return doc?.key ?? null;
       },
+      async findKeys(type, source, entity, nativeId, limit) {
+        const docs = await xrefs
+          .find({ type, source, entity, nativeId }, { projection: { _id: 0, key: 1 } })
+          .sort({ key: 1 })
+          .limit(limit)
+          .toArray();
+        return docs.map((doc) => doc.key);
+      },
     },
 
     exceptions: {

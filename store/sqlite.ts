@@ -714,6 +714,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const selectXrefKey = db.prepare<[string, string, string, string], { key: string }>(`
     SELECT key FROM xrefs WHERE type = ? AND source = ? AND entity = ? AND native_id = ?
      ORDER BY key LIMIT 1`);
+  const selectXrefKeys = db.prepare<[string, string, string, string, number], { key: string }>(`
+    SELECT key FROM xrefs WHERE type = ? AND source = ? AND entity = ? AND native_id = ?
+     ORDER BY key LIMIT ?`);
 
   // --- checkpoints -----------------------------------------------------------------------
 
@@ -1077,6 +1080,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       },
       async findKey(type, source, entity, nativeId) {
         return selectXrefKey.get(type, source, entity, nativeId)?.key ?? null;
+      },
+      async findKeys(type, source, entity, nativeId, limit) {
+        return selectXrefKeys.all(type, source, entity, nativeId, limit).map((row) => row.key);
       },
     },
 

@@ -44,13 +44,23 @@ const ONLY_PARTNER_B = DEMO_PARTNER_CUSTOMERS['demo-partner-b'].find(
   (c) => !PARTNER_A_CUSTOMERS.includes(c),
 ) as string;
 const ws = wsClients();
-/** Records found before the matrix runs (as admin): an order of MARKETPLACE_A, an invoice. */
-const found: { orderOfA?: string; orderOfOther?: string; invoice?: string } = {};
+/**
+ * Records found before the matrix runs (as admin): an order of MARKETPLACE_A, one of another
+ * channel and account, the channel reference of each, an invoice.
+ */
+const found: {
+  orderOfA?: string;
+  orderOfOther?: string;
+  referenceOfOther?: string;
+  invoice?: string;
+} = {};
+/** The channel reference of the order partner A places before the matrix runs. */
+const REFERENCE_OF_A = "MP-MATRIX-O'A";
 
 before(async () => {
   stack = await startStack({ catalogSize: 30, env: { POLL_SOURCES: 'none' } });
   const orders = await stack.gql<Json>(
-    `{ orders(first: 200) { nodes { id channel customer { number } invoices { id } } } }`,
+    `{ orders(first: 200) { nodes { id channel externalReference customer { number } invoices { id } } } }`,
   );
   const nodes = orders.body.data?.orders.nodes as Json[];
   // An order partner A placed through Crossdock: its timeline has ledger entries with callers.
@@ -65,17 +75,20 @@ before(async () => {
   );
   assert.ok(buyer, "a customer of partner A's with credit");
   const placed = await stack.gql<Json>(
-    `mutation($customer: ID!) { placeOrder(input: { channel: MARKETPLACE_A, customerId: $customer, lines: [{ sku: "SKU-000001", quantity: 1 }] }, idempotencyKey: "matrix-partner-order") { order { id } userErrors { code message } } }`,
-    { customer: buyer.number },
+    `mutation($customer: ID!, $reference: String!) { placeOrder(input: { channel: MARKETPLACE_A, customerId: $customer, externalReference: $reference, lines: [{ sku: "SKU-000001", quantity: 1 }] }, idempotencyKey: "matrix-partner-order") { order { id } userErrors { code message } } }`,
+    { customer: buyer.number, reference: REFERENCE_OF_A },
     { key: 'demo-partner-a' },
   );
   found.orderOfA = placed.body.data?.placeOrder.order?.id;
   assert.ok(found.orderOfA, JSON.stringify(placed.body));
-  found.orderOfOther = nodes.find(
-    (o) => o.channel !== 'MARKETPLACE_A' && o.customer?.number !== 'C10001',
-  )?.id;
+  const other = nodes.find(
+    (o) => o.channel !== 'MARKETPLACE_A' && o.customer?.number !== 'C10001' && o.externalReference,
+  );
+  found.orderOfOther = other?.id;
+  found.referenceOfOther = other?.externalReference;
   found.invoice = nodes.flatMap((o) => o.invoices ?? []).find(Boolean)?.id;
   assert.ok(found.orderOfOther, 'the sandbox has orders of other channels and customers');
+  assert.ok(found.referenceOfOther, 'with a channel reference');
 });
 after(async () => {
   await ws.disposeAll();
@@ -222,6 +235,42 @@ const CELLS: readonly Cell[] = [
     },
   },
   {
+    name: 'orders(filter.externalReference) of an order of another channel and account',
+    query: `query($r: String!) { orders(first: 5, filter: { externalReference: $r }) { nodes { id } } }`,
+    variables: () => ({ r: found.referenceOfOther }),
+    read: (a) => {
+      const nodes = a.data?.orders?.nodes as Json[] | undefined;
+      if (!nodes) return code(a) ?? 'hidden';
+      return nodes.some((n) => n.id === found.orderOfOther) ? 'data' : 'none';
+    },
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'data',
+      storefront: 'none',
+      portal: 'none',
+      partner: 'none',
+    },
+  },
+  {
+    name: "orders(filter.externalReference) of the partner's own order",
+    query: `query($r: String!) { orders(first: 5, filter: { externalReference: $r }) { nodes { id } } }`,
+    variables: () => ({ r: REFERENCE_OF_A }),
+    read: (a) => {
+      const nodes = a.data?.orders?.nodes as Json[] | undefined;
+      if (!nodes) return code(a) ?? 'hidden';
+      return nodes.length === 1 && nodes[0]?.id === found.orderOfA ? 'data' : 'none';
+    },
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'data',
+      storefront: 'none',
+      portal: 'none',
+      partner: 'data',
+    },
+  },
+  {
     name: "the partner's own order by id, its timeline's callers",
     query: `query($id: ID!) { order(id: $id) { id timeline { caller correlationId } } }`,
     variables: () => ({ id: found.orderOfA }),
@@ -271,6 +320,19 @@ const CELLS: readonly Cell[] = [
     name: 'sourceHealth',
     query: `{ sourceHealth { name } }`,
     read: (a) => code(a) ?? 'data',
+    expect: {
+      admin: 'data',
+      operations: 'data',
+      service: 'FORBIDDEN',
+      storefront: 'FORBIDDEN',
+      portal: 'FORBIDDEN',
+      partner: 'FORBIDDEN',
+    },
+  },
+  {
+    name: 'sourceHealth with its history',
+    query: `{ sourceHealth { name history(last: 1) { state } } }`,
+    read: (a) => code(a) ?? (Array.isArray(a.data?.sourceHealth?.[0]?.history) ? 'data' : 'hidden'),
     expect: {
       admin: 'data',
       operations: 'data',

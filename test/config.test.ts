@@ -70,6 +70,14 @@ describe('configuration', () => {
     });
   });
 
+  it('samples source health every 10 s and keeps an hour, unless told otherwise', () => {
+    assert.deepEqual(loadConfig({}).sourceHealth, { sampleMs: 10_000, samples: 360 });
+    assert.deepEqual(
+      loadConfig({ SOURCE_HEALTH_SAMPLE_MS: '1000', SOURCE_HEALTH_SAMPLES: '3600' }).sourceHealth,
+      { sampleMs: 1_000, samples: 3_600 },
+    );
+  });
+
   it('lets one source override the shared resilience settings', () => {
     const config = loadConfig({
       SOURCE_TIMEOUT_MS: '900',
@@ -187,6 +195,21 @@ describe('configuration', () => {
       'threshold over 100',
       { BREAKER_ERROR_THRESHOLD: '150' },
       'Invalid configuration: BREAKER_ERROR_THRESHOLD: expected an integer from 1 to 100, got "150"',
+    ],
+    [
+      'SOURCE_HEALTH_SAMPLE_MS zero',
+      { SOURCE_HEALTH_SAMPLE_MS: '0' },
+      'Invalid configuration: SOURCE_HEALTH_SAMPLE_MS: expected an integer from 100 to 3600000, got "0"',
+    ],
+    [
+      'SOURCE_HEALTH_SAMPLE_MS not a number',
+      { SOURCE_HEALTH_SAMPLE_MS: '10s' },
+      'Invalid configuration: SOURCE_HEALTH_SAMPLE_MS: expected an integer from 100 to 3600000, got "10s"',
+    ],
+    [
+      "SOURCE_HEALTH_SAMPLES fewer than history's default last",
+      { SOURCE_HEALTH_SAMPLES: '59' },
+      'Invalid configuration: SOURCE_HEALTH_SAMPLES: expected an integer from 60 to 100000, got "59"',
     ],
     [
       'URL not http',

@@ -389,6 +389,36 @@ describe('orders', () => {
     });
     assert.equal(requestsTo('salesOrders'), before);
   });
+
+  it('lists orders by external document number, exactly, the filter applied by the ERP', async () => {
+    const edi = world.orders.find((o) => o.channel === 'EDI' && o.externalReference !== null);
+    assert.ok(edi?.externalReference);
+    erp.control.resetStats();
+    const found = await shared.listOrders(
+      { first: 5 },
+      { externalReference: edi.externalReference, channel: 'EDI' },
+    );
+    assert.deepEqual(
+      found.items.map((o) => [o.number, o.externalReference]),
+      [[edi.number, edi.externalReference]],
+    );
+    assert.equal(found.hasNextPage, false);
+    assert.equal(requestsTo('salesOrders'), 1);
+    // Exact: a prefix, another case, or another channel's orders hold none; a value with quotes
+    // is a literal (quotes doubled), never more filter.
+    for (const [reference, channel] of [
+      [edi.externalReference.slice(0, -1), 'EDI'],
+      [edi.externalReference.toLowerCase(), 'EDI'],
+      [edi.externalReference, 'WEB'],
+      [`${edi.externalReference}' or number gt '`, 'EDI'],
+    ] as const) {
+      assert.deepEqual(
+        await shared.listOrders({ first: 5 }, { externalReference: reference, channel }),
+        { items: [], hasNextPage: false },
+        reference,
+      );
+    }
+  });
 });
 
 describe('invoices', () => {

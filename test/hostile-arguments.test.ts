@@ -142,6 +142,33 @@ const CASES: readonly Case[] = [
     calls: { erp: 0, commerce: 0 },
   },
   {
+    name: 'orders(filter.externalReference) of 36 characters',
+    query: `query($r: String) { orders(first: 5, filter: { externalReference: $r }) { nodes { number } } }`,
+    variables: { r: long(36) },
+    error: {
+      argument: 'filter.externalReference',
+      message: `filter.externalReference: expected a channel reference of 1 to 35 printable characters, got "${long(36)}"`,
+    },
+    calls: { erp: 0, commerce: 0 },
+  },
+  {
+    name: 'orders(filter.externalReference) of 5,000 characters: refused, quoted cut short',
+    query: `query($r: String) { orders(first: 5, filter: { externalReference: $r }) { nodes { number } } }`,
+    variables: { r: long(5_000) },
+    error: {
+      argument: 'filter.externalReference',
+      message: `filter.externalReference: expected a channel reference of 1 to 35 printable characters, got "${long(63)}… (5002 characters)`,
+    },
+    calls: { erp: 0, commerce: 0 },
+  },
+  {
+    name: 'orders(filter.externalReference) with an OData injection: searched as a reference, none found',
+    query: `query($r: String) { orders(first: 5, filter: { externalReference: $r }) { nodes { number } } }`,
+    variables: { r: "x' or number gt '" },
+    data: { orders: { nodes: [] } },
+    calls: { erp: 1, commerce: 0 },
+  },
+  {
     name: 'products(after) not a cursor',
     query: `{ products(first: 5, after: "zzz") { nodes { sku } } }`,
     error: {

@@ -1141,6 +1141,40 @@ for (const implementation of storeImplementations()) {
         assert.equal(await store.xrefs.findKey('Order', 'erp', 'salesInvoice', 'SO-1'), 'XD-00');
         assert.equal(await store.xrefs.findKey('Order', 'channel:EDI', 'salesOrder', 'SO-1'), null);
       });
+
+      it('findKeys: every key one system id belongs to, in key order, at most the limit', async () => {
+        for (const key of ['XD-3', 'XD-1', 'XD-2']) {
+          await store.xrefs.put({
+            type: 'Order',
+            key,
+            source: 'channel:MARKETPLACE_A',
+            entity: 'externalReference',
+            nativeId: "MP-O'1",
+          });
+        }
+        // The same reference on another channel, and another reference, are other ids.
+        await store.xrefs.put({
+          type: 'Order',
+          key: 'XD-4',
+          source: 'channel:EDI',
+          entity: 'externalReference',
+          nativeId: "MP-O'1",
+        });
+        await store.xrefs.put({
+          type: 'Order',
+          key: 'XD-5',
+          source: 'channel:MARKETPLACE_A',
+          entity: 'externalReference',
+          nativeId: 'MP-O',
+        });
+        const find = (nativeId: string, limit: number, source = 'channel:MARKETPLACE_A') =>
+          store.xrefs.findKeys('Order', source, 'externalReference', nativeId, limit);
+        assert.deepEqual(await find("MP-O'1", 10), ['XD-1', 'XD-2', 'XD-3']);
+        assert.deepEqual(await find("MP-O'1", 2), ['XD-1', 'XD-2']);
+        assert.deepEqual(await find("MP-O'1", 10, 'channel:EDI'), ['XD-4']);
+        assert.deepEqual(await find("mp-o'1", 10), [], 'exact: case counts');
+        assert.deepEqual(await find('MP-X', 10), []);
+      });
     });
 
     describe('API keys', () => {

@@ -34,6 +34,7 @@ import type {
 import { CROSSDOCK_ORDER_ID, orderIdOfReservation } from '../sources/identifiers.js';
 import type { Store, StoredOrder } from '../store/contract.js';
 import { feedUnmatchedEvent } from './exceptions.js';
+import { channelReferenceOf } from './model.js';
 import type { OrderWorkflows, WorkflowCaller } from './orders.js';
 
 /**
@@ -230,12 +231,8 @@ export function createIngest(deps: IngestDeps): Ingest {
     event: ChannelOrderSourceEvent,
     caller: WorkflowCaller,
   ): Promise<number> => {
-    const orderId = await store.xrefs.findKey(
-      'Order',
-      `channel:${STOREFRONT_CHANNEL}`,
-      'externalReference',
-      event.name,
-    );
+    const { source, entity } = channelReferenceOf(STOREFRONT_CHANNEL);
+    const orderId = await store.xrefs.findKey('Order', source, entity, event.name);
     if (orderId === null) {
       // The storefront has an order Crossdock never placed: its change reaches nobody.
       await unmatched(

@@ -149,3 +149,16 @@ export function warehouseReferencesOf(data: OrderData | null, orderNumber: strin
   if (data?.origin === 'crossdock') return data.allocations.map((a) => a.reference);
   return [orderNumber];
 }
+
+/**
+ * Where an order Crossdock placed keeps its channel's reference (`PlaceOrderInput.externalReference`)
+ * as a cross-reference: the ERP's `externalDocumentNumber` of such an order is Crossdock's own id
+ * (its idempotency token), so the channel's events (a storefront cancellation) and a search by
+ * reference (order-lookup.ts) find the order through this.
+ */
+export function channelReferenceOf(channel: string): {
+  readonly source: string;
+  readonly entity: 'externalReference';
+} {
+  return { source: `channel:${channel}`, entity: 'externalReference' };
+}

@@ -13,6 +13,7 @@ import type { OrderWorkflowContext } from './context.js';
 import { feedDeadLetter, feedOrder } from './exceptions.js';
 import {
   NO_SHIP_TO,
+  channelReferenceOf,
   orderDataOf,
   storedDataOf,
   type AllocationState,
@@ -392,8 +393,7 @@ export function createPlacement(ctx: OrderWorkflowContext, planner: Planner): Pl
           await store.xrefs.put({
             type: 'Order',
             key: id,
-            source: `channel:${input.channel}`,
-            entity: 'externalReference',
+            ...channelReferenceOf(input.channel),
             nativeId: input.externalReference,
           });
         }

@@ -18,6 +18,10 @@
  * References are written and looked up upper-cased (BC's Code[35] `External Document No.`).
  * Concurrent calls with one reference share one attempt. BC business errors (`Application_*`)
  * become SOURCE_REJECTED with reason `business_rule` and BC's message.
+ *
+ * The order listing filters in the ERP, each clause only when asked (a quote in a value doubled,
+ * OData's SQUOTE-in-string), the external document number as given, not upper-cased:
+ *   listOrders(p, f)               GET  salesOrders?$filter=number gt 'after' and customerNumber eq 'c' and crossdockChannel in (…) and externalDocumentNumber eq 'r'&…&$orderby=number asc
  */
 import type { CallObserver } from '../../observability/instruments.js';
 import type { z } from 'zod';
@@ -793,6 +797,10 @@ export function createErpConnector(
               ? undefined
               : eq('customerNumber', filter.customerNumber),
             channels === undefined ? undefined : inList('crossdockChannel', channels),
+            // As given, unlike the write path's own references: the caller asks for an exact match.
+            filter.externalReference === undefined
+              ? undefined
+              : eq('externalDocumentNumber', filter.externalReference),
           ),
           select: SALES_ORDER_SELECT,
           expand: ['salesOrderLines'],

@@ -1329,6 +1329,43 @@ export const CASES: readonly Case[] = [
     }),
     expect: { status: 200, code: 'BAD_USER_INPUT', message },
   })),
+  ...(
+    [
+      [
+        'of 5,000 characters',
+        x(5_000),
+        /^filter\.externalReference: expected a channel reference of 1 to 35 printable characters, got "x{63}… \(5002 characters\)$/,
+      ],
+      [
+        'empty',
+        '',
+        'filter.externalReference: expected a channel reference of 1 to 35 printable characters, got ""',
+      ],
+      [
+        'with a NUL',
+        'MP-1\u0000',
+        'filter.externalReference: expected a channel reference of 1 to 35 printable characters, got "MP-1\\u0000"',
+      ],
+    ] as const
+  ).map(([name, reference, message]): Case => ({
+    category: 'arguments',
+    name: `orders(filter.externalReference) ${name}`,
+    send: op(
+      'query($r: String) { orders(first: 1, filter: { externalReference: $r }) { nodes { number } } }',
+      { r: reference },
+    ),
+    expect: { status: 200, code: 'BAD_USER_INPUT', message },
+  })),
+  ...([0, 361] as const).map((last): Case => ({
+    category: 'arguments',
+    name: `SourceHealth.history(last: ${last})`,
+    send: op(`{ sourceHealth { history(last: ${last}) { at } } }`),
+    expect: {
+      status: 200,
+      code: 'BAD_USER_INPUT',
+      message: `last: expected an integer from 1 to 360, got ${last}`,
+    },
+  })),
   {
     category: 'arguments',
     name: 'customers(filter.search) of 101 characters',
