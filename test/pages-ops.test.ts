@@ -30,9 +30,10 @@ interface Failed {
 let first: Failed;
 let second: Failed;
 
-async function deadLettered(key: string, skip: number): Promise<Failed> {
+async function deadLettered(key: string, skip: number, reference: string): Promise<Failed> {
   const placed = await placeOrder(stack, key, {
     stock: stockedRow(stack.sandbox.world, { warehouse: 'EAST', skip }),
+    input: { externalReference: reference },
   });
   const [letter] = await stack.running.store.deadLetters.list({ orderId: placed.id, limit: 5 });
   assert.ok(letter, 'the ERP post was dead-lettered');
@@ -63,8 +64,8 @@ before(async () => {
   // The ERP's OAuth token first: a faulted POST would refuse the token request too.
   await stack.gql(`{ product(sku: "SKU-000001") { listPrice { amount } } }`);
   stack.sandbox.erp.control.setFaults({ errorRate: 1, methods: ['POST'] });
-  first = await deadLettered('ops-page-first', 0);
-  second = await deadLettered('ops-page-second', 1);
+  first = await deadLettered('ops-page-first', 0, 'PO-OPS-0001');
+  second = await deadLettered('ops-page-second', 1, 'PO-OPS-0002');
   stack.sandbox.erp.control.setFaults({ errorRate: 0, methods: null });
   browser = await launchBrowser();
 });
@@ -96,6 +97,19 @@ describe('the operations console', () => {
     await failedCall.waitFor();
     assert.match(await failedCall.innerText(), /erp/);
     await screenshot(page, 'ops-order');
+    // The channel's own reference finds the other order; an unknown text says nothing matched.
+    const search = page.getByLabel('Order number, order ID, external reference or correlation ID');
+    await search.fill('PO-OPS-0002');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await waitForText(page, 'p.notice', ['by external reference']);
+    await page.locator(`article[data-order="${second.placed.number}"]`).waitFor();
+    assert.equal(await page.locator('article.order').count(), 1);
+    await search.fill('PO-NOBODY-9');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await waitForText(page, 'p.notice', [
+      'No order has the number, ID, external reference or correlation ID “PO-NOBODY-9”',
+    ]);
+    assert.equal(await page.locator('article.order').count(), 0);
     assert.deepEqual(problems, []);
   });
 
@@ -146,12 +160,26 @@ describe('the operations console', () => {
     assert.deepEqual(problems, []);
   });
 
-  it('sources show every system with its breaker state, and the views are reached by keyboard', async () => {
+  it('sources show every system with its breaker state, its history charted, and the views are reached by keyboard', async () => {
+    // Three samples: calm, the ERP failing every call, calm again.
+    const history = stack.crossdock.healthHistory;
+    history.sampleNow();
+    stack.sandbox.erp.control.setFaults({ errorRate: 1 });
+    await stack.gql(`{ customer(id: "C10003") { name } }`);
+    history.sampleNow();
+    stack.sandbox.erp.control.setFaults({ errorRate: 0 });
+    history.sampleNow();
     const { page, problems } = await view('sources');
     for (const name of ['erp', 'commerce', 'wms', 'tpl']) {
       await page.locator(`tr[data-source="${name}"]`).waitFor();
       assert.match(await page.locator(`tr[data-source="${name}"]`).innerText(), /CLOSED|OPEN/);
     }
+    const erp = page.locator('figure', { hasText: 'erp: error rate and latency' });
+    await waitForText(page, 'figure', ['erp: error rate and latency, last 3 samples']);
+    assert.equal(await erp.locator('canvas').count(), 2);
+    // What the charts draw, as a table a screen reader reads: the failing sample's error rate.
+    const samples = (await erp.locator('details table').textContent()) ?? '';
+    assert.match(samples, /\b[1-9]\d*(\.\d)? %/, samples);
     await screenshot(page, 'ops-sources');
     // Keyboard: the navigation's links take focus in order and Enter follows them.
     await page.getByRole('link', { name: 'Sources' }).focus();

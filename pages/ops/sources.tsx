@@ -77,7 +77,9 @@ export function SourcesView() {
               </th>
               <td>
                 <span class={`badge state-${s.state}`}>{s.state}</span>
-                <div class="muted">since {formatTime(s.lastStateChangeAt)}</div>
+                <div class="muted">
+                  {s.lastStateChangeAt ? `since ${formatTime(s.lastStateChangeAt)}` : 'since start'}
+                </div>
               </td>
               <td>{s.requests}</td>
               <td>{s.failures}</td>
@@ -120,6 +122,32 @@ export function SourcesView() {
                 ]}
                 height={110}
               />
+              <details>
+                <summary>Samples as a table</summary>
+                <table>
+                  <caption>{s.name}: each sample, oldest first</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">At</th>
+                      <th scope="col">Breaker</th>
+                      <th scope="col">Error rate</th>
+                      <th scope="col">p50</th>
+                      <th scope="col">p95</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {s.history.map((h) => (
+                      <tr key={h.at}>
+                        <td>{formatTime(h.at)}</td>
+                        <td>{h.state}</td>
+                        <td>{(h.errorRate * 100).toFixed(1)} %</td>
+                        <td>{formatMs(h.p50Ms)}</td>
+                        <td>{formatMs(h.p95Ms)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </details>
             </figure>
           );
         })}
