@@ -296,7 +296,13 @@ export function apiKeyEnv(
 export function demoKeysOf(
   apiKeys: readonly ApiKeyEntry[],
   secret: string,
-): { admin: string; storefront: string; service: string; partner: string; operations: string } | null {
+): {
+  admin: string;
+  storefront: string;
+  service: string;
+  partner: string;
+  operations: string;
+} | null {
   const keys = {
     admin: 'demo-admin',
     storefront: 'demo-storefront',
