@@ -915,10 +915,12 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   // operations console at /ops. GraphQL over HTTP is unchanged for every other request.
   const pages = pagesRouter({
     demoKeys: demoKeysOf(config.auth.apiKeys, config.auth.apiKeySecret),
+    playground: config.pages.playground,
+    console: config.pages.console,
   });
-  app.get('/graphql', (req, res, next) =>
-    wantsPage(req) ? pages.playground(req, res, next) : next(),
-  );
+  const { playground } = pages;
+  if (playground)
+    app.get('/graphql', (req, res, next) => (wantsPage(req) ? playground(req, res, next) : next()));
   app.use(pages.router);
   // Webhooks read their raw body (signatures cover the exact bytes): no parser may run first.
   if (options.webhooks) app.use(options.webhooks);

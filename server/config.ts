@@ -96,6 +96,18 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: 'on or off: whether __schema and __type queries are answered.',
   },
   {
+    name: 'PLAYGROUND',
+    default: 'on (off when NODE_ENV=production)',
+    description:
+      "on or off: GraphiQL at /playground and for a browser's GET /graphql (it needs GRAPHQL_INTROSPECTION to load the schema). Off: /playground is 404 and GET /graphql is GraphQL over HTTP only.",
+  },
+  {
+    name: 'OPS_CONSOLE',
+    default: 'on',
+    description:
+      'on or off: the operations console at /ops (it can do only what the key entered in it may do). Off: /ops is 404.',
+  },
+  {
     name: 'ERROR_DETAIL',
     default: 'full (redacted when NODE_ENV=production)',
     description:
@@ -587,6 +599,8 @@ export interface Config {
     /** System failures' messages name the source and the reason only. */
     readonly redactSourceErrors: boolean;
   };
+  /** The pages (server/pages.ts): which are served. */
+  readonly pages: { readonly playground: boolean; readonly console: boolean };
   readonly logLevel: LevelWithSilent;
   /** Source health over time (observability/health-history.ts): sampling interval and samples kept. */
   readonly sourceHealth: { readonly sampleMs: number; readonly samples: number };
@@ -1081,6 +1095,10 @@ export function loadConfig(env: Raw = process.env): Config {
           ['full', 'redacted'] as const,
           production ? 'redacted' : 'full',
         ) === 'redacted',
+    },
+    pages: {
+      playground: onOff('PLAYGROUND', !production),
+      console: onOff('OPS_CONSOLE', true),
     },
     logLevel: oneOf(raw, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     metrics: { key: metricsKey(raw) },

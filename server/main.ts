@@ -24,8 +24,12 @@ async function main(): Promise<void> {
 
   const lines = [
     `Crossdock GraphQL  ${crossdock.url}  (graphql-ws subscriptions on ${crossdock.url.replace('http', 'ws')})`,
-    `Playground         ${new URL('/playground', crossdock.url)}  (GraphiQL; also a browser's GET ${crossdock.url})`,
-    `Operations console ${new URL('/ops', crossdock.url)}`,
+    ...(config.pages.playground
+      ? [
+          `Playground         ${new URL('/playground', crossdock.url)}  (GraphiQL; also a browser's GET ${crossdock.url})`,
+        ]
+      : []),
+    ...(config.pages.console ? [`Operations console ${new URL('/ops', crossdock.url)}`] : []),
     `Health             ${new URL('/healthz', crossdock.url)}  ${new URL('/readyz', crossdock.url)}`,
     `Metrics            ${new URL('/metrics', crossdock.url)}${config.metrics.key ? '  (Authorization: Bearer <METRICS_KEY>)' : '  (loopback only)'}`,
     ...Object.entries(running.webhookUrls).map(

@@ -27,6 +27,10 @@ export interface PagesOptions {
   readonly demoKeys: DemoKeys | null;
   /** The built bundles. @default PAGES_DIST */
   readonly dist?: string;
+  /** Serve the playground (PLAYGROUND). @default true */
+  readonly playground?: boolean;
+  /** Serve the operations console (OPS_CONSOLE). @default true */
+  readonly console?: boolean;
 }
 
 /**
@@ -70,8 +74,8 @@ export function wantsPage(req: Request): boolean {
 /** The router serving both pages and their bundles. */
 export function pagesRouter(options: PagesOptions): {
   readonly router: Router;
-  /** Serves the playground; for `GET /graphql` when {@link wantsPage}. */
-  readonly playground: RequestHandler;
+  /** Serves the playground; for `GET /graphql` when {@link wantsPage}. Null when it is off. */
+  readonly playground: RequestHandler | null;
 } {
   const dist = options.dist ?? PAGES_DIST;
   const config = JSON.stringify({
@@ -97,9 +101,12 @@ export function pagesRouter(options: PagesOptions): {
       res.type('html').send(html(title, bundle, rootId, config));
     };
   const router = express.Router();
-  router.get('/playground', page('playground'));
-  router.get('/ops', page('ops'));
-  router.get('/', (_req, res) => res.redirect(302, '/playground'));
+  const playground = options.playground ?? true;
+  const opsConsole = options.console ?? true;
+  if (playground) router.get('/playground', page('playground'));
+  if (opsConsole) router.get('/ops', page('ops'));
+  if (playground || opsConsole)
+    router.get('/', (_req, res) => res.redirect(302, playground ? '/playground' : '/ops'));
   router.get('/favicon.ico', (_req, res) => {
     res.status(204).end();
   });
@@ -126,7 +133,7 @@ export function pagesRouter(options: PagesOptions): {
     }),
     missing,
   );
-  return { router, playground: page('playground') };
+  return { router, playground: playground ? page('playground') : null };
 }
 
 /** The page: its bundle, its stylesheet and its configuration as a JSON data block. */

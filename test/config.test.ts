@@ -542,6 +542,15 @@ describe('production-safe start-up (issue #9)', () => {
     });
   });
 
+  it('serves the console but not the playground unless asked (PLAYGROUND=on)', () => {
+    assert.deepEqual(loadConfig(production).pages, { playground: false, console: true });
+    assert.deepEqual(loadConfig({ ...production, PLAYGROUND: 'on', OPS_CONSOLE: 'off' }).pages, {
+      playground: true,
+      console: false,
+    });
+    assert.deepEqual(loadConfig({}).pages, { playground: true, console: true });
+  });
+
   const refused: [string, Record<string, string>, string][] = [
     [
       'the demo keys (the embedded default)',
@@ -603,6 +612,11 @@ describe('production-safe start-up (issue #9)', () => {
         ]).API_KEYS,
       },
       `Invalid configuration: API_KEY_SECRET: expected a secret of your own when NODE_ENV=production (this one is the embedded default's, published in the repository), got "the demo secret"`,
+    ],
+    [
+      'a playground setting that is not on or off',
+      { PLAYGROUND: 'true' },
+      'Invalid configuration: PLAYGROUND: expected one of on, off, got "true"',
     ],
     [
       'an introspection setting that is not on or off',

@@ -105,6 +105,27 @@ describe('the playground over HTTP', () => {
   });
 });
 
+describe('the pages can be turned off', () => {
+  it('PLAYGROUND=off and OPS_CONSOLE=off: no pages, GET /graphql is GraphQL over HTTP only', async () => {
+    const off = await startStack({
+      catalogSize: 20,
+      env: { POLL_SOURCES: 'none', PLAYGROUND: 'off', OPS_CONSOLE: 'off' },
+    });
+    try {
+      const origin = new URL(off.crossdock.url).origin;
+      for (const path of ['/playground', '/ops', '/']) {
+        const res = await fetch(`${origin}${path}`, { headers: { accept: BROWSER_ACCEPT } });
+        assert.equal(res.status, 404, path);
+      }
+      const graphql = await fetch(`${origin}/graphql`, { headers: { accept: BROWSER_ACCEPT } });
+      assert.equal(graphql.status, 400);
+      assert.match(graphql.headers.get('content-type') ?? '', /json/);
+    } finally {
+      await off.close();
+    }
+  });
+});
+
 describe('the playground in a browser', () => {
   let stack: Stack;
   let browser: Browser;
