@@ -2,7 +2,8 @@
  * What the benchmarks share: free ports, child processes started with tsx, a median.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { createServer } from 'node:net';
 import { sandboxCredentialEnv } from '../sandbox/credentials.js';
 
@@ -97,3 +98,78 @@ export function cpuMsOf(pid: number): number {
 
 /** USER_HZ on Linux. */
 const CLOCK_TICKS = 100;
+
+/** The machine a result was measured on (bench/RESULTS.md prints it with every table). */
+export interface Machine {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly memoryGiB: number;
+  readonly node: string;
+  readonly kernel: string;
+  /** 1-minute load average when the run started: a busy machine reads here. */
+  readonly loadAverage: number;
+}
+
+/** This machine. */
+export function machine(): Machine {
+  return {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    kernel: release(),
+    loadAverage: Number((loadavg()[0] ?? 0).toFixed(2)),
+  };
+}
+
+/**
+ * One measured row: a workload served by one server (Crossdock or a peer) under one load. Every
+ * benchmark of issue #13 writes rows of this shape, so bench/RESULTS.md can put any of them side
+ * by side and compute ratios between servers measured in the same run.
+ */
+export interface BenchRow {
+  /** What was asked (e.g. `storefront-50`, `trivial`, `product`). */
+  readonly workload: string;
+  /** Who answered (e.g. `crossdock`, `apollo-gateway`, `hive-gateway`, `apollo-dataloader`). */
+  readonly server: string;
+  /** Concurrent connections, or null at a fixed request rate. */
+  readonly connections: number | null;
+  /** The fixed request rate (req/s), when the load was rate-limited. */
+  readonly rate?: number;
+  readonly requests: number;
+  readonly errors: number;
+  readonly throughputRps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** CPU time (user + system) of the server process per request, from /proc (µs). */
+  readonly cpuUsPerRequest: number;
+  /** Calls each sandbox system received per query (the batching check). */
+  readonly systemCallsPerQuery?: Readonly<Record<string, number>>;
+  /** Which interleaved round (A B A B …) this measurement is. */
+  readonly round?: number;
+}
+
+/** A result file: bench/results/<name>.json. */
+export interface BenchResult {
+  readonly name: string;
+  readonly at: string;
+  readonly quick: boolean;
+  readonly machine: Machine;
+  /** What the run held fixed (system latencies, catalogue size, duration...). */
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly rows: readonly BenchRow[];
+  /** Sentences the summary should carry (what a figure means, what was not measured). */
+  readonly notes?: readonly string[];
+}
+
+/** Writes bench/results/<result.name>.json and returns its path. */
+export function writeResult(result: BenchResult): string {
+  const dir = new URL('bench/results/', root);
+  mkdirSync(dir, { recursive: true });
+  const path = new URL(`${result.name}.json`, dir);
+  writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
+  return path.pathname;
+}
+
+/** True when the benchmark was started with --quick (short runs: a smoke test of the harness). */
+export const QUICK = process.argv.includes('--quick') || process.env['BENCH_QUICK'] === '1';
