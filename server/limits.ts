@@ -38,7 +38,7 @@ import {
   type ConstDirectiveNode,
   type DocumentNode,
   type FragmentDefinitionNode,
-  type GraphQLError,
+  GraphQLError,
   type GraphQLField,
   type GraphQLNamedType,
   type GraphQLSchema,
@@ -372,6 +372,42 @@ function armorRules(limits: QueryLimits, errors: GraphQLError[]) {
 }
 
 /**
+ * The armor rules' verdict on a document, once per document: they read the document only (not
+ * its variables), and Apollo hands the same DocumentNode to every request with the same text
+ * (its document cache), so repeating the validation per request was pure cost (issue #13).
+ */
+const verdicts = new WeakMap<
+  QueryLimits,
+  WeakMap<GraphQLSchema, WeakMap<DocumentNode, GraphQLError | null>>
+>();
+
+function armorVerdict(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  limits: QueryLimits,
+): GraphQLError | null {
+  let bySchema = verdicts.get(limits);
+  if (!bySchema) verdicts.set(limits, (bySchema = new WeakMap()));
+  let byDocument = bySchema.get(schema);
+  if (!byDocument) bySchema.set(schema, (byDocument = new WeakMap()));
+  let verdict = byDocument.get(document);
+  if (verdict === undefined) {
+    const errors: GraphQLError[] = [];
+    validate(schema, document, armorRules(limits, errors));
+    verdict = errors[0] ?? null;
+    byDocument.set(document, verdict);
+  }
+  // A refusal is answered with an error of its own each time (callers may decorate it).
+  return (
+    verdict &&
+    new GraphQLError(verdict.message, {
+      nodes: verdict.nodes ?? null,
+      extensions: verdict.extensions,
+    })
+  );
+}
+
+/**
  * The QUERY_TOO_COMPLEX error for an operation over a limit, or null. Shared by HTTP and
  * WebSocket, so both transports refuse the same documents.
  */
@@ -384,9 +420,8 @@ export function limitError(
   /** Receives the estimated cost (for the budget, server/budget.ts). */
   measured?: { cost: number },
 ): GraphQLError | null {
-  const errors: GraphQLError[] = [];
-  validate(schema, document, armorRules(limits, errors));
-  if (errors[0]) return errors[0];
+  const refused = armorVerdict(schema, document, limits);
+  if (refused) return refused;
   const { cost, depth } = estimate(schema, document, operationName, variables);
   if (measured) measured.cost = cost;
   if (depth > limits.maxDepth) {

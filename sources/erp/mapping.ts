@@ -21,9 +21,18 @@ import type {
   OrderRecord,
 } from '../contract.js';
 
-/** An OData collection page: `value` plus an optional `@odata.nextLink`. */
+/** The page schema of each item schema: zod compiles a schema on its first parse, so one is kept. */
+const pages = new WeakMap<z.ZodType, z.ZodType>();
+
+/** An OData collection page: `value` plus an optional `@odata.nextLink`. Made once per item schema. */
 export function pageOf<S extends z.ZodType>(item: S) {
-  return z.object({ value: z.array(item), '@odata.nextLink': z.string().optional() });
+  const make = () => z.object({ value: z.array(item), '@odata.nextLink': z.string().optional() });
+  let page = pages.get(item) as ReturnType<typeof make> | undefined;
+  if (!page) {
+    page = make();
+    pages.set(item, page);
+  }
+  return page;
 }
 
 /** `items`, the fields the connector selects. */
