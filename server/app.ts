@@ -15,12 +15,12 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Router } from 'express';
 import Negotiator from 'negotiator';
+import type { subscribe } from 'graphql';
 import {
   GraphQLError,
   NoSchemaIntrospectionCustomRule,
   execute,
   specifiedRules,
-  subscribe,
   validate,
   type ExecutionArgs,
   type GraphQLFormattedError,
@@ -52,6 +52,7 @@ import { createHealthHistory, type HealthHistory } from '../observability/health
 import { SpanStatusCode } from '@opentelemetry/api';
 import { SpanKind, endSpan, type Span, type Tracing } from '../observability/tracing.js';
 import { metricsRoute } from './metrics.js';
+import { sharedSubscribe } from './shared-execution.js';
 import { pagesRouter, wantsPage } from './pages.js';
 import { demoKeysOf } from './identity.js';
 import { createCursorCodec } from '../resolvers/cursors.js';
@@ -647,7 +648,12 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
       schema,
       connectionInitWaitTimeout: config.ws.initTimeoutMs,
       execute: correlated(execute, onOperation, instruments.tracing) as never,
-      subscribe: correlated(subscribe, onOperation, instruments.tracing) as never,
+      // Each event executed once per audience, not once per subscriber (server/shared-execution.ts).
+      subscribe: correlated(
+        sharedSubscribe((context) => (context as Context).caller) as typeof subscribe,
+        onOperation,
+        instruments.tracing,
+      ) as never,
       // The same validation and limits as over HTTP, and the same error catalogue.
       onSubscribe: async (ctx, _id, payload) => {
         const refuse = (error: GraphQLError, extensions: Record<string, unknown>) =>
