@@ -427,7 +427,7 @@ function summarise(rows: readonly BenchRow[]): { markdown: string; notes: string
   const med = (
     rs: readonly BenchRow[],
     key: 'throughputRps' | 'p50Ms' | 'p99Ms' | 'cpuUsPerRequest',
-  ) => median(rs.map((r) => r[key]));
+  ) => round2(median(rs.map((r) => r[key])));
   const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : '–');
   const lines: string[] = [];
   const notes: string[] = [];
