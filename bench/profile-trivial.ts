@@ -25,6 +25,8 @@ async function main(): Promise<void> {
     { SANDBOX_PORT_BASE: String(base), SANDBOX_CATALOG_SIZE: '20000' },
     /commerce\s+http/,
   );
+  // A failure below exits this process: the sandbox must not outlive it.
+  process.on('exit', () => sandbox.kill('SIGTERM'));
   const dir = mkdtempSync(join(tmpdir(), 'crossdock-profile-'));
   const crossdock = await profiled(
     dir,
