@@ -1,0 +1,93 @@
+/**
+ * `tsx bench/profile-trivial.ts [seconds]`: a V8 CPU profile of Crossdock answering `{ __typename }`
+ * (the trivial query of bench/limits.ts) at 50 connections. The sandbox child and a Crossdock child
+ * started as bench/limits.ts starts them, Crossdock with `--cpu-prof` (Node 20 refuses it in
+ * NODE_OPTIONS, so this starts that child itself);
+ * a 2 s warm-up, then `seconds` (10) of load, then SIGINT so Crossdock stops and writes the
+ * profile. Prints each profile's path and the load window: `tsx bench/profile-summary.ts <that line>`
+ * summarises the load alone.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { apiKeyEnv } from '../server/identity.js';
+import { crossdockEnv, freePortBase, start } from './support.js';
+
+const seconds = Number(process.argv[2] ?? 10);
+const SECRET = 'bench-api-key-secret-of-at-least-32-characters';
+
+async function main(): Promise<void> {
+  const base = await freePortBase();
+  const sandbox = await start(
+    'sandbox/main.ts',
+    { SANDBOX_PORT_BASE: String(base), SANDBOX_CATALOG_SIZE: '20000' },
+    /commerce\s+http/,
+  );
+  // A failure below exits this process: the sandbox must not outlive it.
+  process.on('exit', () => sandbox.kill('SIGTERM'));
+  const dir = mkdtempSync(join(tmpdir(), 'crossdock-profile-'));
+  const crossdock = await profiled(
+    dir,
+    crossdockEnv(base, {
+      ...apiKeyEnv(SECRET, [{ id: 'bench-admin', key: 'bench-admin-key', role: 'admin' }]),
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-profile-')),
+    }),
+  );
+  const options = {
+    url: `http://127.0.0.1:${base + 5}/graphql`,
+    method: 'POST' as const,
+    headers: { 'content-type': 'application/json', authorization: 'Bearer bench-admin-key' },
+    body: JSON.stringify({ query: '{ __typename }' }),
+    connections: 50,
+  };
+  await autocannon({ ...options, duration: 2 });
+  // The load window on the profile's clock (CLOCK_MONOTONIC µs): profile-summary --window.
+  const from = process.hrtime.bigint() / 1000n;
+  const result = await autocannon({ ...options, duration: seconds });
+  const to = process.hrtime.bigint() / 1000n;
+  process.stderr.write(
+    `${result.requests.total} requests in ${seconds} s (${result.non2xx} non-2xx, ${result.errors} errors)\n`,
+  );
+  const exited = new Promise((resolve) => crossdock.once('exit', resolve));
+  crossdock.kill('SIGINT');
+  await exited;
+  sandbox.kill('SIGTERM');
+  const written = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  if (written.length === 0) throw new Error(`no profile written in ${dir}`);
+  process.stdout.write(
+    `${written.map((f) => `${join(dir, f)} --window ${from} ${to}`).join('\n')}\n`,
+  );
+}
+
+/** server/main.ts under `--cpu-prof`, resolved once it prints its URLs. */
+function profiled(dir: string, env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', 'server/main.ts'],
+    {
+      cwd: new URL('..', import.meta.url),
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (/Crossdock GraphQL/.test(out)) {
+        // Keep reading (a full pipe would stall the child), but keep nothing.
+        child.stdout?.off('data', onData).resume();
+        resolve(child);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server/main.ts exited with ${code}: ${out}`)));
+  });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`profile failed: ${String(error)}\n`);
+  process.exit(1);
+});
