@@ -1,6 +1,7 @@
 /**
  * Product: ERP item master + commerce content + stock from every warehouse system, by SKU.
  */
+import { Kind, type FieldNode, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { ProductResolvers, QueryResolvers } from '../generated/resolvers-types.js';
 import { CUSTOMER_NUMBER_ARGUMENT, MAX_SKU_CHARS, SKU } from '../sources/identifiers.js';
 import { listProducts } from '../workflows/catalogue.js';
@@ -41,6 +42,45 @@ async function positionsOf(
     const rows = await system.positions.load(sku);
     return wanted ? rows.filter((row) => wanted.has(row.warehouseCode)) : rows;
   });
+}
+
+/** Product fields that read the warehouse systems' positions. */
+const STOCK_FIELDS = new Set(['inventory', 'availableToPromise']);
+
+/** Whether the selection of `nodes` names one of `fields` (through fragments too). */
+function selects(
+  nodes: readonly FieldNode[],
+  fragments: Record<string, FragmentDefinitionNode>,
+  fields: ReadonlySet<string>,
+): boolean {
+  const seen = new Set<string>();
+  const walk = (set: SelectionSetNode | undefined): boolean =>
+    (set?.selections ?? []).some((selection) => {
+      switch (selection.kind) {
+        case Kind.FIELD:
+          return fields.has(selection.name.value);
+        case Kind.INLINE_FRAGMENT:
+          return walk(selection.selectionSet);
+        case Kind.FRAGMENT_SPREAD: {
+          const name = selection.name.value;
+          if (seen.has(name)) return false;
+          seen.add(name);
+          return walk(fragments[name]?.selectionSet);
+        }
+        default: {
+          const unreachable: never = selection;
+          return unreachable;
+        }
+      }
+    });
+  return nodes.some((node) => walk(node.selectionSet));
+}
+
+/** Starts loading `sku`'s positions from every warehouse system; a failure surfaces in the fields. */
+function prefetchPositions(ctx: ResolverContext, sku: string): void {
+  for (const system of ctx.loaders.warehouseSystems) {
+    system.positions.load(sku).catch(() => undefined);
+  }
 }
 
 /** Resolves to the product of `sku`, or NOT_FOUND when neither the ERP nor commerce knows it. */
@@ -126,7 +166,15 @@ export const Product: ProductResolvers<ResolverContext> = {
 
 /** Query fields of the catalogue. */
 export const productQueries: Pick<QueryResolvers<ResolverContext>, 'product' | 'products'> = {
-  product: (_root, { sku }, ctx) => loadProduct(ctx, checkSku(sku)),
+  product: (_root, { sku }, ctx, info) => {
+    const checked = checkSku(sku);
+    // Stock does not depend on the item master or the content: when the selection asks for it,
+    // the warehouse systems are asked now, alongside the ERP and commerce, instead of after them
+    // (the query's wait was ERP or commerce plus the warehouses; issue #13). The loaders keep the
+    // calls, so the inventory fields below find them in flight: still one call per system.
+    if (selects(info.fieldNodes, info.fragments, STOCK_FIELDS)) prefetchPositions(ctx, checked);
+    return loadProduct(ctx, checked);
+  },
   async products(_root, { first, after, filter }, ctx) {
     const page = pageRequest(first, after);
     const catalogFilter = {
