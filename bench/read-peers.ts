@@ -464,7 +464,7 @@ function summary(rows: readonly PeerRow[], servers: readonly string[]): string {
     for (const load of [...new Set(ofWorkload.map(loadName))]) {
       const stat = (server: string) => {
         const rs = ofWorkload.filter((r) => r.server === server && loadName(r) === load);
-        const m = (f: (r: PeerRow) => number) => median(rs.map(f));
+        const m = (f: (r: PeerRow) => number) => round1(median(rs.map(f)));
         return {
           rps: m((r) => r.throughputRps),
           p50: m((r) => r.p50Ms),
