@@ -36,7 +36,7 @@ import { loadConfig } from '../server/config.js';
 import { startEmbedded } from '../server/embedded.js';
 import { EVENT_DOMAINS } from '../subscriptions/bus.js';
 import { inventoryEvent } from '../subscriptions/events.js';
-import { median } from './support.js';
+import { QUICK, median } from './support.js';
 
 /** Parent → clients process. */
 type Command =
@@ -552,7 +552,8 @@ async function main(): Promise<void> {
     runs: all,
   };
   mkdirSync(new URL('results/', import.meta.url), { recursive: true });
-  const file = new URL('results/fanout.json', import.meta.url);
+  // A quick run (npm run bench -- --quick) never overwrites the full run's figures.
+  const file = new URL(`results/fanout${QUICK ? '-quick' : ''}.json`, import.meta.url);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\nwritten to ${file.pathname}\n`);
 }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { buildWorld } from '../sandbox/seed.js';
-import { crossdockEnv, freePortBase, start } from './support.js';
+import { QUICK, crossdockEnv, freePortBase, start } from './support.js';
 import { apiKeyEnv } from '../server/identity.js';
 
 /** The benchmarks' API key secret (their keys are throwaway). */
@@ -123,7 +123,8 @@ async function main(): Promise<void> {
     },
   };
   mkdirSync(new URL('results/', import.meta.url), { recursive: true });
-  const file = new URL('results/place-order.json', import.meta.url);
+  // A quick run (npm run bench -- --quick) never overwrites the full run's figures.
+  const file = new URL(`results/place-order${QUICK ? '-quick' : ''}.json`, import.meta.url);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(results, null, 2)}\nwritten to ${file.pathname}\n`);
   crossdock.kill('SIGTERM');

@@ -282,8 +282,9 @@ function targets(
 
 const limits = result('limits');
 const peers = result('read-peers');
-const fanout = load<FanoutResult>('fanout.json');
-const orders = load<OrdersResult>('place-order.json');
+const fanout = load<FanoutResult>('fanout.json') ?? load<FanoutResult>('fanout-quick.json');
+const orders =
+  load<OrdersResult>('place-order.json') ?? load<OrdersResult>('place-order-quick.json');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 const md = [
