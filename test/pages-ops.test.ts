@@ -110,6 +110,14 @@ describe('the operations console', () => {
       'No order has the number, ID, external reference or correlation ID “PO-NOBODY-9”',
     ]);
     assert.equal(await page.locator('article.order').count(), 0);
+    // An unknown correlation ID (36 characters, longer than any channel reference) says so too,
+    // not that it is no valid reference.
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    await search.fill(unknown);
+    await page.getByRole('button', { name: 'Find' }).click();
+    await waitForText(page, 'p.notice', [
+      `No order has the number, ID, external reference or correlation ID “${unknown}”`,
+    ]);
     assert.deepEqual(problems, []);
   });
 

@@ -75,6 +75,9 @@ interface Trace {
   readonly entries: readonly TraceEntry[];
 }
 
+/** The longest channel reference (OrderFilter.externalReference). */
+const MAX_REFERENCE_CHARS = 35;
+
 /** What a search found and how. */
 interface Found {
   readonly how: string;
@@ -85,9 +88,12 @@ interface Found {
 async function find(api: Api, text: string): Promise<Found | string> {
   const byId = await api.request<{ order: Order | null }>(BY_ID, { id: text });
   if (byId.data?.order) return { how: 'order number or ID', orders: [byId.data.order] };
-  const byReference = await api.request<{ orders: { nodes: Order[] } }>(BY_REFERENCE, {
-    reference: text,
-  });
+  // A channel reference is at most 35 characters (Business Central's field): a longer text (a
+  // correlation ID is 36) is not asked for as one, so its refusal does not hide the real answer.
+  const byReference =
+    text.length <= MAX_REFERENCE_CHARS
+      ? await api.request<{ orders: { nodes: Order[] } }>(BY_REFERENCE, { reference: text })
+      : { data: null, errors: [] };
   const referenced = byReference.data?.orders.nodes ?? [];
   if (referenced.length > 0) return { how: 'external reference', orders: referenced };
   const trace = await api.request<{ trace: Trace }>(TRACE, { id: text });
