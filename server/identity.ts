@@ -20,6 +20,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import type { DemoKeys } from '../pages/shared/contract.js';
 import { ROLES, type Role } from '../resolvers/context.js';
 import { CHANNELS, isChannel } from '../sources/contract.js';
 import { API_KEY_ID, CUSTOMER_NUMBER } from '../sources/identifiers.js';
@@ -293,17 +294,8 @@ export function apiKeyEnv(
  * field): only when every one of them authenticates here, which is the embedded default and
  * never production (refused at start-up there). Null otherwise.
  */
-export function demoKeysOf(
-  apiKeys: readonly ApiKeyEntry[],
-  secret: string,
-): {
-  admin: string;
-  storefront: string;
-  service: string;
-  partner: string;
-  operations: string;
-} | null {
-  const keys = {
+export function demoKeysOf(apiKeys: readonly ApiKeyEntry[], secret: string): DemoKeys | null {
+  const keys: DemoKeys = {
     admin: 'demo-admin',
     storefront: 'demo-storefront',
     service: 'demo-service',

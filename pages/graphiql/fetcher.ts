@@ -6,6 +6,7 @@
 import type { Fetcher, FetcherOpts, FetcherParams } from '@graphiql/toolkit';
 import { getOperationAST, parse } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
+import { subscriptionErrors } from '../shared/api.js';
 
 /**
  * Makes the fetcher for one endpoint (`/graphql`) and its graphql-ws URL. `fallback` is the
@@ -47,7 +48,7 @@ export function createFetcher(endpoint: string, wsUrl: string, fallback: string 
             {
               next: (value) => sink.next(value),
               // A close event or a list of GraphQL errors: shown as the result, not thrown.
-              error: (error) => sink.next(asResult(error)),
+              error: (error) => sink.next({ errors: subscriptionErrors(error) }),
               complete: () => sink.complete(),
             },
           );
@@ -91,13 +92,4 @@ function isSubscription(params: FetcherParams): boolean {
   } catch {
     return false; // the server answers the syntax error
   }
-}
-
-function asResult(error: unknown): { errors: { message: string }[] } {
-  if (Array.isArray(error)) return { errors: error as { message: string }[] };
-  if (error && typeof error === 'object' && 'code' in error && 'reason' in error) {
-    const close = error as { code: number; reason: string };
-    return { errors: [{ message: `Socket closed ${close.code}: ${close.reason || 'no reason'}` }] };
-  }
-  return { errors: [{ message: error instanceof Error ? error.message : String(error) }] };
 }

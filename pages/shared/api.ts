@@ -79,7 +79,7 @@ export function createApi(endpoint: string, wsUrl: string, key: string): Api {
               data: (value.data as T | null | undefined) ?? null,
               errors: (value.errors as ApiError[] | undefined) ?? [],
             }),
-          error: (error) => sink.error(describe(error)),
+          error: (error) => sink.error(subscriptionErrors(error)[0]!),
           complete: () => undefined,
         },
       );
@@ -108,11 +108,16 @@ function failure<T>(message: string, code: string): ApiResult<T> {
   return { data: null, errors: [{ message, extensions: { code } }] };
 }
 
-function describe(error: unknown): ApiError {
-  if (Array.isArray(error)) return (error[0] as ApiError) ?? { message: 'subscription refused' };
+/**
+ * What a graphql-ws subscription ended with, as GraphQL errors: the server's errors (a refused
+ * subscription), the socket's close code and reason, or the client's own failure.
+ */
+export function subscriptionErrors(error: unknown): ApiError[] {
+  if (Array.isArray(error))
+    return error.length > 0 ? (error as ApiError[]) : [{ message: 'subscription refused' }];
   if (error && typeof error === 'object' && 'code' in error && 'reason' in error) {
     const close = error as { code: number; reason: string };
-    return { message: `socket closed ${close.code}${close.reason ? `: ${close.reason}` : ''}` };
+    return [{ message: `socket closed ${close.code}${close.reason ? `: ${close.reason}` : ''}` }];
   }
-  return { message: error instanceof Error ? error.message : String(error) };
+  return [{ message: error instanceof Error ? error.message : String(error) }];
 }
