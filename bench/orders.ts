@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { buildWorld } from '../sandbox/seed.js';
-import { QUICK, crossdockEnv, freePortBase, start } from './support.js';
+import { QUICK, cpuMsOf, crossdockEnv, freePortBase, start } from './support.js';
 import { apiKeyEnv } from '../server/identity.js';
 
 /** The benchmarks' API key secret (their keys are throwaway). */
@@ -68,6 +68,13 @@ async function main(): Promise<void> {
   const outcome = { placed: 0, userErrors: 0, errors: 0 };
   const userErrorCodes: Record<string, number> = {};
   let firstError: string | null = null;
+  const systems = { erp: base + 1, wms: base + 2, tpl: base + 3, commerce: base + 4 };
+  const statsUrl = (port: number) => `http://127.0.0.1:${port}/_stats`;
+  await Promise.all(
+    Object.values(systems).map((port) => fetch(statsUrl(port), { method: 'DELETE' })),
+  );
+  const cpuBefore = { crossdock: cpuMsOf(crossdock.pid ?? 0), sandbox: cpuMsOf(sandbox.pid ?? 0) };
+  const windowFrom = process.hrtime.bigint() / 1000n;
   const result = await autocannon({
     url,
     method: 'POST',
@@ -105,6 +112,29 @@ async function main(): Promise<void> {
       },
     ],
   } as unknown as autocannon.Options);
+  // The load window on a CPU profile's clock (CLOCK_MONOTONIC µs; BENCH_CPU_PROF_DIR).
+  process.stderr.write(`load window: --window ${windowFrom} ${process.hrtime.bigint() / 1000n}\n`);
+  const perOrderUs = (pid: number | undefined, before: number) =>
+    Math.round(((cpuMsOf(pid ?? 0) - before) * 1000) / Math.max(1, result.requests.total));
+  const cpuUsPerRequest = {
+    crossdock: perOrderUs(crossdock.pid, cpuBefore.crossdock),
+    sandbox: perOrderUs(sandbox.pid, cpuBefore.sandbox),
+  };
+  // What each system served per answer, by route (counted at the sandbox: GET /_stats).
+  const callsPerRequest: Record<string, Record<string, number>> = {};
+  for (const [name, port] of Object.entries(systems)) {
+    const stats = (await (await fetch(statsUrl(port))).json()) as {
+      byRoute: Record<string, number>;
+    };
+    callsPerRequest[name] = Object.fromEntries(
+      Object.entries(stats.byRoute)
+        .filter(([route]) => !route.includes('/_stats'))
+        .map(([route, n]) => [
+          route,
+          Math.round((n / Math.max(1, result.requests.total)) * 100) / 100,
+        ]),
+    );
+  }
   const results = {
     catalogSize,
     duration,
@@ -113,6 +143,10 @@ async function main(): Promise<void> {
     at: new Date().toISOString(),
     placeOrder: {
       requestsPerSecond: result.requests.average,
+      // CPU (user + system, from /proc) of each process per answer: Crossdock's own, and the
+      // sandbox systems' (which share the machine's two cores with it).
+      cpuUsPerRequest,
+      callsPerRequest,
       latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99 },
       responses: result.requests.total,
       ...outcome,

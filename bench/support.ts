@@ -27,13 +27,19 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** Starts `script` with tsx; resolves once its stdout matches `ready`. */
+/**
+ * Starts `script` with tsx; resolves once its stdout matches `ready`. With BENCH_CPU_PROF_DIR set,
+ * every child runs under `--cpu-prof` and writes its profile there when it exits (Node refuses
+ * `--cpu-prof` in NODE_OPTIONS): `tsx bench/profile-summary.ts <file>` reads one.
+ */
 export function start(
   script: string,
   env: Record<string, string>,
   ready: RegExp,
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const profileDir = process.env['BENCH_CPU_PROF_DIR'];
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', script], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -8,7 +8,7 @@ import type {
   MutationResolvers,
   QueryResolvers,
 } from '../generated/resolvers-types.js';
-import type { AddressRecord } from '../sources/contract.js';
+import type { AddressRecord, OrderRecord } from '../sources/contract.js';
 import {
   CUSTOMER_NUMBER_ARGUMENT,
   MAX_EXTERNAL_REFERENCE_CHARS,
@@ -183,15 +183,24 @@ export const Mutation: MutationResolvers<ResolverContext> = {
         input.externalReference,
         MAX_EXTERNAL_REFERENCE_CHARS,
       ) ?? null;
+    const posted: { order?: OrderRecord } = {};
     const { outcome } = await guarded(ctx, key, () =>
       ctx.workflows.orders.placeOrder(
         { channel: input.channel, customerNumber, lines, shipTo, externalReference },
         key,
         // A partner's allow-list is checked by the workflow where it looks the customer up, so
         // one outside it gets the unknown customer's answer, after the same checks, word for word.
-        { id: ctx.caller.id, correlationId: ctx.correlationId, customers: ctx.caller.customers },
+        {
+          id: ctx.caller.id,
+          correlationId: ctx.correlationId,
+          customers: ctx.caller.customers,
+          acceptedByErp: (order) => (posted.order = order),
+        },
       ),
     );
+    // The payload reads through loaders made after the mutation (guarded): the ERP's reply to
+    // this call's posting is the order as the ERP holds it now, so it is not read back.
+    if (posted.order) ctx.loaders.order.prime(posted.order.number, posted.order);
     return payload(outcome.orderId, outcome.userErrors, ctx);
   },
   async cancelOrder(_root, { input, idempotencyKey: keyArg }, ctx) {

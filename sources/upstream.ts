@@ -227,24 +227,36 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       body = new URLSearchParams(req.form).toString();
       headers['content-type'] ??= 'application/x-www-form-urlencoded';
     }
+    // Aborting closes the socket, so the system stops working for a caller who left. A timer
+    // cleared when the answer is read, not AbortSignal.timeout: its timer would fire (and build
+    // a DOMException) for every call long after the answer came.
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new DOMException(`${req.what} timed out`, 'TimeoutError')),
+      timeoutMs,
+    );
+    timer.unref();
     let res;
-    try {
-      res = await undiciRequest(url, {
-        method: req.method ?? 'GET',
-        headers,
-        body,
-        dispatcher: agent,
-        // Aborting closes the socket, so the system stops working for a caller who left.
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (error) {
-      throw classifyTransportError(error, req.what);
-    }
     let text: string;
     try {
-      text = await res.body.text();
-    } catch (error) {
-      throw classifyTransportError(error, req.what);
+      try {
+        res = await undiciRequest(url, {
+          method: req.method ?? 'GET',
+          headers,
+          body,
+          dispatcher: agent,
+          signal: deadline.signal,
+        });
+      } catch (error) {
+        throw classifyTransportError(error, req.what);
+      }
+      try {
+        text = await res.body.text();
+      } catch (error) {
+        throw classifyTransportError(error, req.what);
+      }
+    } finally {
+      clearTimeout(timer);
     }
     const status = res.statusCode;
     const vendorRequestId = vendorRequestIdOf(res.headers);

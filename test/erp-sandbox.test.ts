@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createErpApp } from '../sandbox/erp.js';
 import { ERP_SANDBOX } from '../sandbox/credentials.js';
-import { listen, type RunningSystem } from '../sandbox/faults.js';
+import { MAX_CORRELATIONS, listen, type RunningSystem } from '../sandbox/faults.js';
 import { PRICE_GROUPS, buildWorld, centsToDecimal, stableGuid } from '../sandbox/seed.js';
 
 const world = buildWorld({ catalogSize: 300 });
@@ -734,5 +734,22 @@ describe('faults', () => {
     } finally {
       erp.control.setFaults({ malformed: false });
     }
+  });
+
+  it('keeps the requests of the last MAX_CORRELATIONS correlation IDs, dropping the oldest', async () => {
+    erp.control.resetStats();
+    const ids = Array.from({ length: MAX_CORRELATIONS + 2 }, (_, i) => `cap-${i}`);
+    for (const id of ids) await api('items?$top=1', { headers: { 'x-correlation-id': id } });
+    // A second request of a kept ID adds to its list and evicts nothing.
+    await api('items?$top=1', { headers: { 'x-correlation-id': 'cap-2' } });
+    const kept = erp.control.stats().byCorrelation;
+    assert.equal(Object.keys(kept).length, MAX_CORRELATIONS);
+    assert.equal(kept['cap-0'], undefined);
+    assert.equal(kept['cap-1'], undefined);
+    assert.equal(kept['cap-2']?.length, 2);
+    assert.equal(kept[`cap-${MAX_CORRELATIONS + 1}`]?.length, 1);
+    erp.control.resetStats();
+    await api('items?$top=1', { headers: { 'x-correlation-id': 'cap-0' } });
+    assert.deepEqual(Object.keys(erp.control.stats().byCorrelation), ['cap-0']);
   });
 });

@@ -209,6 +209,27 @@ describe('placeOrder', () => {
     );
   });
 
+  it("answers with the ERP's reply to the posting: the order is not read back from the ERP", async () => {
+    const sku = stockedSku(2);
+    stack.resetCounts();
+    const placed = await place(orderInput([{ sku, quantity: 1 }]), 'payload-from-post-1');
+    assert.deepEqual(placed.body.errors, undefined);
+    const order = placed.body.data?.placeOrder.order;
+    assert.match(order.number, /^SO-\d+$/);
+    const salesOrderReads = Object.entries(stack.sandbox.erp.control.stats().byRoute)
+      .filter(([route]) => route.startsWith('GET ') && route.endsWith('/salesOrders'))
+      .reduce((n, [, served]) => n + served, 0);
+    // One read: the ERP-side duplicate check before the POST (by externalDocumentNumber).
+    assert.equal(salesOrderReads, 1);
+    assert.equal(erpPosts(), 1);
+    // What a later read of the order answers is what the payload said.
+    const read = await stack.gql<Json>(
+      `query($id: ID!) { order(id: $id) { id number status channel customer { number } lines { sku quantity unitPrice { amount } } total { amount } } }`,
+      { id: order.id },
+    );
+    assert.deepEqual(read.body.data?.order, order);
+  });
+
   it('returns domain failures as userErrors and replays them without calling the systems again', async () => {
     const blocked = world.customers.find((c) => c.blocked === 'Ship');
     assert.ok(blocked);

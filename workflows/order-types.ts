@@ -5,7 +5,7 @@
  * workflows can name them without importing the composition.
  */
 import type { EventEmitter } from 'node:events';
-import type { AddressRecord, ChannelCode } from '../sources/contract.js';
+import type { AddressRecord, ChannelCode, OrderRecord } from '../sources/contract.js';
 import type { DeadLetter, StepOutcome, StoredOrder } from '../store/contract.js';
 import type { OrderStatus, ShipmentProgress } from './status.js';
 import type { UserError } from './user-errors.js';
@@ -27,6 +27,12 @@ export interface WorkflowCaller {
    * any. A customer outside it is refused exactly as an unknown one.
    */
   readonly customers?: readonly string[] | null;
+  /**
+   * Told the ERP's reply when this call posted the order and the ERP accepted it: the resolver
+   * primes its order loader with it, so the mutation's payload does not read back from the ERP
+   * the order the ERP has just returned.
+   */
+  readonly acceptedByErp?: (order: OrderRecord) => void;
 }
 
 /** placeOrder input. */

@@ -190,6 +190,7 @@ export function createPlacement(ctx: OrderWorkflowContext, planner: Planner): Pl
       const accepted = await transition(order.id, 'ACCEPTED', caller, () => ({
         erpNumber: created.number,
       }));
+      caller.acceptedByErp?.(created);
       await steps.record(accepted, caller, {
         step: 'post:erp',
         outcome: 'SUCCEEDED',
