@@ -5,7 +5,7 @@
  * the data directory, and several processes sharing one file.
  */
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -1537,6 +1537,51 @@ describe('sqlite store only', () => {
     ]);
     check.close();
   });
+
+  // An autocommitted write read back with RETURNING must still let SQLite checkpoint its WAL
+  // (store/sqlite.ts `returned`): without the checkpoint the WAL grows with every write.
+  const WAL_WRITES = 1_500;
+  const walWrites: readonly [string, (store: Store, i: number) => Promise<unknown>][] = [
+    ['orders.create', (store, i) => store.orders.create(newOrder(`XD-${i}`))],
+    [
+      'orders.update',
+      async (store, i) => {
+        if (i === 0) await store.orders.create(newOrder('XD-U'));
+        return store.orders.update('XD-U', i + 1, { status: `S${i}` }, T0 + i);
+      },
+    ],
+    ['ledger.append', (store, i) => store.ledger.append(ledgerEntry(`XD-${i % 50}`))],
+    [
+      'deadLetters.claim and release',
+      async (store, i) => {
+        if (i === 0) await store.deadLetters.add(letter('DL-W', { orderId: 'XD-W' }));
+        await store.deadLetters.claim('owner', 1_000, T0 + i, 'DL-W');
+        return store.deadLetters.release(
+          'DL-W',
+          'owner',
+          { status: 'PENDING', nextAttemptAt: T0 + i, lastError: 'again' },
+          T0 + i,
+        );
+      },
+    ],
+  ];
+  for (const [what, write] of walWrites) {
+    it(`${what}: the WAL stays at its checkpoint size over ${WAL_WRITES} writes`, async () => {
+      const file = join(newDir(), 'wal.sqlite');
+      const store = createSqliteStore({ path: file });
+      try {
+        for (let i = 0; i < WAL_WRITES; i++) await write(store, i);
+        // SQLite checkpoints at 1,000 pages (4 KiB each): the WAL is reused from its start after.
+        const walBytes = statSync(`${file}-wal`).size;
+        assert.ok(
+          walBytes <= 6 * 1024 * 1024,
+          `WAL of ${walBytes} bytes after ${WAL_WRITES} writes`,
+        );
+      } finally {
+        await store.close();
+      }
+    });
+  }
 
   it('synchronous FULL is accepted', async () => {
     const store = createSqliteStore({ path: join(newDir(), 'x.sqlite'), synchronous: 'FULL' });
