@@ -416,6 +416,8 @@ export function buildErpStore(world: SeedWorld, company: CompanyIdentity): ErpSt
     shapeOf('salesOrder', SALES_ORDER_FIELDS),
     'number',
     clock,
+    // Crossdock looks every order it posts up by its own id first (the duplicate check).
+    ['externalDocumentNumber'],
   );
   salesOrders.load(orderRows);
   const lineShape = shapeOf('salesOrderLine', SALES_ORDER_LINE_FIELDS);

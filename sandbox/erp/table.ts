@@ -1,7 +1,8 @@
 /**
  * Entity sets of the sandbox ERP: the port the query engine reads ({@link EntitySet}) and a
  * mutable in-memory {@link Table} indexed by id and by its natural key (number or code), kept
- * sorted by that key so keyset pages and `in (...)` lookups never scan the whole set.
+ * sorted by that key so keyset pages and `in (...)` lookups never scan the whole set, and by any
+ * other field a table names (an `eq`/`in` on it looks rows up instead of scanning them).
  */
 import { type EntityShape, type FilterNode, type Row, lowerBound, pinnedKeys } from './filter.js';
 
@@ -55,13 +56,27 @@ export class Table<R extends Row & { readonly id: string }> implements EntitySet
   private readonly keys = new Map<string, Entity<R>>();
   /** Sorted by the natural key (ordinal), as BC returns rows by primary key. */
   private sorted: Entity<R>[] = [];
+  /** Per indexed field: the field's value, lower-cased, → the rows holding it. */
+  private readonly secondary = new Map<keyof R & string, Map<string, Set<Entity<R>>>>();
 
-  constructor(name: string, shape: EntityShape, keyField: keyof R & string, clock: VersionClock) {
+  /**
+   * `indexed`: fields (not unique) an `eq` or `in` filter looks rows up by. Values are indexed
+   * lower-cased, so a lookup finds a superset of what a case-insensitive comparison matches;
+   * the query engine applies the filter to every candidate anyway.
+   */
+  constructor(
+    name: string,
+    shape: EntityShape,
+    keyField: keyof R & string,
+    clock: VersionClock,
+    indexed: readonly (keyof R & string)[] = [],
+  ) {
     this.name = name;
     this.shape = shape;
     this.keyField = keyField;
     this.naturalOrder = [keyField];
     this.clock = clock;
+    for (const field of indexed) this.secondary.set(field, new Map());
   }
 
   /** Replaces the contents with `rows` (one sort, for seeding 100k items quickly). */
@@ -70,9 +85,11 @@ export class Table<R extends Row & { readonly id: string }> implements EntitySet
     this.keys.clear();
     this.sorted = rows.map((row) => this.stamp(row));
     this.sorted.sort((a, b) => ordinal(this.keyOf(a.row), this.keyOf(b.row)));
+    for (const index of this.secondary.values()) index.clear();
     for (const entity of this.sorted) {
       this.ids.set(entity.row.id.toLowerCase(), entity);
       this.keys.set(this.keyOf(entity.row), entity);
+      this.index(entity);
     }
   }
 
@@ -83,10 +100,12 @@ export class Table<R extends Row & { readonly id: string }> implements EntitySet
     if (previous) {
       this.keys.delete(this.keyOf(previous.row));
       this.sorted.splice(this.indexOf(this.keyOf(previous.row), true), 1);
+      this.unindex(previous);
     }
     this.sorted.splice(this.indexOf(this.keyOf(row), true), 0, entity);
     this.ids.set(row.id.toLowerCase(), entity);
     this.keys.set(this.keyOf(row), entity);
+    this.index(entity);
     return entity;
   }
 
@@ -97,6 +116,7 @@ export class Table<R extends Row & { readonly id: string }> implements EntitySet
     this.ids.delete(id.toLowerCase());
     this.keys.delete(this.keyOf(entity.row));
     this.sorted.splice(this.indexOf(this.keyOf(entity.row), true), 1);
+    this.unindex(entity);
     return true;
   }
 
@@ -125,6 +145,13 @@ export class Table<R extends Row & { readonly id: string }> implements EntitySet
       yield* this.lookUp(keys, (key) => this.byKey(key));
       return;
     }
+    for (const [field, index] of this.secondary) {
+      const values = pinnedKeys(filter, field);
+      if (values) {
+        yield* this.lookUpAll(values.flatMap((v) => [...(index.get(v.toLowerCase()) ?? [])]));
+        return;
+      }
+    }
     const bound = lowerBound(filter, this.keyField);
     const start = bound ? this.indexOf(bound.value, bound.inclusive) : 0;
     for (let i = start; i < this.sorted.length; i++) {
@@ -137,12 +164,35 @@ export class Table<R extends Row & { readonly id: string }> implements EntitySet
     keys: readonly string[],
     get: (key: string) => Entity<R> | undefined,
   ): Iterable<Entity<R>> {
-    const found = new Set<Entity<R>>();
+    const found: Entity<R>[] = [];
     for (const key of keys) {
       const entity = get(key);
-      if (entity) found.add(entity);
+      if (entity) found.push(entity);
     }
-    yield* [...found].sort((a, b) => ordinal(this.keyOf(a.row), this.keyOf(b.row)));
+    yield* this.lookUpAll(found);
+  }
+
+  /** `found` without repeats, in natural order. */
+  private *lookUpAll(found: readonly Entity<R>[]): Iterable<Entity<R>> {
+    yield* [...new Set(found)].sort((a, b) => ordinal(this.keyOf(a.row), this.keyOf(b.row)));
+  }
+
+  private index(entity: Entity<R>): void {
+    for (const [field, index] of this.secondary) {
+      const value = String(entity.row[field]).toLowerCase();
+      let rows = index.get(value);
+      if (!rows) index.set(value, (rows = new Set()));
+      rows.add(entity);
+    }
+  }
+
+  private unindex(entity: Entity<R>): void {
+    for (const [field, index] of this.secondary) {
+      const value = String(entity.row[field]).toLowerCase();
+      const rows = index.get(value);
+      rows?.delete(entity);
+      if (rows?.size === 0) index.delete(value);
+    }
   }
 
   /** First index whose key is ≥ `key` (`inclusive`) or > `key`. */
