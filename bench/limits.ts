@@ -19,9 +19,9 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { apiKeyEnv } from '../server/identity.js';
 import { measureExecution, type ExecutionFigures } from './limits-execute.js';
+import { load, round2, type Target, type Window } from './load.js';
 import {
   QUICK,
   cpuMsOf,
@@ -44,90 +44,6 @@ const SLOWEST_MS = Math.max(...Object.values(LATENCY_MS));
 const SECRET = 'bench-api-key-secret-of-at-least-32-characters';
 const TRIVIAL = JSON.stringify({ query: '{ __typename }' });
 const PRODUCT = `query($sku: String!) { product(sku: $sku) { name listPrice { amount } inventory { warehouse { code } available } availableToPromise } }`;
-
-/** One server under load: where it listens and which process does its work. */
-interface Target {
-  readonly server: string;
-  readonly url: string;
-  readonly pid: number;
-  readonly headers: Readonly<Record<string, string>>;
-}
-
-/** What one load window measured. */
-interface Window {
-  readonly requests: number;
-  readonly errors: number;
-  readonly firstError: string | null;
-  readonly throughputRps: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly cpuUsPerRequest: number;
-}
-
-/** Loads `target` for `seconds` on `connections` connections; every answer passes `ok` or counts as an error. */
-async function load(
-  target: Target,
-  options: {
-    readonly connections: number;
-    readonly seconds: number;
-    readonly method?: 'GET' | 'POST';
-    readonly body?: () => string;
-    readonly ok: (status: number, body: string) => boolean;
-  },
-): Promise<Window> {
-  let bad = 0;
-  let firstError: string | null = null;
-  const latencies: number[] = [];
-  const method = options.method ?? 'POST';
-  const makeBody = options.body;
-  const cpu0 = cpuMsOf(target.pid);
-  const instance = autocannon({
-    url: target.url,
-    method,
-    headers: { ...target.headers },
-    connections: options.connections,
-    duration: options.seconds,
-    requests: [
-      {
-        method,
-        ...(makeBody
-          ? { setupRequest: (req: Record<string, unknown>) => ({ ...req, body: makeBody() }) }
-          : {}),
-        onResponse: (status: number, body: string) => {
-          if (options.ok(status, body)) return;
-          bad++;
-          firstError ??= `HTTP ${status} ${body.slice(0, 300)}`;
-        },
-      },
-    ],
-  } as unknown as autocannon.Options) as unknown as autocannon.Instance &
-    PromiseLike<autocannon.Result>;
-  // autocannon's own histogram keeps whole milliseconds; its response event has the exact time.
-  instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
-    latencies.push(ms);
-  });
-  const result = await instance;
-  const cpuMs = cpuMsOf(target.pid) - cpu0;
-  const requests = latencies.length;
-  latencies.sort((a, b) => a - b);
-  return {
-    requests,
-    errors: bad + result.errors + result.timeouts,
-    firstError,
-    throughputRps: Math.round(requests / result.duration),
-    p50Ms: round2(percentile(latencies, 0.5)),
-    p99Ms: round2(percentile(latencies, 0.99)),
-    cpuUsPerRequest: requests > 0 ? Math.round((cpuMs * 1000) / requests) : 0,
-  };
-}
-
-/** Nearest-rank percentile of sorted `xs`. */
-function percentile(xs: readonly number[], q: number): number {
-  if (xs.length === 0) return 0;
-  return xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)] ?? 0;
-}
-
-const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 function pidOf(child: ChildProcess): number {
   if (child.pid === undefined) throw new Error('child process has no pid');
@@ -190,7 +106,12 @@ async function main(): Promise<void> {
       /Crossdock GraphQL/,
     );
     children.push(child);
-    return { server, url: `http://127.0.0.1:${port}/graphql`, pid: pidOf(child), headers: bearer };
+    return {
+      server,
+      url: `http://127.0.0.1:${port}/graphql`,
+      pids: [pidOf(child)],
+      headers: bearer,
+    };
   };
   const startChild = async (server: string, kind: 'apollo' | 'http') => {
     const port = (await freePortBase()) + 5;
@@ -200,7 +121,7 @@ async function main(): Promise<void> {
       /listening/,
     );
     children.push(child);
-    return { server, url: `http://127.0.0.1:${port}/`, pid: pidOf(child), headers: json };
+    return { server, url: `http://127.0.0.1:${port}/`, pids: [pidOf(child)], headers: json };
   };
   const crossdock = await startCrossdock('crossdock', {});
   const crossdockProd = await startCrossdock('crossdock-production-settings', PRODUCTION_LIKE);
@@ -216,7 +137,7 @@ async function main(): Promise<void> {
   // What each process spends with nothing asked (timers, polling, health samples): at low
   // request rates this is a visible share of the CPU per request.
   const idlePids: Record<string, number> = { sandbox: sandboxPid };
-  for (const t of trivialTargets) idlePids[t.server] = t.pid;
+  for (const t of trivialTargets) idlePids[t.server] = t.pids[0] as number;
   const idle0 = Object.fromEntries(Object.entries(idlePids).map(([n, pid]) => [n, cpuMsOf(pid)]));
   const IDLE_S = QUICK ? 2 : 5;
   await new Promise((r) => setTimeout(r, IDLE_S * 1000));
@@ -296,7 +217,7 @@ async function main(): Promise<void> {
   const floor: Target = {
     server: 'sandbox-commerce-direct',
     url: `${systems.commerce}/_bench-floor`,
-    pid: sandboxPid,
+    pids: [sandboxPid],
     headers: {},
   };
   const pathTargets = [crossdock, crossdockProd, floor];

@@ -2,7 +2,10 @@
  * `npm run bench:orders`: placeOrder throughput. Three processes: the sandbox systems, Crossdock
  * (embedded SQLite store in a fresh data directory), and autocannon here. Every request places a
  * new order (a fresh idempotency key) of one unit of a random SKU for one customer; each answer is
- * classified as placed, domain failure (userErrors, e.g. a SKU out of stock) or error.
+ * classified as placed, domain failure (userErrors, e.g. a SKU out of stock) or error. Then, for
+ * as long, replays: requests placed before sent again (same key, same input), each of which must
+ * be answered from the stored outcome (`extensions.idempotency.replayed: true`). Reports CPU per
+ * request of Crossdock and of the sandbox (from /proc) and the system calls per order by route.
  *
  * Settings: BENCH_CATALOG_SIZE (default 10000), BENCH_DURATION_S (default 10),
  * BENCH_CONNECTIONS (default 10).
@@ -65,6 +68,8 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${base + 5}/graphql`;
   const query = `mutation($input: PlaceOrderInput!, $key: String!) { placeOrder(input: $input, idempotencyKey: $key) { order { id status } userErrors { code } } }`;
   let n = 0;
+  /** Every request body placed, for the replay phase to send again. */
+  const sent: string[] = [];
   const outcome = { placed: 0, userErrors: 0, errors: 0 };
   const userErrorCodes: Record<string, number> = {};
   let firstError: string | null = null;
@@ -84,9 +89,8 @@ async function main(): Promise<void> {
     requests: [
       {
         method: 'POST',
-        setupRequest: (req: Record<string, unknown>) => ({
-          ...req,
-          body: JSON.stringify({
+        setupRequest: (req: Record<string, unknown>) => {
+          const body = JSON.stringify({
             query,
             variables: {
               key: `bench-${process.pid}-${n++}`,
@@ -96,8 +100,10 @@ async function main(): Promise<void> {
                 lines: [{ sku: skus[Math.floor(Math.random() * skus.length)], quantity: 1 }],
               },
             },
-          }),
-        }),
+          });
+          sent.push(body);
+          return { ...req, body };
+        },
         onResponse: (status: number, body: string) => {
           if (body.includes('"errors":[')) {
             outcome.errors++;
@@ -135,6 +141,38 @@ async function main(): Promise<void> {
         ]),
     );
   }
+
+  // Replays: the same requests again (same key, same input), each answered from the stored
+  // outcome (extensions.idempotency.replayed) without calling any system.
+  const replay = { replayed: 0, other: 0, firstOther: null as string | null };
+  const crossdockBeforeReplay = cpuMsOf(crossdock.pid ?? 0);
+  const replayed = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer bench-admin-key' },
+    connections,
+    duration,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req: Record<string, unknown>) => ({
+          ...req,
+          body: sent[Math.floor(Math.random() * sent.length)],
+        }),
+        onResponse: (status: number, body: string) => {
+          if (status === 200 && body.includes('"replayed":true')) replay.replayed++;
+          else {
+            replay.other++;
+            replay.firstOther ??= `HTTP ${status} ${body.slice(0, 300)}`;
+          }
+        },
+      },
+    ],
+  } as unknown as autocannon.Options);
+  const replayCpuUs = Math.round(
+    ((cpuMsOf(crossdock.pid ?? 0) - crossdockBeforeReplay) * 1000) /
+      Math.max(1, replayed.requests.total),
+  );
   const results = {
     catalogSize,
     duration,
@@ -154,6 +192,17 @@ async function main(): Promise<void> {
       firstError,
       non2xx: result.non2xx,
       timeouts: result.timeouts,
+    },
+    replay: {
+      requestsPerSecond: replayed.requests.average,
+      cpuUsPerRequest: replayCpuUs,
+      latencyMs: {
+        p50: replayed.latency.p50,
+        p90: replayed.latency.p90,
+        p99: replayed.latency.p99,
+      },
+      responses: replayed.requests.total,
+      ...replay,
     },
   };
   mkdirSync(new URL('results/', import.meta.url), { recursive: true });

@@ -37,6 +37,12 @@ const BENCHMARKS: readonly Benchmark[] = [
     limitMs: [15 * 60_000, 4 * 60_000],
   },
   {
+    name: 'processes',
+    script: 'bench/processes.ts',
+    quick: {},
+    limitMs: [8 * 60_000, 3 * 60_000],
+  },
+  {
     name: 'orders',
     script: 'bench/orders.ts',
     quick: { BENCH_DURATION_S: '3' },

@@ -127,11 +127,91 @@ interface FanoutResult {
 }
 interface OrdersResult {
   readonly at: string;
+  readonly duration: number;
+  readonly connections: number;
   readonly placeOrder: {
     requestsPerSecond: number;
     latencyMs: { p50: number; p99: number };
     placed: number;
+    cpuUsPerRequest?: { crossdock: number; sandbox: number };
+    callsPerRequest?: Record<string, Record<string, number>>;
   };
+  readonly replay?: {
+    requestsPerSecond: number;
+    cpuUsPerRequest: number;
+    latencyMs: { p50: number; p99: number };
+    replayed: number;
+    other: number;
+  };
+}
+
+function ordersSection(res: OrdersResult | null): string {
+  if (!res) return '## Mutations\n\nNot measured yet (`npm run bench:orders`).\n';
+  const p = res.placeOrder;
+  const calls = Object.entries(p.callsPerRequest ?? {}).map(([system, routes]) => {
+    const total = Object.values(routes).reduce((a, b) => a + b, 0);
+    const detail = Object.entries(routes)
+      .filter(([, n]) => n >= 0.05)
+      .map(([route, n]) => `${route.replace(/^(\S+) .*\/([^/]+)$/, '$1 $2')} ${fmt(n, 2)}`)
+      .join(', ');
+    return `${system} ${fmt(total, 2)}${detail ? ` (${detail})` : ''}`;
+  });
+  return [
+    '## Mutations (`npm run bench:orders`)',
+    '',
+    `Measured ${res.at}; ${res.connections} connections, ${res.duration} s per phase, embedded SQLite store, sandbox systems answering at once (in their own process on the same 2 cores).`,
+    '',
+    '| phase | per second | p50 ms | p99 ms | Crossdock CPU µs/request | sandbox CPU µs/request | answers |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    `| placeOrder (new key each) | ${fmt(p.requestsPerSecond)} | ${fmt(p.latencyMs.p50)} | ${fmt(p.latencyMs.p99)} | ${fmt(p.cpuUsPerRequest?.crossdock ?? NaN)} | ${fmt(p.cpuUsPerRequest?.sandbox ?? NaN)} | ${fmt(p.placed)} placed |`,
+    ...(res.replay
+      ? [
+          `| replay (same key and input again) | ${fmt(res.replay.requestsPerSecond)} | ${fmt(res.replay.latencyMs.p50)} | ${fmt(res.replay.latencyMs.p99)} | ${fmt(res.replay.cpuUsPerRequest)} | | ${fmt(res.replay.replayed)} replayed, ${fmt(res.replay.other)} other |`,
+        ]
+      : []),
+    '',
+    ...(calls.length
+      ? [
+          `System calls per placed order (counted at the sandbox): ${calls.join('; ')}. A replay writes nothing; its payload (\`order { id status }\`) reads the order as it is now.`,
+          '',
+        ]
+      : []),
+  ].join('\n');
+}
+
+interface ProcessesRow extends BenchRow {
+  readonly sandboxCpuUsPerRequest: number;
+  readonly machineBusyPercent: number;
+}
+
+function processesSection(res: BenchResult | null): string {
+  if (!res) return '## Two processes\n\nNot measured yet (`npm run bench:processes`).\n';
+  const rows = res.rows as readonly ProcessesRow[];
+  const lines = [
+    '## Two processes (`npm run bench:processes`)',
+    '',
+    `One Crossdock process against two behind node:cluster's round-robin (bench/cluster.ts), interleaved, on one sandbox answering at once. ${res.quick ? '**Quick run (a check of the harness; do not quote).** ' : ''}Measured ${res.at}; load average ${res.machine.loadAverage} at the start. Settings: \`${JSON.stringify(res.settings)}\``,
+    '',
+    '| workload | server | req/s | p50 ms | p99 ms | Crossdock CPU µs/req (all processes) | sandbox CPU µs/req | machine busy % | ÷ one process: req/s | rounds |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const workload of [...new Set(rows.map((r) => r.workload))]) {
+    const of = (server: string) =>
+      rows.filter((r) => r.workload === workload && r.server === server);
+    const base = median(of('one-process').map((r) => r.throughputRps));
+    for (const server of [...new Set(rows.map((r) => r.server))]) {
+      const rs = of(server);
+      const m = (key: keyof ProcessesRow) => median(rs.map((r) => Number(r[key])));
+      lines.push(
+        `| ${workload} | ${server} | ${fmt(m('throughputRps'))} | ${fmt(m('p50Ms'), 2)} | ${fmt(m('p99Ms'), 2)} | ${fmt(m('cpuUsPerRequest'))} | ${fmt(m('sandboxCpuUsPerRequest'))} | ${fmt(m('machineBusyPercent'))} | ${server === 'one-process' ? '' : ratio(m('throughputRps'), base)} | ${rs.length} |`,
+      );
+    }
+  }
+  return [
+    ...lines,
+    '',
+    ...(res.notes?.length ? ['Notes:', '', ...res.notes.map((n) => `- ${n}`), ''] : []),
+  ].join('\n');
 }
 
 function fanoutSection(res: FanoutResult | null): string {
@@ -307,12 +387,8 @@ const md = [
     '`npm run bench:limits`: the trivial query against Crossdock, a default @apollo/server and raw node:http; graphql-js and graphql-jit on in-memory data; one product over fixed system latencies at 1 connection',
   ),
   fanoutSection(fanout),
-  '## Mutations (`npm run bench:orders`)',
-  '',
-  orders
-    ? `Measured ${orders.at}: placeOrder ${fmt(orders.placeOrder.requestsPerSecond)} orders/s, p50 ${fmt(orders.placeOrder.latencyMs.p50)} ms, p99 ${fmt(orders.placeOrder.latencyMs.p99)} ms (${fmt(orders.placeOrder.placed)} placed).`
-    : 'Not measured yet.',
-  '',
+  ordersSection(orders),
+  processesSection(result('processes')),
   `Result files: ${files.map((f) => `\`${f}\``).join(', ')}.`,
   '',
 ].join('\n');

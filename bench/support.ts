@@ -32,11 +32,20 @@ function portFree(port: number): Promise<boolean> {
  * every child runs under `--cpu-prof` and writes its profile there when it exits (Node refuses
  * `--cpu-prof` in NODE_OPTIONS): `tsx bench/profile-summary.ts <file>` reads one.
  */
-export function start(
+export async function start(
   script: string,
   env: Record<string, string>,
   ready: RegExp,
 ): Promise<ChildProcess> {
+  return (await startMatching(script, env, ready)).child;
+}
+
+/** {@link start}, resolving with what `ready` matched in the child's output as well. */
+export function startMatching(
+  script: string,
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   const profileDir = process.env['BENCH_CPU_PROF_DIR'];
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', script], {
@@ -51,9 +60,10 @@ export function start(
       // Read on after start-up (a full pipe would stall the child), but keep nothing.
       if (started) return;
       out += chunk.toString();
-      if (ready.test(out)) {
+      const match = ready.exec(out);
+      if (match) {
         started = true;
-        resolve(child);
+        resolve({ child, match });
       }
     });
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
