@@ -20,7 +20,8 @@
  *
  * Settings: BENCH_FANOUT_SUBSCRIBERS (default "0,100,1000,5000"), BENCH_FANOUT_BURST (default
  * 100), BENCH_FANOUT_ONE_BY_ONE (default 20), BENCH_FANOUT_RUNS (default 3), NATS_URL (default: a
- * private nats-server on a free port). Streams get a per-run prefix and are deleted afterwards.
+ * private nats-server on a free port), BENCH_FANOUT_HEAP_DIR (a directory: the server writes a
+ * heap snapshot at each level there; `tsx bench/heap-summary.ts <a> <b>` tells what grew). Streams get a per-run prefix and are deleted afterwards.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { createConnection, createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeHeapSnapshot } from 'node:v8';
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { createClient, type Client } from 'graphql-ws';
@@ -396,6 +398,9 @@ async function runServer(settings: RunSettings): Promise<Measurement[]> {
       }
       await waitForSubscribers(total);
       const memory = await settledMemory();
+      // BENCH_FANOUT_HEAP_DIR: a heap snapshot per level (bench/heap-summary.ts compares two).
+      const heapDir = process.env['BENCH_FANOUT_HEAP_DIR'];
+      if (heapDir) writeHeapSnapshot(join(heapDir, `fanout-${total}.heapsnapshot`));
       baseline ??= total === 0 ? memory : null;
       const consumers = (await jsm.consumers.list(`${prefix}_INVENTORY`).next()).length;
 

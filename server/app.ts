@@ -22,9 +22,11 @@ import {
   execute,
   specifiedRules,
   validate,
+  type DocumentNode,
   type ExecutionArgs,
   type GraphQLFormattedError,
 } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from '../observability/logger.js';
 import {
   CORRELATION_HEADER,
@@ -83,7 +85,10 @@ export interface Crossdock {
   readonly httpServer: Server;
   readonly sources: Sources;
   /** The subscription fan-out: its stats and the events tests and diagnostics can await. */
-  readonly subscriptions: Pick<Fanout, 'stats' | 'events'>;
+  readonly subscriptions: Pick<Fanout, 'stats' | 'events'> & {
+    /** Distinct subscription documents kept parsed and validated (each shared by its senders). */
+    documents(): number;
+  };
   /** Samples of every source's health (`SourceHealth.history`); `sampleNow()` takes one at once. */
   readonly healthHistory: Pick<HealthHistory, 'sampleNow' | 'history'>;
   /** Stops accepting requests and drains those in flight. Idempotent. */
@@ -394,6 +399,9 @@ function budgetPlugin(spendOf: SpendOf): ApolloServerPlugin<Context> {
 /** Longest delay a Node timer takes (about 24.8 days); longer ones are re-armed. */
 const MAX_TIMER_MS = 2_147_483_647;
 
+/** How many distinct subscription documents one process keeps parsed and validated. */
+const MAX_CACHED_DOCUMENTS = 1_000;
+
 /**
  * Closes a socket with 4403 when the credential it authenticated with expires: a subscription
  * outlives no token (issue #10). The timer goes with the socket.
@@ -640,6 +648,10 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     maxPayload: config.http.maxBodyBytes,
   });
   const guard = guardWebSockets(wsServer, config.ws);
+  // Documents that parsed and validated, by their text: the thousands of subscribers who send
+  // one subscription share one DocumentNode (its tokens and nodes were a third of a
+  // subscriber's heap) and skip parsing and validating it again. Failures are not kept.
+  const validDocuments = new LRUCache<string, DocumentNode>({ max: MAX_CACHED_DOCUMENTS });
   const wsCleanup = serveGraphqlWs<
     { authorization?: unknown },
     { caller?: Awaited<ReturnType<typeof authenticator.authenticate>> }
@@ -686,26 +698,29 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
           if (resolution.kind === 'unlisted') logUnlisted(logger, caller.client, resolution.hash);
           if (resolution.kind === 'resolved') text = resolution.query;
         }
-        let document;
-        try {
-          document = parseBounded(text, config.limits);
-        } catch (error) {
-          if (error instanceof GraphQLError && error.extensions.code === 'QUERY_TOO_COMPLEX') {
-            const { http: _http, ...extensions } = error.extensions;
-            return [refuse(error, extensions)];
+        let document = validDocuments.get(text);
+        if (!document) {
+          try {
+            document = parseBounded(text, config.limits);
+          } catch (error) {
+            if (error instanceof GraphQLError && error.extensions.code === 'QUERY_TOO_COMPLEX') {
+              const { http: _http, ...extensions } = error.extensions;
+              return [refuse(error, extensions)];
+            }
+            const syntax = error instanceof GraphQLError ? error : new GraphQLError(String(error));
+            return [refuse(syntax, { code: 'BAD_USER_INPUT', reason: 'GRAPHQL_PARSE_FAILED' })];
           }
-          const syntax = error instanceof GraphQLError ? error : new GraphQLError(String(error));
-          return [refuse(syntax, { code: 'BAD_USER_INPUT', reason: 'GRAPHQL_PARSE_FAILED' })];
-        }
-        const invalid = validate(schema, document, validationRules);
-        if (invalid.length > 0) {
-          return invalid.map((e) => {
-            const aborted = validationAborted(e);
-            if (!aborted)
-              return refuse(e, { code: 'BAD_USER_INPUT', reason: 'GRAPHQL_VALIDATION_FAILED' });
-            const { http: _http, ...extensions } = aborted.extensions;
-            return refuse(aborted, extensions);
-          });
+          const invalid = validate(schema, document, validationRules);
+          if (invalid.length > 0) {
+            return invalid.map((e) => {
+              const aborted = validationAborted(e);
+              if (!aborted)
+                return refuse(e, { code: 'BAD_USER_INPUT', reason: 'GRAPHQL_VALIDATION_FAILED' });
+              const { http: _http, ...extensions } = aborted.extensions;
+              return refuse(aborted, extensions);
+            });
+          }
+          validDocuments.set(text, document);
         }
         const measured = { cost: 0 };
         const tooComplex = limitError(
@@ -725,16 +740,15 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
           const spend = await spendOf(caller, measured.cost);
           if (spend && !spend.allowed) return [overBudget(spend)];
         }
-        // A document resolved from its hash is executed as resolved, not as the message's text.
-        if (text !== payload.query) {
-          return {
-            schema,
-            document,
-            operationName: payload.operationName ?? null,
-            variableValues: payload.variables ?? null,
-          };
-        }
-        return undefined;
+        // Executed as checked here (a document resolved from its hash as resolved), so
+        // graphql-ws neither parses nor validates it again; a new object each time: graphql-ws
+        // adds the operation's context and root to it.
+        return {
+          schema,
+          document,
+          operationName: payload.operationName ?? null,
+          variableValues: payload.variables ?? null,
+        };
       },
       onError: (ctx, id, _payload, errors) => {
         const slow = errors.find(
@@ -1062,7 +1076,11 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     port,
     httpServer,
     sources,
-    subscriptions: { stats: () => fanout.stats(), events: fanout.events },
+    subscriptions: {
+      stats: () => fanout.stats(),
+      events: fanout.events,
+      documents: () => validDocuments.size,
+    },
     healthHistory,
     close: () => {
       // No sample is taken once closing starts: the connectors it reads are closed after this.

@@ -147,6 +147,26 @@ describe('subscriptions over graphql-ws', () => {
     );
   });
 
+  it('parses and validates a document once, however many subscribers send it; keeps no invalid one', async () => {
+    const documents = () => stack.crossdock.subscriptions.documents();
+    const before = documents();
+    // A refused cursor is the resolver's answer: each subscription passed onSubscribe first.
+    const refused = async (query: string) => {
+      const [result] = await collect(ws.client(stack), query, { after: 'not-a-cursor' }, 1);
+      assert.equal(result?.errors?.[0]?.extensions?.argument, 'after');
+    };
+    const one = `subscription OneDocument($after: String) { orderStatusChanged(after: $after) { cursor } }`;
+    await Promise.all([refused(one), refused(one), refused(one)]);
+    assert.equal(documents(), before + 1);
+    await refused(one.replace('OneDocument', 'AnotherDocument'));
+    assert.equal(documents(), before + 2);
+    await assert.rejects(
+      collect(ws.client(stack), 'subscription { orderStatusChanged { colour } }', {}, 1),
+      /Cannot query field "colour"/,
+    );
+    assert.equal(documents(), before + 2);
+  });
+
   it('an expired cursor is refused without the bus sequence numbers', () => {
     const error = translate(new CursorExpiredError('order:41', 977)) as {
       message: string;
