@@ -38,7 +38,7 @@ import { loadConfig } from '../server/config.js';
 import { startEmbedded } from '../server/embedded.js';
 import { EVENT_DOMAINS } from '../subscriptions/bus.js';
 import { inventoryEvent } from '../subscriptions/events.js';
-import { QUICK, median } from './support.js';
+import { QUICK, builtScript, median } from './support.js';
 
 /** Parent → clients process. */
 type Command =
@@ -339,8 +339,9 @@ async function runServer(settings: RunSettings): Promise<Measurement[]> {
   const stats = () => running.crossdock.subscriptions.stats();
   const nc = await connect({ servers: natsUrl });
   const jsm = await jetstreamManager(nc);
+  // The clients from the same build as this server process (node when built, tsx in source).
   const child = fork(fileURLToPath(import.meta.url), ['clients'], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const next = inbox(child);
@@ -494,9 +495,10 @@ async function main(): Promise<void> {
         burst,
         oneByOne,
       };
-      const server = fork(fileURLToPath(import.meta.url), ['server'], {
+      // The server from the build (dist/bench/fanout.js), as production runs Crossdock.
+      const server = fork(builtScript('bench/fanout.ts'), ['server'], {
         // --expose-gc: memory is read after forced collections.
-        execArgv: ['--expose-gc', '--import', 'tsx'],
+        execArgv: ['--expose-gc'],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       const result = new Promise<Measurement[]>((resolve, reject) => {

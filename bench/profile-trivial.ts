@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { apiKeyEnv } from '../server/identity.js';
-import { crossdockEnv, freePortBase, start } from './support.js';
+import { builtScript, crossdockEnv, freePortBase, start } from './support.js';
 
 const seconds = Number(process.argv[2] ?? 10);
 const SECRET = 'bench-api-key-secret-of-at-least-32-characters';
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
 function profiled(dir: string, env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', 'server/main.ts'],
+    ['--cpu-prof', `--cpu-prof-dir=${dir}`, builtScript('server/main.ts')],
     {
       cwd: new URL('..', import.meta.url),
       env: { ...process.env, ...env },

@@ -71,6 +71,13 @@ function run(bench: Benchmark): Promise<{ name: string; ok: boolean; ms: number 
   });
 }
 
+// Every benchmark measures the build (bench/support.ts start): make it from this checkout.
+const build = spawn('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+const built = await new Promise<number | null>((resolve) => build.once('exit', resolve));
+if (built !== 0) {
+  process.stderr.write('npm run build failed: nothing measured\n');
+  process.exit(1);
+}
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const chosen = only ? BENCHMARKS.filter((b) => only.split(',').includes(b.name)) : BENCHMARKS;
 const outcomes = [];

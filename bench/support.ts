@@ -2,12 +2,15 @@
  * What the benchmarks share: free ports, child processes started with tsx, a median.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { createServer } from 'node:net';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { PROJECT_ROOT } from '../server/paths.js';
 import { sandboxCredentialEnv } from '../sandbox/credentials.js';
 
-const root = new URL('..', import.meta.url);
+/** The checkout (also when this file runs from its build, dist/bench/support.js). */
+const root = pathToFileURL(`${PROJECT_ROOT}/`);
 
 /** Five consecutive free ports: base+1..4 for the sandbox, base+5 for Crossdock. */
 export async function freePortBase(): Promise<number> {
@@ -28,7 +31,12 @@ function portFree(port: number): Promise<boolean> {
 }
 
 /**
- * Starts `script` with tsx; resolves once its stdout matches `ready`. With BENCH_CPU_PROF_DIR set,
+ * Starts `script` (a source path such as `server/main.ts`) from its build, as `npm start` runs
+ * Crossdock: `dist/<script>.js` with plain node (`npm run build` makes it; every bench:* script
+ * builds first). So the figures are those of the code production runs, not of tsx's transform
+ * (which, among other things, wraps every named closure to keep its name: 250 bytes and a
+ * property definition per closure made). Resolves once its stdout matches `ready`. With
+ * BENCH_CPU_PROF_DIR set,
  * every child runs under `--cpu-prof` and writes its profile there when it exits (Node refuses
  * `--cpu-prof` in NODE_OPTIONS): `tsx bench/profile-summary.ts <file>` reads one.
  */
@@ -48,7 +56,7 @@ export function startMatching(
 ): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   const profileDir = process.env['BENCH_CPU_PROF_DIR'];
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...profile, builtScript(script)], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -68,6 +76,13 @@ export function startMatching(
     });
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
   });
+}
+
+/** `dist/<script>.js`, the build of a source path; throws when it is missing. */
+export function builtScript(script: string): string {
+  const built = fileURLToPath(new URL(`dist/${script.replace(/\.ts$/, '.js')}`, root));
+  if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build first`);
+  return built;
 }
 
 /** The median of `xs` (0 for none). */

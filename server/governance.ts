@@ -5,7 +5,7 @@
  * change lands only with a deliberate snapshot update. Policy: schema/README.md#versioning.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import {
   buildSchema as buildSdl,
   findBreakingChanges,
@@ -17,11 +17,10 @@ import {
   printSchema,
   type GraphQLSchema,
 } from 'graphql';
+import { PROJECT_ROOT } from './paths.js';
 
 /** Where the snapshot lives. */
-export const SNAPSHOT_FILE = fileURLToPath(
-  new URL('../schema/snapshot/schema.graphql', import.meta.url),
-);
+export const SNAPSHOT_FILE = join(PROJECT_ROOT, 'schema', 'snapshot', 'schema.graphql');
 
 /** The contract as the snapshot records it: graphql-js's printed schema. */
 export function contractOf(schema: GraphQLSchema): string {

@@ -12,12 +12,12 @@ import express, {
 } from 'express';
 import Negotiator from 'negotiator';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { DemoKeys, PageConfig } from '../pages/shared/contract.js';
+import { PROJECT_ROOT } from './paths.js';
 
 /** Where `npm run build:pages` writes the bundles. */
-export const PAGES_DIST = join(dirname(fileURLToPath(import.meta.url)), '..', 'pages', 'dist');
+export const PAGES_DIST = join(PROJECT_ROOT, 'pages', 'dist');
 
 /** Options of the pages router. */
 export interface PagesOptions {

@@ -2,15 +2,16 @@
  * The executable schema: every SDL file of schema/ merged, with the resolver map.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { mergeTypeDefs } from '@graphql-tools/merge';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
 import { resolvers } from '../resolvers/index.js';
 import { applyPolicy } from '../resolvers/policy.js';
+import { PROJECT_ROOT } from './paths.js';
 
-/** The folder of the SDL files. */
-export const SCHEMA_DIR = fileURLToPath(new URL('../schema/', import.meta.url));
+/** The folder of the SDL files (with a trailing separator). */
+export const SCHEMA_DIR = join(PROJECT_ROOT, 'schema', '/');
 
 /** Reads every `*.graphql` file of schema/, in name order. */
 export function readTypeDefs(dir = SCHEMA_DIR): string[] {

@@ -1,5 +1,6 @@
 /**
- * The process as `npm start` runs it: it prints its URLs, serves, and on SIGTERM finishes the
+ * The process as `npm start` runs it, from the build (`node dist/server/main.js`; `npm test`
+ * builds before it runs the tests): it prints its URLs, serves, and on SIGTERM finishes the
  * request in flight, closes its connectors and the sandbox, and exits 0.
  *
  * "In flight" is made certain rather than likely: the ERP's token endpoint is reached through a
@@ -8,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,8 @@ function signal(): { promise: Promise<void>; fire(): void } {
 
 describe('server lifecycle', () => {
   it('prints its URLs, then drains a request in flight on SIGTERM and exits 0', async () => {
+    const main = new URL('../dist/server/main.js', import.meta.url);
+    assert.ok(existsSync(main), `${main.pathname} is missing: npm run build makes it`);
     // The gate: counts token requests, holds them until `release`, then forwards them.
     let erpOrigin = '';
     let tokenRequests = 0;
@@ -54,7 +57,7 @@ describe('server lifecycle', () => {
     await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
     const gatePort = (gate.address() as AddressInfo).port;
 
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    const child = spawn(process.execPath, [main.pathname], {
       cwd: new URL('..', import.meta.url),
       env: {
         ...process.env,
