@@ -27,14 +27,18 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** Starts `script` with tsx; resolves once its stdout matches `ready`. */
+/**
+ * Starts `script` with tsx in `cwd` (this checkout unless given: bench/ab.ts starts another);
+ * resolves once its stdout matches `ready`.
+ */
 export function start(
   script: string,
   env: Record<string, string>,
   ready: RegExp,
+  cwd: string | URL = root,
 ): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: root,
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
