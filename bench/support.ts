@@ -35,8 +35,9 @@ function portFree(port: number): Promise<boolean> {
  * Crossdock: `dist/<script>.js` with plain node (`npm run build` makes it; every bench:* script
  * builds first). So the figures are those of the code production runs, not of tsx's transform
  * (which, among other things, wraps every named closure to keep its name: 250 bytes and a
- * property definition per closure made). Resolves once its stdout matches `ready`. With
- * BENCH_CPU_PROF_DIR set,
+ * property definition per closure made). Runs in `cwd` (this checkout unless given: bench/ab.ts
+ * starts another's build; BENCH_FROM_SOURCE=1 runs the source with tsx instead, for a checkout
+ * older than the build). Resolves once its stdout matches `ready`. With BENCH_CPU_PROF_DIR set,
  * every child runs under `--cpu-prof` and writes its profile there when it exits (Node refuses
  * `--cpu-prof` in NODE_OPTIONS): `tsx bench/profile-summary.ts <file>` reads one.
  */
@@ -44,8 +45,9 @@ export async function start(
   script: string,
   env: Record<string, string>,
   ready: RegExp,
+  cwd: string | URL = root,
 ): Promise<ChildProcess> {
-  return (await startMatching(script, env, ready)).child;
+  return (await startMatching(script, env, ready, cwd)).child;
 }
 
 /** {@link start}, resolving with what `ready` matched in the child's output as well. */
@@ -53,11 +55,17 @@ export function startMatching(
   script: string,
   env: Record<string, string>,
   ready: RegExp,
+  cwd: string | URL = root,
 ): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   const profileDir = process.env['BENCH_CPU_PROF_DIR'];
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(process.execPath, [...profile, builtScript(script)], {
-    cwd: root,
+  // BENCH_FROM_SOURCE=1: tsx on the source (a checkout older than `npm run build`'s layout).
+  const entry =
+    process.env['BENCH_FROM_SOURCE'] === '1'
+      ? ['--import', 'tsx', script]
+      : [builtScript(script, cwd)];
+  const child = spawn(process.execPath, [...profile, ...entry], {
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -78,9 +86,10 @@ export function startMatching(
   });
 }
 
-/** `dist/<script>.js`, the build of a source path; throws when it is missing. */
-export function builtScript(script: string): string {
-  const built = fileURLToPath(new URL(`dist/${script.replace(/\.ts$/, '.js')}`, root));
+/** `dist/<script>.js` in checkout `cwd`, the build of a source path; throws when it is missing. */
+export function builtScript(script: string, cwd: string | URL = root): string {
+  const base = typeof cwd === 'string' ? pathToFileURL(cwd.endsWith('/') ? cwd : `${cwd}/`) : cwd;
+  const built = fileURLToPath(new URL(`dist/${script.replace(/\.ts$/, '.js')}`, base));
   if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build first`);
   return built;
 }

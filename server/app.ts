@@ -1,10 +1,11 @@
 /**
- * The HTTP server: Apollo Server on Express 5 on one node http server, `/graphql` for queries and
- * mutations, graphql-ws on the same server and path for subscriptions (through the subscription
- * fan-out, subscriptions/fanout.ts), `/healthz` and `/readyz` (breaker states and the fan-out's
- * stats) for probes, and the webhook router when one is given. Closing drains HTTP and closes the
- * graphql-ws sockets, then the fan-out's shared bus subscriptions; the connectors, the bus and the
- * store belong to the caller (server/embedded.ts closes them).
+ * The HTTP server: Apollo Server on one node http server, `/graphql` for queries and mutations
+ * (straight from the request event, server/graphql-http.ts; every other path and the playground
+ * page on Express 5), graphql-ws on the same server and path for subscriptions (through the
+ * subscription fan-out, subscriptions/fanout.ts), `/healthz` and `/readyz` (breaker states and
+ * the fan-out's stats) for probes, and the webhook router when one is given. Closing drains HTTP
+ * and closes the graphql-ws sockets, then the fan-out's shared bus subscriptions; the connectors,
+ * the bus and the store belong to the caller (server/embedded.ts closes them).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +13,6 @@ import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Router } from 'express';
 import Negotiator from 'negotiator';
 import type { subscribe } from 'graphql';
@@ -67,10 +67,11 @@ import {
   validationAborted,
   type QueryLimits,
 } from './limits.js';
-import { logUnlisted, resolveDocument, trustedDocumentsMiddleware } from './documents.js';
+import { logUnlisted, resolveDocument } from './documents.js';
+import { belowGraphql, createGraphqlHttp } from './graphql-http.js';
 import { buildSchema } from './schema.js';
 import { memoryBudgets, natsBudgets, rateLimitHeaders, type Spend } from './budget.js';
-import { bodyRefusal, guardWebSockets, httpServerOptions, serveGraphqlWs } from './transport.js';
+import { guardWebSockets, httpServerOptions, serveGraphqlWs } from './transport.js';
 import type { Store } from '../store/contract.js';
 import type { Workflows } from '../workflows/index.js';
 import type { EventBus } from '../subscriptions/bus.js';
@@ -120,7 +121,7 @@ type Context = ResolverContext &
     cost?: number;
     /** What the operation spent of its client's budget (budgetPlugin). */
     spend?: Spend;
-    /** The operation's correlation (graphql-ws: per operation; HTTP: res.locals). */
+    /** The operation's correlation (graphql-ws only: HTTP runs inside it, server/graphql-http.ts). */
     correlation?: Correlation;
   };
 
@@ -324,12 +325,6 @@ function legacyJsonStatusPlugin(): ApolloServerPlugin<Context> {
       };
     },
   };
-}
-
-/** The caller the authentication middleware found, or the error it kept. */
-function callerOf(locals: Record<string, unknown>): Context['caller'] {
-  if (locals.authError !== undefined) throw locals.authError;
-  return locals.caller as Context['caller'];
 }
 
 /** Spends from a caller's client's budget; null when the budgets cannot be reached (fail open). */
@@ -539,7 +534,8 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   const { config, sources, store, bus, workflows, logger } = options;
   const app = express();
   app.disable('x-powered-by');
-  const httpServer = createServer(httpServerOptions(config.http), app);
+  // Requests are routed once Apollo has started (below): /graphql to its edge, the rest to `app`.
+  const httpServer = createServer(httpServerOptions(config.http));
   // Cost budgets per client: shared through NATS key-value when there is a NATS (replicas).
   // Each principal may have its own policy (BUDGET_POLICIES); the bucket is the client's.
   const budgetPolicy = { capacity: config.budget.capacity, refillPerS: config.budget.refillPerS };
@@ -939,126 +935,44 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
     console: config.pages.console,
   });
   const { playground } = pages;
-  if (playground)
-    app.get('/graphql', (req, res, next) => (wantsPage(req) ? playground(req, res, next) : next()));
+  // Only the page requests of /graphql reach `app` (the request listener below routes them).
+  if (playground) app.get('/graphql', playground);
   app.use(pages.router);
   // Webhooks read their raw body (signatures cover the exact bytes): no parser may run first.
   if (options.webhooks) app.use(options.webhooks);
-  app.use(
-    '/graphql',
-    (req, res, next) => {
-      // GraphQL is served at /graphql itself, not below it.
-      if (req.path !== '/') {
-        res.status(404).json({
-          errors: [
-            {
-              message: `Not found: GraphQL is served at /graphql, not ${JSON.stringify(req.originalUrl.slice(0, 64))}`,
-              extensions: { code: 'NOT_FOUND' },
-            },
-          ],
-        });
-        return;
-      }
-      // GraphQL over HTTP: a POST body is application/json; anything else is 415, not a 400
-      // about a body Apollo could not find.
-      if (req.method !== 'POST' || req.is('application/json')) return next();
-      const type = req.headers['content-type'];
-      res.status(415).json({
-        errors: [
-          {
-            message: `Unsupported Content-Type: expected application/json, got ${type === undefined ? 'none' : JSON.stringify(type.slice(0, 64))}`,
-            extensions: { code: 'BAD_USER_INPUT' },
-          },
-        ],
-      });
-    },
-    express.json({ limit: config.http.maxBodyBytes }),
-    // Who is calling, once per request: the trusted-documents check needs the client; an
-    // authentication failure is kept for the context to throw, where it is answered as ever.
-    async (req, res, next) => {
-      try {
-        res.locals.caller = await authenticator.authenticate(oneAuthorization(req));
-      } catch (error) {
-        res.locals.authError = error;
-      }
-      next();
-    },
-    trustedDocumentsMiddleware(config.documents, logger),
-    // The operation runs inside its correlation (observability/correlation.ts): set here, after
-    // the body was read (stream callbacks do not carry it), so resolvers, loader batches and
-    // every system call they make see it.
-    (req, res, next) => {
-      const correlation = {
-        ...(res.locals.correlation as Correlation),
-        tracing: instruments.tracing,
-      };
-      // The operation's span (named once the operation is known): the parent of its loader
-      // batches and system calls; ended when the response is.
-      const span = withCorrelation(correlation, () =>
-        instruments.tracing.start('graphql', {
-          kind: SpanKind.SERVER,
-          attributes: { 'crossdock.transport': 'http', 'http.request.method': req.method },
-        }),
-      );
-      if (span) {
-        res.locals.span = span;
-        res.once('close', () => endSpan(span));
-      }
-      withCorrelation(span ? { ...correlation, span } : correlation, next);
-    },
-    expressMiddleware(apollo, {
-      context: async ({ req, res }): Promise<Context> => ({
-        caller: callerOf(res.locals),
-        correlationId: String(res.locals.correlationId),
-        sources,
-        loaders: createLoaders(sources, store),
-        warnings: [],
-        store,
-        bus,
-        workflows,
-        keys,
-        cursors,
-        trail,
-        healthHistory,
-        idempotencyKeyHeader:
-          typeof req.headers['idempotency-key'] === 'string'
-            ? req.headers['idempotency-key']
-            : null,
-        idempotency: [],
-      }),
-    }),
-  );
 
-  // A body that is not JSON is the client's error: a GraphQL-shaped 400, not a logged 500.
-  app.use(
-    (error: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
-      const type = (error as { type?: unknown } | null)?.type;
-      const refusal = bodyRefusal(error);
-      if (refusal && type !== 'entity.parse.failed' && type !== 'entity.too.large') {
-        if (!res.headersSent && !res.destroyed) {
-          res.status(refusal.status).json({
-            errors: [{ message: refusal.message, extensions: { code: 'BAD_USER_INPUT' } }],
-          });
-        }
-        return;
-      }
-      if (type === 'entity.parse.failed' || type === 'entity.too.large') {
-        res.status(type === 'entity.too.large' ? 413 : 400).json({
-          errors: [
-            {
-              message:
-                type === 'entity.too.large'
-                  ? `Request body too large: expected at most ${config.http.maxBodyBytes} bytes of JSON`
-                  : `Malformed request body: expected JSON, got a body that does not parse (${(error as Error).message})`,
-              extensions: { code: 'BAD_USER_INPUT' },
-            },
-          ],
-        });
-        return;
-      }
-      next(error);
-    },
-  );
+  // GraphQL over HTTP at /graphql (and the 404 below it), without Express: server/graphql-http.ts.
+  const graphqlHttp = createGraphqlHttp({
+    apollo,
+    maxBodyBytes: config.http.maxBodyBytes,
+    authenticate: async (req) => authenticator.authenticate(oneAuthorization(req)),
+    documents: config.documents,
+    tracing: instruments.tracing,
+    logger,
+    context: async ({ req, caller, correlationId }): Promise<Context> => ({
+      caller: caller(),
+      correlationId,
+      sources,
+      loaders: createLoaders(sources, store),
+      warnings: [],
+      store,
+      bus,
+      workflows,
+      keys,
+      cursors,
+      trail,
+      healthHistory,
+      idempotencyKeyHeader:
+        typeof req.headers['idempotency-key'] === 'string' ? req.headers['idempotency-key'] : null,
+      idempotency: [],
+    }),
+  });
+  httpServer.on('request', (req, res) => {
+    const below = belowGraphql(req.url);
+    // A browser's page request for /graphql itself is the playground's (Express, pages.ts).
+    if (below === null || (below === '' && playground && wantsPage(req))) app(req, res);
+    else graphqlHttp(req, res);
+  });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

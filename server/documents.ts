@@ -9,7 +9,6 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../observability/logger.js';
 
@@ -198,61 +197,90 @@ function withQuery(request: Record<string, unknown>, query: string): Record<stri
   return { ...rest, query, extensions: others };
 }
 
+/** What trusted documents make of one HTTP request: served (perhaps rewritten) or refused. */
+export type HttpDocuments =
+  | { readonly kind: 'serve'; readonly search: string; readonly body: unknown }
+  | {
+      readonly kind: 'refused';
+      readonly status: number;
+      readonly body: {
+        readonly errors: readonly [
+          {
+            readonly message: string;
+            readonly extensions: { readonly code: string; readonly reason: string };
+          },
+        ];
+      };
+    };
+
+/** One HTTP request as Apollo will read it: a GET's search, a POST's parsed body. */
+export interface HttpDocumentRequest {
+  readonly method: string;
+  /** The URL's search (`?query=…`, or `''`). */
+  readonly search: string;
+  readonly body: unknown;
+  readonly correlationId: string;
+}
+
 /**
- * The HTTP half of trusted documents, between the JSON body parser and Apollo: for the caller
- * found before it (`res.locals.caller`), resolves a documentId into its document (rewriting the
- * POST body or the GET query string Apollo reads), refuses what the client's mode refuses, logs
- * what allow-list mode lets through.
+ * The HTTP half of trusted documents, between reading the body and Apollo (server/graphql-http.ts):
+ * for the authenticated caller's client, resolves a documentId into its document (rewriting the
+ * POST body or the GET search Apollo reads), refuses what the client's mode refuses, logs what
+ * allow-list mode lets through.
  */
-export function trustedDocumentsMiddleware(trusted: TrustedDocuments, logger: Logger) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    const caller = res.locals.caller as { client: string } | undefined;
-    if (!caller || (trusted.clients.size === 0 && trusted.defaultMode === 'off')) return next();
-    const params = req.method === 'GET' ? new URL(req.url, 'http://x').searchParams : null;
-    let request: Record<string, unknown>;
-    if (params) {
-      let extensions: unknown;
-      try {
-        extensions = params.has('extensions')
-          ? JSON.parse(params.get('extensions') ?? '')
-          : undefined;
-      } catch {
-        return next(); // Apollo refuses it with its own message
-      }
-      request = Object.fromEntries(params);
-      if (extensions !== undefined) request.extensions = extensions;
-    } else request = (req.body ?? {}) as Record<string, unknown>;
-    const resolution = resolveDocument(trusted, caller.client, request);
-    switch (resolution.kind) {
-      case 'pass':
-        return next();
-      case 'unlisted':
-        logUnlisted(logger, caller.client, resolution.hash, res.locals.correlationId);
-        return next();
-      case 'resolved': {
-        const resolved = withQuery(request, resolution.query);
-        if (params) {
-          const search = new URLSearchParams();
-          for (const [name, value] of Object.entries(resolved))
-            search.set(name, typeof value === 'string' ? value : JSON.stringify(value));
-          req.url = `/?${search.toString()}`; // Apollo reads the search of req.url
-        } else req.body = resolved;
-        return next();
-      }
-      case 'refused':
-        res.status(STATUS[resolution.code]).json({
+export function trustedHttpRequest(
+  trusted: TrustedDocuments,
+  logger: Logger,
+  client: string,
+  http: HttpDocumentRequest,
+): HttpDocuments {
+  const served = { kind: 'serve', search: http.search, body: http.body } as const;
+  if (trusted.clients.size === 0 && trusted.defaultMode === 'off') return served;
+  const params = http.method === 'GET' ? new URLSearchParams(http.search) : null;
+  let request: Record<string, unknown>;
+  if (params) {
+    let extensions: unknown;
+    try {
+      extensions = params.has('extensions')
+        ? JSON.parse(params.get('extensions') ?? '')
+        : undefined;
+    } catch {
+      return served; // Apollo refuses it with its own message
+    }
+    request = Object.fromEntries(params);
+    if (extensions !== undefined) request.extensions = extensions;
+  } else request = (http.body ?? {}) as Record<string, unknown>;
+  const resolution = resolveDocument(trusted, client, request);
+  switch (resolution.kind) {
+    case 'pass':
+      return served;
+    case 'unlisted':
+      logUnlisted(logger, client, resolution.hash, http.correlationId);
+      return served;
+    case 'resolved': {
+      const resolved = withQuery(request, resolution.query);
+      if (!params) return { kind: 'serve', search: http.search, body: resolved };
+      const search = new URLSearchParams();
+      for (const [name, value] of Object.entries(resolved))
+        search.set(name, typeof value === 'string' ? value : JSON.stringify(value));
+      return { kind: 'serve', search: `?${search.toString()}`, body: http.body };
+    }
+    case 'refused':
+      return {
+        kind: 'refused',
+        status: STATUS[resolution.code],
+        body: {
           errors: [
             {
               message: resolution.message,
               extensions: { code: resolution.code, reason: resolution.reason },
             },
           ],
-        });
-        return;
-      default: {
-        const unreachable: never = resolution;
-        return next(unreachable);
-      }
+        },
+      };
+    default: {
+      const unreachable: never = resolution;
+      throw new Error(`unknown resolution ${JSON.stringify(unreachable)}`);
     }
-  };
+  }
 }

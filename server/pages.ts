@@ -4,15 +4,12 @@
  * `/pages/`. The bundles are built from npm packages by `npm run build:pages` (pages/dist), so
  * nothing loads from the internet; the pages talk only to the GraphQL API, with the caller's key.
  */
-import express, {
-  type ErrorRequestHandler,
-  type Request,
-  type RequestHandler,
-  type Router,
-} from 'express';
+import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import Negotiator from 'negotiator';
 import { existsSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
+import { parse as parseUrl } from 'node:url';
 import type { DemoKeys, PageConfig } from '../pages/shared/contract.js';
 import { PROJECT_ROOT } from './paths.js';
 
@@ -57,10 +54,11 @@ const PAGES = {
 } as const;
 
 /** True for a request a browser makes to show a page: GET, no operation, HTML preferred. */
-export function wantsPage(req: Request): boolean {
+export function wantsPage(req: IncomingMessage): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   // An operation in the query string is GraphQL over HTTP, whatever the Accept header says.
-  if (req.query && typeof req.query === 'object' && 'query' in req.query) return false;
+  const search = parseUrl(req.url ?? '').search;
+  if (search && new URLSearchParams(search).has('query')) return false;
   const accept = req.headers.accept;
   if (!accept) return false;
   const preferred = new Negotiator({ headers: { accept } }).mediaType([

@@ -5,7 +5,7 @@
  *
  * | limit                          | HTTP                                   | graphql-ws                             |
  * | ------------------------------ | -------------------------------------- | -------------------------------------- |
- * | body / message size            | 413 (express.json, `maxBodyBytes`)     | 1009 (ws `maxPayload`, same limit)     |
+ * | body / message size            | 413 (graphql-http.ts, `maxBodyBytes`)  | 1009 (ws `maxPayload`, same limit)     |
  * | before authentication          | —                                      | 1009 above `preInitMaxBytes`           |
  * | head size                      | 431 (Node `maxHeaderSize`)             | the upgrade request's head, alike      |
  * | time to send headers / request | 408 (Node `headersTimeout`, `requestTimeout`) | connection_init timeout 4408    |
@@ -206,10 +206,11 @@ export interface BodyRefusal {
 }
 
 /**
- * The answer to an error of reading a request body (body-parser, raw-body, zlib), or null when the
- * error is not one: sizes, encodings, charsets, truncated bodies and compressed bodies that do not
- * decompress are the client's, answered with the status body-parser gives them (413, 415, 400)
- * and a message that names what was expected. The caller words the JSON-parse and size cases.
+ * The answer to an error of reading a request body (body-parser, raw-body, zlib: the GraphQL edge's
+ * and the webhooks'), or null when the error is not one: sizes, encodings, charsets, truncated
+ * bodies and compressed bodies that do not decompress are the client's, answered with the status
+ * body-parser gives them (413, 415, 400) and a message that names what was expected. The caller
+ * words the JSON-parse and size cases.
  */
 export function bodyRefusal(error: unknown): BodyRefusal | null {
   if (typeof error !== 'object' || error === null) return null;

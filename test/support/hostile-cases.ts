@@ -226,6 +226,8 @@ export const CASES: readonly Case[] = [
         `${(70_000).toString(16)}\r\n${x(70_000)}\r\n0\r\n\r\n`,
       ]),
     ],
+    // Answered from the head, before any of the body is sent (it would be 408 if waited for).
+    ['a Content-Length over HTTP_MAX_BODY_BYTES, no body sent', tcp([rawPost('', '', 70_000)])],
     [
       'a gzip bomb: 64 KB compressed, 50 MB inflated',
       body(gzipSync(Buffer.alloc(50_000_000, 0x20)), {
