@@ -1,6 +1,7 @@
 /**
  * `tsx bench/profile-trivial.ts [seconds]`: a V8 CPU profile of Crossdock answering `{ __typename }`
- * (the trivial query of bench/limits.ts) at 50 connections. The sandbox child and a Crossdock child
+ * (the trivial query of bench/limits.ts) at 50 connections; with BENCH_PROFILE=product,
+ * `product(sku)` with price and stock, a new SKU per request and the content cache off. The sandbox child and a Crossdock child
  * started as bench/limits.ts starts them, Crossdock with `--cpu-prof` (Node 20 refuses it in
  * NODE_OPTIONS, so this starts that child itself);
  * a 2 s warm-up, then `seconds` (10) of load, then SIGINT so Crossdock stops and writes the
@@ -22,7 +23,12 @@ async function main(): Promise<void> {
   const base = await freePortBase();
   const sandbox = await start(
     'sandbox/main.ts',
-    { SANDBOX_PORT_BASE: String(base), SANDBOX_CATALOG_SIZE: '20000' },
+    {
+      SANDBOX_PORT_BASE: String(base),
+      SANDBOX_CATALOG_SIZE: '20000',
+      // The commerce query-cost limit lifted: a throttled call would profile its errors.
+      SANDBOX_COMMERCE_RESTORE_RATE: '1000000',
+    },
     /commerce\s+http/,
   );
   // A failure below exits this process: the sandbox must not outlive it.
@@ -33,14 +39,34 @@ async function main(): Promise<void> {
     crossdockEnv(base, {
       ...apiKeyEnv(SECRET, [{ id: 'bench-admin', key: 'bench-admin-key', role: 'admin' }]),
       DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-profile-')),
+      CONTENT_CACHE_TTL_MS: '0',
     }),
   );
+  // BENCH_PROFILE=product: product(sku) with price and stock, a new SKU per request.
+  let next = 0;
+  const product = process.env['BENCH_PROFILE'] === 'product';
+  const PRODUCT = `query($sku: String!) { product(sku: $sku) { name listPrice { amount } inventory { warehouse { code } available } availableToPromise } }`;
   const options = {
     url: `http://127.0.0.1:${base + 5}/graphql`,
     method: 'POST' as const,
     headers: { 'content-type': 'application/json', authorization: 'Bearer bench-admin-key' },
     body: JSON.stringify({ query: '{ __typename }' }),
     connections: 50,
+    ...(product
+      ? {
+          requests: [
+            {
+              setupRequest: (req: autocannon.Request) => ({
+                ...req,
+                body: JSON.stringify({
+                  query: PRODUCT,
+                  variables: { sku: `SKU-${String((next++ % 20_000) + 1).padStart(6, '0')}` },
+                }),
+              }),
+            },
+          ],
+        }
+      : {}),
   };
   await autocannon({ ...options, duration: 2 });
   // The load window on the profile's clock (CLOCK_MONOTONIC µs): profile-summary --window.
@@ -50,6 +76,16 @@ async function main(): Promise<void> {
   process.stderr.write(
     `${result.requests.total} requests in ${seconds} s (${result.non2xx} non-2xx, ${result.errors} errors)\n`,
   );
+  // One answer checked after the window: a profile of errors would mislead.
+  const check = await fetch(options.url, {
+    method: 'POST',
+    headers: options.headers,
+    body: product
+      ? JSON.stringify({ query: PRODUCT, variables: { sku: 'SKU-000001' } })
+      : options.body,
+  });
+  const checked = await check.text();
+  if (checked.includes('"errors"')) process.stderr.write(`answers carry errors: ${checked}\n`);
   const exited = new Promise((resolve) => crossdock.once('exit', resolve));
   crossdock.kill('SIGINT');
   await exited;
