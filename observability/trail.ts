@@ -30,7 +30,7 @@ export interface TrailEntry {
 /** Most entries a trail keeps. */
 export const DEFAULT_TRAIL_ENTRIES = 20_000;
 /** Most entries one correlation ID keeps (a runaway loop cannot evict everyone else's). */
-const MAX_PER_CORRELATION = 500;
+export const MAX_PER_CORRELATION = 500;
 
 /** The trail of one Crossdock instance. */
 export interface Trail {
@@ -43,28 +43,39 @@ export interface Trail {
 
 /** Makes a trail holding at most `capacity` entries. */
 export function createTrail(capacity = DEFAULT_TRAIL_ENTRIES): Trail {
-  // Insertion-ordered: the first key is the correlation whose newest entry is oldest.
+  if (!Number.isInteger(capacity) || capacity < 1) {
+    throw new TypeError(`trail: expected a capacity of at least 1 entry, got ${capacity}`);
+  }
+  // Each correlation's entries, oldest first.
   const byCorrelation = new Map<string, TrailEntry[]>();
+  // Every entry recorded, in order, in a ring of `capacity` slots: the slot about to be written
+  // holds the oldest entry, dropped then (no search: a Map whose oldest keys were deleted and
+  // set again made finding the oldest cost a scan over its holes, 9 µs per request).
+  const ring: (TrailEntry | undefined)[] = new Array<TrailEntry | undefined>(capacity);
+  let next = 0;
   let size = 0;
+  /** Drops `entry` from its correlation's list, where it is the oldest if still there. */
+  const drop = (entry: TrailEntry) => {
+    const list = byCorrelation.get(entry.correlationId);
+    if (list?.[0] !== entry) return; // dropped already (its correlation's cap)
+    list.shift();
+    size--;
+    if (list.length === 0) byCorrelation.delete(entry.correlationId);
+  };
   return {
     record(entry) {
-      const list = byCorrelation.get(entry.correlationId) ?? [];
-      byCorrelation.delete(entry.correlationId);
-      byCorrelation.set(entry.correlationId, list);
+      const oldest = ring[next];
+      if (oldest) drop(oldest);
+      ring[next] = entry;
+      next = (next + 1) % capacity;
+      let list = byCorrelation.get(entry.correlationId);
+      if (!list) byCorrelation.set(entry.correlationId, (list = []));
       if (list.length >= MAX_PER_CORRELATION) {
         list.shift();
         size--;
       }
       list.push(entry);
       size++;
-      while (size > capacity) {
-        const [oldest] = byCorrelation;
-        if (!oldest) break;
-        const [id, entries] = oldest;
-        entries.shift();
-        size--;
-        if (entries.length === 0) byCorrelation.delete(id);
-      }
     },
     of: (correlationId) => [...(byCorrelation.get(correlationId) ?? [])],
     size: () => size,
