@@ -8,6 +8,7 @@
  * for the same SKU share one call (in-flight coalescing). Only `contentBySku` is cached; listings
  * and storefront orders always go to the platform.
  */
+import { LRUCache } from 'lru-cache';
 import type { CommerceConnector, ProductContentRecord } from './contract.js';
 
 /**
@@ -61,19 +62,15 @@ export function withContentCache(
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {
     throw new RangeError(`content cache maxEntries: expected an integer >= 1, got ${maxEntries}`);
   }
-  const entries = new Map<string, Entry>();
+  // Read with peek(), so the order is that of storing: the least recently stored go first. (A Map
+  // deleted from and set again for its order made finding the oldest a scan over its holes.)
+  const entries = new LRUCache<string, Entry>({ max: maxEntries });
   const inFlight = new Map<string, Promise<ProductContentRecord | null>>();
   let hits = 0;
   let misses = 0;
 
   const store = (sku: string, value: ProductContentRecord | null): void => {
-    entries.delete(sku); // re-insert at the end: Map order is the eviction order
     entries.set(sku, { value, expires: now() + ttlMs });
-    while (entries.size > maxEntries) {
-      const oldest = entries.keys().next();
-      if (oldest.done) break;
-      entries.delete(oldest.value);
-    }
   };
 
   const contentBySku = async (
@@ -87,7 +84,7 @@ export function withContentCache(
     >();
     const toFetch: string[] = [];
     for (const sku of new Set(skus)) {
-      const entry = entries.get(sku);
+      const entry = entries.peek(sku);
       if (entry && entry.expires > at) {
         hits++;
         answers.set(sku, entry.value);

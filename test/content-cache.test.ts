@@ -78,6 +78,20 @@ describe('content cache', () => {
     assert.equal(calls(), 2, 'the oldest entry was evicted');
   });
 
+  it('evicts the least recently stored entry, however recently it was read', async () => {
+    const { connector, calls } = recording();
+    const cached = withContentCache(connector, { ttlMs: 10_000, maxEntries: 2 });
+    await cached.contentBySku([sku(0)]);
+    await cached.contentBySku([sku(1)]);
+    await cached.contentBySku([sku(0)]); // a hit: not stored again
+    await cached.contentBySku([sku(2)]); // evicts sku 0, stored first
+    assert.equal(calls(), 3);
+    await cached.contentBySku([sku(1)]);
+    assert.equal(calls(), 3, 'sku 1 stayed');
+    await cached.contentBySku([sku(0)]);
+    assert.equal(calls(), 4, 'sku 0 was evicted');
+  });
+
   it('shares one call between concurrent misses of the same SKU', async () => {
     const { connector, calls } = recording();
     const cached = withContentCache(connector, { ttlMs: 10_000 });
