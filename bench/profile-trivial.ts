@@ -1,7 +1,8 @@
 /**
  * `tsx bench/profile-trivial.ts [seconds]`: a V8 CPU profile of Crossdock answering `{ __typename }`
  * (the trivial query of bench/limits.ts) at 50 connections; with BENCH_PROFILE=product,
- * `product(sku)` with price and stock, a new SKU per request and the content cache off. The sandbox child and a Crossdock child
+ * `product(sku)` with price and stock, a new SKU per request; with BENCH_PROFILE=storefront, the
+ * storefront page of bench/read-peers.ts; the content cache off. The sandbox child and a Crossdock child
  * started as bench/limits.ts starts them, Crossdock with `--cpu-prof` (Node 20 refuses it in
  * NODE_OPTIONS, so this starts that child itself);
  * a 2 s warm-up, then `seconds` (10) of load, then SIGINT so Crossdock stops and writes the
@@ -42,9 +43,13 @@ async function main(): Promise<void> {
       CONTENT_CACHE_TTL_MS: '0',
     }),
   );
-  // BENCH_PROFILE=product: product(sku) with price and stock, a new SKU per request.
+  // BENCH_PROFILE=product: product(sku) with price and stock, a new SKU per request;
+  // BENCH_PROFILE=storefront: the storefront page of bench/read-peers.ts (50 products with price
+  // and stock from every warehouse system), a page from a cursor in the catalogue per request.
   let next = 0;
   const product = process.env['BENCH_PROFILE'] === 'product';
+  const storefront = process.env['BENCH_PROFILE'] === 'storefront';
+  const STOREFRONT = `query Storefront($after: String) { products(first: 50, after: $after) { nodes { sku name listPrice { amount currencyCode } inventory { warehouse { code } available } availableToPromise } } }`;
   const PRODUCT = `query($sku: String!) { product(sku: $sku) { name listPrice { amount } inventory { warehouse { code } available } availableToPromise } }`;
   const options = {
     url: `http://127.0.0.1:${base + 5}/graphql`,
@@ -52,6 +57,22 @@ async function main(): Promise<void> {
     headers: { 'content-type': 'application/json', authorization: 'Bearer bench-admin-key' },
     body: JSON.stringify({ query: '{ __typename }' }),
     connections: 50,
+    ...(storefront
+      ? {
+          requests: [
+            {
+              setupRequest: (req: autocannon.Request) => ({
+                ...req,
+                body: JSON.stringify({
+                  query: STOREFRONT,
+                  // Products are keyed by SKU: a page starts after any of them.
+                  variables: { after: storefrontCursor((next++ * 50) % 19_900) },
+                }),
+              }),
+            },
+          ],
+        }
+      : {}),
     ...(product
       ? {
           requests: [
@@ -82,7 +103,9 @@ async function main(): Promise<void> {
     headers: options.headers,
     body: product
       ? JSON.stringify({ query: PRODUCT, variables: { sku: 'SKU-000001' } })
-      : options.body,
+      : storefront
+        ? JSON.stringify({ query: STOREFRONT, variables: { after: storefrontCursor(100) } })
+        : options.body,
   });
   const checked = await check.text();
   if (checked.includes('"errors"')) process.stderr.write(`answers carry errors: ${checked}\n`);
@@ -96,6 +119,10 @@ async function main(): Promise<void> {
     `${written.map((f) => `${join(dir, f)} --window ${from} ${to}`).join('\n')}\n`,
   );
 }
+
+/** Crossdock's cursor after the product at `index` (resolvers/ids.ts, as bench/read-peers.ts). */
+const storefrontCursor = (index: number) =>
+  Buffer.from(`v1:SKU-${String(index + 1).padStart(6, '0')}`).toString('base64url');
 
 /** server/main.ts under `--cpu-prof`, resolved once it prints its URLs. */
 function profiled(dir: string, env: Record<string, string>): Promise<ChildProcess> {

@@ -365,7 +365,10 @@ const peers = result('read-peers');
 const fanout = load<FanoutResult>('fanout.json') ?? load<FanoutResult>('fanout-quick.json');
 const orders =
   load<OrdersResult>('place-order.json') ?? load<OrdersResult>('place-order-quick.json');
-const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+// Quick runs are not committed (.gitignore); one is listed only where no full run exists.
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .filter((f) => !f.endsWith('-quick.json') || !readdirSync(dir).includes(f.replace('-quick', '')));
 
 const md = [
   '# Benchmark results',
