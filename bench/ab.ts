@@ -14,7 +14,15 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { apiKeyEnv } from '../server/identity.js';
-import { QUICK, cpuMsOf, crossdockEnv, freePortBase, median, start } from './support.js';
+import {
+  QUICK,
+  cpuMsOf,
+  crossdockEnv,
+  freePortBase,
+  median,
+  start,
+  startSandbox,
+} from './support.js';
 
 const ROUNDS = QUICK ? 1 : Number(process.env['BENCH_AB_ROUNDS'] ?? 3);
 const DURATION_S = QUICK ? 2 : 5;
@@ -102,18 +110,7 @@ async function main(): Promise<void> {
   }
   const loadAtStart = loadavg()[0] ?? 0;
   const base = await freePortBase();
-  children.push(
-    await start(
-      'sandbox/main.ts',
-      {
-        SANDBOX_PORT_BASE: String(base),
-        SANDBOX_CATALOG_SIZE: String(CATALOG_SIZE),
-        // The commerce query-cost limit lifted: this measures Crossdock, not a Shopify plan.
-        SANDBOX_COMMERCE_RESTORE_RATE: '1000000',
-      },
-      /commerce\s+http/,
-    ),
-  );
+  children.push(await startSandbox(base, CATALOG_SIZE));
   const keys = apiKeyEnv(SECRET, [{ id: 'bench-ab', key: 'bench-ab-key', role: 'admin' }]);
   const sides = [];
   for (const [i, checkout] of checkouts.entries()) {

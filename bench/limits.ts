@@ -30,6 +30,7 @@ import {
   machine,
   median,
   start,
+  startSandbox,
   writeResult,
   type BenchRow,
 } from './support.js';
@@ -66,18 +67,7 @@ async function main(): Promise<void> {
     tpl: systemUrl(3),
     commerce: systemUrl(4),
   };
-  children.push(
-    await start(
-      'sandbox/main.ts',
-      {
-        SANDBOX_PORT_BASE: String(base),
-        SANDBOX_CATALOG_SIZE: String(CATALOG_SIZE),
-        // The commerce query-cost limit lifted: part 3 measures Crossdock, not a Shopify plan.
-        SANDBOX_COMMERCE_RESTORE_RATE: '1000000',
-      },
-      /commerce\s+http/,
-    ),
-  );
+  children.push(await startSandbox(base, CATALOG_SIZE));
   const sandboxPid = pidOf(children[0] as ChildProcess);
   const keys = apiKeyEnv(SECRET, [{ id: 'bench-admin', key: 'bench-admin-key', role: 'admin' }]);
   const bearer = { 'content-type': 'application/json', authorization: 'Bearer bench-admin-key' };

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { buildWorld } from '../sandbox/seed.js';
-import { QUICK, cpuMsOf, crossdockEnv, freePortBase, start } from './support.js';
+import { QUICK, cpuMsOf, crossdockEnv, freePortBase, start, startSandbox } from './support.js';
 import { apiKeyEnv } from '../server/identity.js';
 
 /** The benchmarks' API key secret (their keys are throwaway). */
@@ -27,15 +27,7 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 
 async function main(): Promise<void> {
   const base = await freePortBase();
-  const sandbox = await start(
-    'sandbox/main.ts',
-    {
-      SANDBOX_PORT_BASE: String(base),
-      SANDBOX_CATALOG_SIZE: String(catalogSize),
-      SANDBOX_COMMERCE_RESTORE_RATE: '1000000',
-    },
-    /commerce\s+http/,
-  );
+  const sandbox = await startSandbox(base, catalogSize);
   const crossdock = await start(
     'server/main.ts',
     crossdockEnv(base, {
@@ -66,6 +58,19 @@ async function main(): Promise<void> {
     ),
   ];
   const url = `http://127.0.0.1:${base + 5}/graphql`;
+  /** `connections` POSTing to Crossdock for `duration` s, each request made by `request`. */
+  const post = (request: {
+    setupRequest: (req: Record<string, unknown>) => Record<string, unknown>;
+    onResponse: (status: number, body: string) => void;
+  }) =>
+    autocannon({
+      url,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer bench-admin-key' },
+      connections,
+      duration,
+      requests: [{ method: 'POST', ...request }],
+    } as unknown as autocannon.Options);
   const query = `mutation($input: PlaceOrderInput!, $key: String!) { placeOrder(input: $input, idempotencyKey: $key) { order { id status } userErrors { code } } }`;
   let n = 0;
   /** Every request body placed, for the replay phase to send again. */
@@ -80,44 +85,34 @@ async function main(): Promise<void> {
   );
   const cpuBefore = { crossdock: cpuMsOf(crossdock.pid ?? 0), sandbox: cpuMsOf(sandbox.pid ?? 0) };
   const windowFrom = process.hrtime.bigint() / 1000n;
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: 'Bearer bench-admin-key' },
-    connections,
-    duration,
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (req: Record<string, unknown>) => {
-          const body = JSON.stringify({
-            query,
-            variables: {
-              key: `bench-${process.pid}-${n++}`,
-              input: {
-                channel: 'EDI',
-                customerId: customer.number,
-                lines: [{ sku: skus[Math.floor(Math.random() * skus.length)], quantity: 1 }],
-              },
-            },
-          });
-          sent.push(body);
-          return { ...req, body };
+  const result = await post({
+    setupRequest: (req: Record<string, unknown>) => {
+      const body = JSON.stringify({
+        query,
+        variables: {
+          key: `bench-${process.pid}-${n++}`,
+          input: {
+            channel: 'EDI',
+            customerId: customer.number,
+            lines: [{ sku: skus[Math.floor(Math.random() * skus.length)], quantity: 1 }],
+          },
         },
-        onResponse: (status: number, body: string) => {
-          if (body.includes('"errors":[')) {
-            outcome.errors++;
-            firstError ??= `HTTP ${status} ${body.slice(0, 300)}`;
-          } else if (body.includes('"userErrors":[]')) outcome.placed++;
-          else {
-            outcome.userErrors++;
-            const code = /"userErrors":\[\{"code":"([A-Z_]+)"/.exec(body)?.[1] ?? 'unknown';
-            userErrorCodes[code] = (userErrorCodes[code] ?? 0) + 1;
-          }
-        },
-      },
-    ],
-  } as unknown as autocannon.Options);
+      });
+      sent.push(body);
+      return { ...req, body };
+    },
+    onResponse: (status: number, body: string) => {
+      if (body.includes('"errors":[')) {
+        outcome.errors++;
+        firstError ??= `HTTP ${status} ${body.slice(0, 300)}`;
+      } else if (body.includes('"userErrors":[]')) outcome.placed++;
+      else {
+        outcome.userErrors++;
+        const code = /"userErrors":\[\{"code":"([A-Z_]+)"/.exec(body)?.[1] ?? 'unknown';
+        userErrorCodes[code] = (userErrorCodes[code] ?? 0) + 1;
+      }
+    },
+  });
   // The load window on a CPU profile's clock (CLOCK_MONOTONIC µs; BENCH_CPU_PROF_DIR).
   process.stderr.write(`load window: --window ${windowFrom} ${process.hrtime.bigint() / 1000n}\n`);
   const perOrderUs = (pid: number | undefined, before: number) =>
@@ -146,29 +141,19 @@ async function main(): Promise<void> {
   // outcome (extensions.idempotency.replayed) without calling any system.
   const replay = { replayed: 0, other: 0, firstOther: null as string | null };
   const crossdockBeforeReplay = cpuMsOf(crossdock.pid ?? 0);
-  const replayed = await autocannon({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: 'Bearer bench-admin-key' },
-    connections,
-    duration,
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (req: Record<string, unknown>) => ({
-          ...req,
-          body: sent[Math.floor(Math.random() * sent.length)],
-        }),
-        onResponse: (status: number, body: string) => {
-          if (status === 200 && body.includes('"replayed":true')) replay.replayed++;
-          else {
-            replay.other++;
-            replay.firstOther ??= `HTTP ${status} ${body.slice(0, 300)}`;
-          }
-        },
-      },
-    ],
-  } as unknown as autocannon.Options);
+  const replayed = await post({
+    setupRequest: (req: Record<string, unknown>) => ({
+      ...req,
+      body: sent[Math.floor(Math.random() * sent.length)],
+    }),
+    onResponse: (status: number, body: string) => {
+      if (status === 200 && body.includes('"replayed":true')) replay.replayed++;
+      else {
+        replay.other++;
+        replay.firstOther ??= `HTTP ${status} ${body.slice(0, 300)}`;
+      }
+    },
+  });
   const replayCpuUs = Math.round(
     ((cpuMsOf(crossdock.pid ?? 0) - crossdockBeforeReplay) * 1000) /
       Math.max(1, replayed.requests.total),

@@ -27,6 +27,7 @@ import {
   machine,
   median,
   start,
+  startSandbox,
   startMatching,
   writeResult,
   type BenchRow,
@@ -59,15 +60,7 @@ function machineTicks(): { busy: number; total: number } {
 async function main(): Promise<void> {
   const loadAtStart = machine();
   const base = await freePortBase();
-  const sandbox = await start(
-    'sandbox/main.ts',
-    {
-      SANDBOX_PORT_BASE: String(base),
-      SANDBOX_CATALOG_SIZE: String(CATALOG_SIZE),
-      SANDBOX_COMMERCE_RESTORE_RATE: '1000000',
-    },
-    /commerce\s+http/,
-  );
+  const sandbox = await startSandbox(base, CATALOG_SIZE);
   children.push(sandbox);
   const sandboxPid = sandbox.pid ?? 0;
   const env = (port: number) =>

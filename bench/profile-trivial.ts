@@ -15,23 +15,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { apiKeyEnv } from '../server/identity.js';
-import { builtScript, crossdockEnv, freePortBase, start } from './support.js';
+import { builtScript, crossdockEnv, freePortBase, startSandbox } from './support.js';
 
 const seconds = Number(process.argv[2] ?? 10);
 const SECRET = 'bench-api-key-secret-of-at-least-32-characters';
 
 async function main(): Promise<void> {
   const base = await freePortBase();
-  const sandbox = await start(
-    'sandbox/main.ts',
-    {
-      SANDBOX_PORT_BASE: String(base),
-      SANDBOX_CATALOG_SIZE: '20000',
-      // The commerce query-cost limit lifted: a throttled call would profile its errors.
-      SANDBOX_COMMERCE_RESTORE_RATE: '1000000',
-    },
-    /commerce\s+http/,
-  );
+  const sandbox = await startSandbox(base, 20_000);
   // A failure below exits this process: the sandbox must not outlive it.
   process.on('exit', () => sandbox.kill('SIGTERM'));
   const dir = mkdtempSync(join(tmpdir(), 'crossdock-profile-'));

@@ -35,6 +35,7 @@ import {
   machine,
   median,
   start,
+  startSandbox,
   writeResult,
   type BenchRow,
 } from './support.js';
@@ -152,16 +153,7 @@ async function main(): Promise<void> {
   const floorBase = await freePortBase();
   const systemUrl = (name: SystemName) => `http://127.0.0.1:${base + 1 + SYSTEMS.indexOf(name)}`;
   // sandbox/index.ts: base+1 ERP, +2 WMS, +3 3PL, +4 commerce (the order of SYSTEMS).
-  const sandbox = await start(
-    'sandbox/main.ts',
-    {
-      SANDBOX_PORT_BASE: String(base),
-      SANDBOX_CATALOG_SIZE: String(catalogSize),
-      // The commerce query-cost limit lifted, as in bench/run.ts: this measures servers, not a plan.
-      SANDBOX_COMMERCE_RESTORE_RATE: '1000000',
-    },
-    /commerce\s+http/,
-  );
+  const sandbox = await startSandbox(base, catalogSize);
   children.push(sandbox);
   for (const name of SYSTEMS) {
     const res = await fetch(`${systemUrl(name)}/_faults`, {

@@ -366,9 +366,10 @@ const fanout = load<FanoutResult>('fanout.json') ?? load<FanoutResult>('fanout-q
 const orders =
   load<OrdersResult>('place-order.json') ?? load<OrdersResult>('place-order-quick.json');
 // Quick runs are not committed (.gitignore); one is listed only where no full run exists.
-const files = readdirSync(dir)
-  .filter((f) => f.endsWith('.json'))
-  .filter((f) => !f.endsWith('-quick.json') || !readdirSync(dir).includes(f.replace('-quick', '')));
+const json = readdirSync(dir).filter((f) => f.endsWith('.json'));
+const files = json.filter(
+  (f) => !f.endsWith('-quick.json') || !json.includes(f.replace('-quick', '')),
+);
 
 const md = [
   '# Benchmark results',

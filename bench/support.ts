@@ -50,6 +50,22 @@ export async function start(
   return (await startMatching(script, env, ready, cwd)).child;
 }
 
+/**
+ * The sandbox systems (sandbox/main.ts) on `base` + 1..4 with a catalogue of `catalogSize`, the
+ * commerce query-cost limit lifted: a benchmark measures servers, not a Shopify plan.
+ */
+export function startSandbox(base: number, catalogSize: number): Promise<ChildProcess> {
+  return start(
+    'sandbox/main.ts',
+    {
+      SANDBOX_PORT_BASE: String(base),
+      SANDBOX_CATALOG_SIZE: String(catalogSize),
+      SANDBOX_COMMERCE_RESTORE_RATE: '1000000',
+    },
+    /commerce\s+http/,
+  );
+}
+
 /** {@link start}, resolving with what `ready` matched in the child's output as well. */
 export function startMatching(
   script: string,
