@@ -1602,16 +1602,22 @@ describe('sqlite store only', () => {
         spawnStoreWorker(file, 'one', { keys: KEYS, appends: APPENDS }),
         spawnStoreWorker(file, 'two', { keys: KEYS, appends: APPENDS }),
       ];
-      await Promise.all(workers.map((worker) => worker.ready));
-      const seeder = createSqliteStore({ path: file });
-      for (let index = 0; index < LETTERS; index += 1) {
-        await seeder.deadLetters.add(
-          letter(`DL-${index}`, { orderId: `XD-${index}`, nextAttemptAt: 0, createdAt: 0 }),
-        );
+      try {
+        await Promise.all(workers.map((worker) => worker.ready));
+        const seeder = createSqliteStore({ path: file });
+        for (let index = 0; index < LETTERS; index += 1) {
+          await seeder.deadLetters.add(
+            letter(`DL-${index}`, { orderId: `XD-${index}`, nextAttemptAt: 0, createdAt: 0 }),
+          );
+        }
+        await seeder.close();
+        for (const worker of workers) worker.go();
+        results = await Promise.all(workers.map((worker) => worker.result));
+      } catch (error) {
+        // One worker failed: the other may be waiting for `go`, which would hang the run.
+        for (const worker of workers) worker.kill();
+        throw error;
       }
-      await seeder.close();
-      for (const worker of workers) worker.go();
-      results = await Promise.all(workers.map((worker) => worker.result));
     });
 
     it('migrated the schema exactly once', () => {

@@ -156,6 +156,8 @@ export interface StoreWorker {
   go(): void;
   /** The worker's report; rejects if it exits without one. */
   readonly result: Promise<WorkerResult>;
+  /** Ends the worker (when the other failed: one waiting for `go` would hold the run open). */
+  kill(): void;
 }
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -199,5 +201,8 @@ export function spawnStoreWorker(
     ready,
     go: () => child.stdin.end('go\n'),
     result,
+    kill: () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
   };
 }
