@@ -3,8 +3,9 @@
  * (e.g. a commit and its change, as git worktrees) on one sandbox, measured in alternating rounds
  * (A B A B …) so that a machine busy with other work weighs on both alike. Per workload and side:
  * the median over rounds of req/s and of the server's CPU µs per request (/proc, user + system).
- * Workloads: `{ __typename }` and `product(sku)` (a SKU of a 20,000-product catalogue, a different
- * one each request), each at 50 connections. Each side runs from its own build (`npm run build` in
+ * Workloads: `{ __typename }`, `product(sku)` (a SKU of a 20,000-product catalogue, a different
+ * one each request) and the storefront page (50 products after a random one), each at 50
+ * connections; `BENCH_AB_WORKLOADS=trivial,storefront` picks some. Each side runs from its own build (`npm run build` in
  * each checkout first), or, with BENCH_FROM_SOURCE=1, from its source with tsx (a checkout older
  * than the build; then both do). Prints a Markdown table; writes no result file.
  */
@@ -30,6 +31,9 @@ const CONNECTIONS = 50;
 const CATALOG_SIZE = 20_000;
 const SECRET = 'bench-api-key-secret-of-at-least-32-characters';
 const PRODUCT = `query($sku: String!) { product(sku: $sku) { name listPrice { amount } inventory { warehouse { code } available } availableToPromise } }`;
+const STOREFRONT = `query($after: String) { products(first: 50, after: $after) { nodes { sku name listPrice { amount currencyCode } inventory { warehouse { code } available } availableToPromise } } }`;
+const randomSku = (span: number) =>
+  `SKU-${String(1 + Math.floor(Math.random() * span)).padStart(6, '0')}`;
 
 /** One workload: the body of each request and what a right answer contains. */
 const WORKLOADS = {
@@ -38,13 +42,30 @@ const WORKLOADS = {
     body: () =>
       JSON.stringify({
         query: PRODUCT,
+        variables: { sku: randomSku(CATALOG_SIZE) },
+      }),
+    ok: '"availableToPromise"',
+  },
+  storefront: {
+    body: () =>
+      JSON.stringify({
+        query: STOREFRONT,
+        // A page of 50 after a random product (the cursor is the key after which it starts).
         variables: {
-          sku: `SKU-${String(1 + Math.floor(Math.random() * CATALOG_SIZE)).padStart(6, '0')}`,
+          after: Buffer.from(`v1:${randomSku(CATALOG_SIZE - 60)}`).toString('base64url'),
         },
       }),
     ok: '"availableToPromise"',
   },
 } as const;
+
+/** The workloads to run (`BENCH_AB_WORKLOADS=trivial,storefront`), all by default. */
+const SELECTED = (process.env['BENCH_AB_WORKLOADS'] ?? Object.keys(WORKLOADS).join(','))
+  .split(',')
+  .filter((name): name is keyof typeof WORKLOADS => {
+    if (name in WORKLOADS) return true;
+    throw new Error(`BENCH_AB_WORKLOADS: unknown workload ${JSON.stringify(name)}`);
+  });
 
 /** One side's figures of one window. */
 interface Window {
@@ -131,7 +152,7 @@ async function main(): Promise<void> {
     });
   }
   const windows = new Map<string, Window[]>();
-  for (const workload of Object.keys(WORKLOADS) as (keyof typeof WORKLOADS)[]) {
+  for (const workload of SELECTED) {
     for (const side of sides) await load(side.url, side.pid, workload); // warm-up
     for (let round = 1; round <= ROUNDS; round++) {
       for (const side of sides) {
@@ -151,7 +172,7 @@ async function main(): Promise<void> {
     '| workload | A req/s | B req/s | B/A | A µs CPU/req | B µs CPU/req | B/A | errors |',
     '| --- | --: | --: | --: | --: | --: | --: | --: |',
   ];
-  for (const workload of Object.keys(WORKLOADS)) {
+  for (const workload of SELECTED) {
     const a = windows.get(`${workload} A`) ?? [];
     const b = windows.get(`${workload} B`) ?? [];
     const m = (ws: Window[], f: (w: Window) => number) => median(ws.map(f));

@@ -82,6 +82,28 @@ describe('GraphQL over HTTP', () => {
     assert.equal(mutation.headers.get('allow'), 'POST');
   });
 
+  it("marks every GraphQL answer Cache-Control: no-store (it is the caller's own data)", async () => {
+    const post = (query: string) =>
+      fetch(
+        stack.crossdock.url,
+        withKey({
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query }),
+        }),
+      );
+    const answers = {
+      'POST data': await post('{ product(sku: "SKU-000001") { sku } }'),
+      'POST validation error': await post('{ nope }'),
+      'GET data': await get({ query: '{ __typename }' }),
+      'GET parse error': await get({ query: '{' }),
+    };
+    for (const [name, res] of Object.entries(answers)) {
+      await res.arrayBuffer();
+      assert.equal(res.headers.get('cache-control'), 'no-store', name);
+    }
+  });
+
   it('answers 406 when nothing acceptable is asked for, 415 for a body it cannot read', async () => {
     const res = await get({ query: '{ __typename }' }, { accept: 'text/html' });
     assert.equal(res.status, 406);
