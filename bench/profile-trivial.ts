@@ -7,17 +7,22 @@
  * NODE_OPTIONS, so this starts that child itself);
  * a 2 s warm-up, then `seconds` (10) of load, then SIGINT so Crossdock stops and writes the
  * profile. Prints each profile's path and the load window: `tsx bench/profile-summary.ts <that line>`
- * summarises the load alone.
+ * summarises the load alone. With BENCH_ALLOC=1, an allocation profile of the load window instead
+ * (bench/alloc-sampler.ts: every sampled allocation, also those collected since), as a
+ * `.heapprofile` that profile-summary reads too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { apiKeyEnv } from '../server/identity.js';
 import { builtScript, crossdockEnv, freePortBase, startSandbox } from './support.js';
 
 const seconds = Number(process.argv[2] ?? 10);
+const ALLOC = process.env['BENCH_ALLOC'] === '1';
+const allocPath = (dir: string) => join(dir, 'alloc.heapprofile');
 const SECRET = 'bench-api-key-secret-of-at-least-32-characters';
 
 async function main(): Promise<void> {
@@ -81,6 +86,7 @@ async function main(): Promise<void> {
       : {}),
   };
   await autocannon({ ...options, duration: 2 });
+  if (ALLOC) crossdock.kill('SIGUSR2'); // allocation sampling starts (bench/alloc-sampler.ts)
   // The load window on the profile's clock (CLOCK_MONOTONIC µs): profile-summary --window.
   const from = process.hrtime.bigint() / 1000n;
   const result = await autocannon({ ...options, duration: seconds });
@@ -104,6 +110,11 @@ async function main(): Promise<void> {
   crossdock.kill('SIGINT');
   await exited;
   sandbox.kill('SIGTERM');
+  if (ALLOC) {
+    if (!existsSync(allocPath(dir))) throw new Error(`no allocation profile in ${dir}`);
+    process.stdout.write(`${allocPath(dir)}\n`);
+    return;
+  }
   const written = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
   if (written.length === 0) throw new Error(`no profile written in ${dir}`);
   process.stdout.write(
@@ -115,17 +126,19 @@ async function main(): Promise<void> {
 const storefrontCursor = (index: number) =>
   Buffer.from(`v1:SKU-${String(index + 1).padStart(6, '0')}`).toString('base64url');
 
-/** server/main.ts under `--cpu-prof`, resolved once it prints its URLs. */
+/**
+ * server/main.ts under `--cpu-prof` (or, BENCH_ALLOC=1, with the allocation sampler), resolved
+ * once it prints its URLs.
+ */
 function profiled(dir: string, env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--cpu-prof', `--cpu-prof-dir=${dir}`, builtScript('server/main.ts')],
-    {
-      cwd: new URL('..', import.meta.url),
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const flags = ALLOC
+    ? ['--import', pathToFileURL(builtScript('bench/alloc-sampler.ts')).href]
+    : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+  const child = spawn(process.execPath, [...flags, builtScript('server/main.ts')], {
+    cwd: new URL('..', import.meta.url),
+    env: { ...process.env, ...env, ...(ALLOC ? { BENCH_ALLOC_PROFILE: allocPath(dir) } : {}) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (chunk: Buffer) => {

@@ -1,0 +1,115 @@
+/**
+ * Compiled execution of HTTP queries (issue #13): graphql-jit behind Apollo Server's executor hook.
+ *
+ * Apollo Server 5 takes another executor only from a gateway (`GatewayInterface`): this one
+ * hands Apollo Crossdock's own schema, unchanged, and an executor that runs each query document
+ * as a function graphql-jit compiled from it once (kept with the document, which Apollo's
+ * document cache hands back for the same query text). graphql-js executes the storefront page's
+ * ~850 fields with an argument map, a resolve-info object and a path per field; the compiled
+ * function does not (bench/limits.ts: 27× on in-memory data).
+ *
+ * What the clients see stays graphql-js's:
+ * - variables are coerced by graphql-js first (`getVariableValues`), so their errors are its
+ *   words and Apollo still answers them BAD_USER_INPUT / 400;
+ * - graphql-jit's errors (its own class) become graphql-js GraphQLErrors with the same message,
+ *   locations, path, original error and extensions, so formatError, the operation log and
+ *   Apollo's status codes read them as before;
+ * - mutations (serial by the specification, and costly in their workflows, not in execution),
+ *   documents Apollo resolved no operation for, and anything graphql-jit cannot compile run on
+ *   graphql-js's `execute`, as they did.
+ */
+import type {
+  GatewayExecutionResult,
+  GatewayGraphQLRequestContext,
+  GatewayInterface,
+} from '@apollo/server-gateway-interface';
+import {
+  GraphQLError,
+  execute,
+  getVariableValues,
+  type DocumentNode,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
+import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+
+/** Compiled queries by document, then by operation name (`''` for the only one). */
+type Compiled = Map<string, CompiledQuery | null>;
+
+/** A graphql-jit error (not a graphql-js GraphQLError) as the GraphQLError graphql-js would make. */
+function asGraphqlError(error: Error): GraphQLError {
+  if (error instanceof GraphQLError) return error;
+  const jit = error as Error & {
+    locations?: GraphQLFormattedError['locations'];
+    path?: readonly (string | number)[];
+    originalError?: unknown;
+  };
+  const original = jit.originalError;
+  // graphql-js's locatedError keeps a resolver's own GraphQLError when it has a path already.
+  if (original instanceof GraphQLError && original.path !== undefined) return original;
+  const made = new GraphQLError(jit.message, {
+    path: jit.path,
+    originalError: original instanceof Error ? original : undefined,
+  });
+  // GraphQLError computes locations from AST nodes; graphql-jit has computed them already.
+  if (jit.locations !== undefined) {
+    (made as { locations: GraphQLError['locations'] }).locations = jit.locations;
+  }
+  return made;
+}
+
+/** The executor (see the module's comment) and the gateway Apollo takes it from. */
+export function jitGateway(schema: GraphQLSchema): GatewayInterface {
+  const compiledByDocument = new WeakMap<DocumentNode, Compiled>();
+
+  const compiled = (document: DocumentNode, operationName: string | undefined) => {
+    let byName = compiledByDocument.get(document);
+    if (!byName) compiledByDocument.set(document, (byName = new Map()));
+    const key = operationName ?? '';
+    let query = byName.get(key);
+    if (query === undefined) {
+      const made = compileQuery(schema, document, operationName, {
+        disablingCapturingStackErrors: true,
+      });
+      query = isCompiledQuery(made) ? made : null;
+      byName.set(key, query);
+    }
+    return query;
+  };
+
+  const executor = async (
+    requestContext: GatewayGraphQLRequestContext,
+  ): Promise<GatewayExecutionResult> => {
+    const { document, operation, request, context } = requestContext;
+    const variables = request.variables ?? {};
+    const query = operation?.operation === 'query' ? compiled(document, request.operationName) : null;
+    if (!operation || !query) {
+      return execute({
+        schema,
+        document,
+        contextValue: context,
+        variableValues: variables,
+        operationName: request.operationName,
+      }) as Promise<GatewayExecutionResult>;
+    }
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, {
+      maxErrors: 50,
+    });
+    if (coerced.errors) return { errors: coerced.errors };
+    const result = await query.query(undefined, context, variables);
+    return result.errors
+      ? { ...result, errors: result.errors.map((e) => asGraphqlError(e)) }
+      : result;
+  };
+
+  return {
+    async load() {
+      return { executor };
+    },
+    onSchemaLoadOrUpdate(callback) {
+      callback({ apiSchema: schema, coreSupergraphSdl: '' });
+      return () => undefined;
+    },
+    async stop() {},
+  };
+}
