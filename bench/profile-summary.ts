@@ -174,7 +174,12 @@ function main(): void {
     ...table(`Top ${top} functions by self ${what}`, 'function · origin:line', self, top),
     ...table(`Self ${what} by origin`, 'origin', selfByOrigin, top),
     ...table(`Inclusive ${what} by origin (on the stack)`, 'origin', inclusive, top),
-    ...table(`Crossdock's own functions by inclusive ${what}`, 'function · file', ownInclusive, top),
+    ...table(
+      `Crossdock's own functions by inclusive ${what}`,
+      'function · file',
+      ownInclusive,
+      top,
+    ),
   ];
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -98,6 +98,8 @@ export interface Instruments {
   webhook(measure: WebhookMeasure): void;
   /** A mutation answered from its idempotency record. */
   replay(operation: string): void;
+  /** An HTTP operation was executed by graphql-jit's compiled function or by graphql-js. */
+  executed(engine: 'compiled' | 'interpreted'): void;
   /**
    * An event reached a subscriber; `at` is the event's time (ISO), set when it was published;
    * `correlationId` the event's.
@@ -187,6 +189,16 @@ export function createInstruments(options: {
     labelNames: ['operation'] as const,
     registers,
   });
+  const executions = new Counter({
+    name: 'crossdock_graphql_executions_total',
+    help: 'HTTP operations executed, by engine: compiled (graphql-jit) or interpreted (graphql-js: mutations, uncompilable documents, GRAPHQL_EXECUTION=interpreted).',
+    labelNames: ['engine'] as const,
+    registers,
+  });
+  const byEngine = {
+    compiled: executions.labels('compiled'),
+    interpreted: executions.labels('interpreted'),
+  };
   const steps = new Histogram({
     name: 'crossdock_workflow_step_duration_seconds',
     help: 'Workflow steps by step, outcome, channel and warehouse (steps without a duration are not observed).',
@@ -395,6 +407,9 @@ export function createInstruments(options: {
               : `delivery ${measure.deliveryId.slice(0, 128)}, ${measure.events} events`,
         });
       }
+    },
+    executed(engine) {
+      byEngine[engine].inc();
     },
     replay(operation) {
       replays.inc({ operation: operationName(operation) });

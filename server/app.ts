@@ -72,7 +72,7 @@ import {
 } from './limits.js';
 import { logUnlisted, resolveDocument } from './documents.js';
 import { belowGraphql, createGraphqlHttp } from './graphql-http.js';
-import { jitGateway } from './jit-executor.js';
+import { executionGateway } from './jit-executor.js';
 import { buildSchema } from './schema.js';
 import { memoryBudgets, natsBudgets, rateLimitHeaders, type Spend } from './budget.js';
 import { guardWebSockets, httpServerOptions, serveGraphqlWs } from './transport.js';
@@ -844,8 +844,12 @@ export async function startCrossdock(options: CrossdockOptions): Promise<Crossdo
   );
 
   const apollo = new ApolloServer<Context>({
-    // Crossdock's schema, with queries run compiled (server/jit-executor.ts).
-    gateway: jitGateway(schema),
+    // Crossdock's schema, its queries run compiled unless GRAPHQL_EXECUTION=interpreted
+    // (server/jit-executor.ts).
+    gateway: executionGateway(schema, {
+      compile: config.graphql.execution === 'compiled',
+      executed: (engine) => instruments.executed(engine),
+    }),
     // Introspection is refused by the same graphql-js rule on both transports (validationRules),
     // so both answer with the same message.
     introspection: true,

@@ -114,6 +114,12 @@ export const SETTINGS: readonly SettingDoc[] = [
       "full or redacted: with redacted, a system failure's message names the source and the reason only (library error codes, upstream paths and timings are logged under the response's correlation ID).",
   },
   {
+    name: 'GRAPHQL_EXECUTION',
+    default: 'compiled',
+    description:
+      'compiled or interpreted: queries over HTTP run as functions graphql-jit compiled once per document (server/jit-executor.ts), or on graphql-js execute. Mutations and subscriptions always run on graphql-js. Answers are the same either way (test/compiled-execution.test.ts); interpreted is the way back should a query ever differ.',
+  },
+  {
     name: 'GRAPHQL_SUGGESTIONS',
     default: 'on (off when NODE_ENV=production)',
     description:
@@ -598,6 +604,8 @@ export interface Config {
     readonly suggestions: boolean;
     /** System failures' messages name the source and the reason only. */
     readonly redactSourceErrors: boolean;
+    /** How HTTP queries are executed: compiled by graphql-jit, or by graphql-js. */
+    readonly execution: 'compiled' | 'interpreted';
   };
   /** The pages (server/pages.ts): which are served. */
   readonly pages: { readonly playground: boolean; readonly console: boolean };
@@ -1088,6 +1096,7 @@ export function loadConfig(env: Raw = process.env): Config {
     graphql: {
       introspection: onOff('GRAPHQL_INTROSPECTION', !production),
       suggestions: onOff('GRAPHQL_SUGGESTIONS', !production),
+      execution: oneOf(raw, 'GRAPHQL_EXECUTION', ['compiled', 'interpreted'] as const, 'compiled'),
       redactSourceErrors:
         oneOf(
           raw,

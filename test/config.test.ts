@@ -525,6 +525,7 @@ describe('production-safe start-up (issue #9)', () => {
       introspection: false,
       suggestions: false,
       redactSourceErrors: true,
+      execution: 'compiled',
     });
     assert.deepEqual(
       loadConfig({
@@ -533,13 +534,15 @@ describe('production-safe start-up (issue #9)', () => {
         GRAPHQL_SUGGESTIONS: 'on',
         ERROR_DETAIL: 'full',
       }).graphql,
-      { introspection: true, suggestions: true, redactSourceErrors: false },
+      { introspection: true, suggestions: true, redactSourceErrors: false, execution: 'compiled' },
     );
     assert.deepEqual(loadConfig({}).graphql, {
       introspection: true,
       suggestions: true,
       redactSourceErrors: false,
+      execution: 'compiled',
     });
+    assert.equal(loadConfig({ GRAPHQL_EXECUTION: 'interpreted' }).graphql.execution, 'interpreted');
   });
 
   it('serves the console but not the playground unless asked (PLAYGROUND=on)', () => {
@@ -622,6 +625,11 @@ describe('production-safe start-up (issue #9)', () => {
       'an introspection setting that is not on or off',
       { GRAPHQL_INTROSPECTION: 'yes' },
       'Invalid configuration: GRAPHQL_INTROSPECTION: expected one of on, off, got "yes"',
+    ],
+    [
+      'an execution engine it does not have',
+      { GRAPHQL_EXECUTION: 'jit' },
+      'Invalid configuration: GRAPHQL_EXECUTION: expected one of compiled, interpreted, got "jit"',
     ],
   ];
   for (const [name, env, message] of refused) it(`refuses ${name}`, () => refuses(env, message));
