@@ -3,13 +3,15 @@
  */
 import { Kind, type FieldNode, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { ProductResolvers, QueryResolvers } from '../generated/resolvers-types.js';
+import type { InventoryPositionRecord } from '../sources/contract.js';
 import { CUSTOMER_NUMBER_ARGUMENT, MAX_SKU_CHARS, SKU } from '../sources/identifiers.js';
 import { listProducts } from '../workflows/catalogue.js';
 import { mayActFor } from './access.js';
 import type { ResolverContext } from './context.js';
+import type { Loaders } from './loaders.js';
 import { listPage, pageRequest, toConnection } from './connection.js';
 import { badInput, notFound, toGraphQLError } from './errors.js';
-import { fromEveryWarehouseSystem, withErrorSlots } from './fanout.js';
+import { fromEveryWarehouseSystem, withErrorSlots, type FanOut } from './fanout.js';
 import {
   MAX_CODE_CHARS,
   MAX_TEXT_CHARS,
@@ -31,17 +33,41 @@ export function checkSku(sku: string, argument = 'sku'): string {
   return sku;
 }
 
+/**
+ * Every warehouse system's positions of a SKU, asked once per request: a product's `inventory`
+ * and each `availableToPromise` (with or without `warehouses`) share one fan-out instead of
+ * settling every system's loader again each (issue #13: the storefront page asked 150 times for
+ * 50 SKUs). Keyed by the request's loaders, so a renewed set of loaders starts afresh.
+ */
+const fanOutsByRequest = new WeakMap<
+  Loaders,
+  Map<string, Promise<FanOut<InventoryPositionRecord>>>
+>();
+
+function everyPositionOf(
+  ctx: ResolverContext,
+  sku: string,
+): Promise<FanOut<InventoryPositionRecord>> {
+  let bySku = fanOutsByRequest.get(ctx.loaders);
+  if (!bySku) fanOutsByRequest.set(ctx.loaders, (bySku = new Map()));
+  let fan = bySku.get(sku);
+  if (!fan) {
+    fan = fromEveryWarehouseSystem(ctx, (system) => system.positions.load(sku));
+    bySku.set(sku, fan);
+  }
+  return fan;
+}
+
 /** The positions of `sku` from every warehouse system, narrowed to `warehouses` when given. */
 async function positionsOf(
   ctx: ResolverContext,
   sku: string,
   warehouses: readonly string[] | null | undefined,
-) {
-  const wanted = warehouses ? new Set(warehouses) : null;
-  return fromEveryWarehouseSystem(ctx, async (system) => {
-    const rows = await system.positions.load(sku);
-    return wanted ? rows.filter((row) => wanted.has(row.warehouseCode)) : rows;
-  });
+): Promise<FanOut<InventoryPositionRecord>> {
+  const fan = await everyPositionOf(ctx, sku);
+  if (!warehouses) return fan;
+  const wanted = new Set(warehouses);
+  return { items: fan.items.filter((row) => wanted.has(row.warehouseCode)), errors: fan.errors };
 }
 
 /** Product fields that read the warehouse systems' positions. */
