@@ -3,9 +3,9 @@
  *
  * Apollo Server 5 takes another executor only from a gateway (`GatewayInterface`): this one
  * hands Apollo Crossdock's own schema, unchanged, and an executor that runs each query document
- * as a function graphql-jit compiled from it once, on its second execution (kept with the
- * document, which Apollo's document cache hands back for the same query text, and dropped with
- * it). graphql-js executes the storefront page's
+ * as a function graphql-jit compiled from it once, on its second execution (kept by the document,
+ * which Apollo's document cache hands back for the same query text, for at most
+ * {@link MAX_COMPILED_DOCUMENTS} documents). graphql-js executes the storefront page's
  * ~850 fields with an argument map, a resolve-info object and a path per field; the compiled
  * function does not (bench/limits.ts: 27× on in-memory data).
  *
@@ -37,6 +37,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { LRUCache } from 'lru-cache';
 
 /**
  * Executions of a document before it is compiled. Compiling costs more than one interpreted
@@ -46,6 +47,14 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
  * before, instead of paying, and making the server pay, a compilation per request.
  */
 export const COMPILE_ON_EXECUTION = 2;
+
+/**
+ * Documents whose executions are counted or compiled, the least recently used forgotten first
+ * (then run on graphql-js again until they come back twice). A compiled function is code and
+ * closures the size of its document, which Apollo's document cache does not weigh: this bounds
+ * what a client sending many different documents, each twice, can make the server keep.
+ */
+export const MAX_COMPILED_DOCUMENTS = 1_000;
 
 /**
  * Per document, by operation name (`''` for the only one): executions so far while below
@@ -82,14 +91,16 @@ export interface ExecutionOptions {
   readonly compile: boolean;
   /** Told of each execution's engine (the `crossdock_graphql_executions_total` counter). */
   readonly executed?: (engine: 'compiled' | 'interpreted') => void;
+  /** @default MAX_COMPILED_DOCUMENTS */
+  readonly maxDocuments?: number;
 }
 
 /** The executor (see the module's comment) and the gateway Apollo takes it from. */
 export function executionGateway(
   schema: GraphQLSchema,
-  { compile, executed = () => undefined }: ExecutionOptions,
+  { compile, executed = () => undefined, maxDocuments = MAX_COMPILED_DOCUMENTS }: ExecutionOptions,
 ): GatewayInterface {
-  const compiledByDocument = new WeakMap<DocumentNode, Compiled>();
+  const compiledByDocument = new LRUCache<DocumentNode, Compiled>({ max: maxDocuments });
 
   const compiled = (document: DocumentNode, operationName: string | undefined) => {
     let byName = compiledByDocument.get(document);

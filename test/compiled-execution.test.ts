@@ -13,7 +13,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { getIntrospectionQuery } from 'graphql';
+import type { GatewayInterface } from '@apollo/server-gateway-interface';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { GraphQLError, Kind, getIntrospectionQuery, parse, type DocumentNode } from 'graphql';
+import { executionGateway } from '../server/jit-executor.js';
 import { toGlobalId } from '../resolvers/ids.js';
 import { buildWorld, type SeedWorld } from '../sandbox/seed.js';
 import { parseScrape } from './support/prometheus.js';
@@ -321,5 +324,73 @@ describe('compiled execution answers as graphql-js does', () => {
       [now.compiled - before.compiled, now.interpreted - before.interpreted],
       [0, 1],
     );
+  });
+});
+
+describe('the compiled documents', () => {
+  const schema = makeExecutableSchema({
+    typeDefs: 'type Query { n(i: Int!): Int! fails: Int }',
+    resolvers: {
+      Query: {
+        n: (_root: unknown, { i }: { i: number }) => i,
+        fails: () => {
+          throw new Error('no');
+        },
+      },
+    },
+  });
+
+  /** Runs `text` through the gateway's executor as Apollo would, with the document it parsed. */
+  async function run(gateway: GatewayInterface, document: DocumentNode, variables = {}) {
+    const loaded = await gateway.load({ apollo: { graphRef: '', keyHash: '' } } as never);
+    const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+    assert.ok(loaded.executor);
+    return loaded.executor({ document, operation, request: { variables }, context: {} } as never);
+  }
+
+  it('compiles a document on its second execution and forgets the least recently used', async () => {
+    const engines: string[] = [];
+    const gateway = executionGateway(schema, {
+      compile: true,
+      maxDocuments: 2,
+      executed: (engine) => engines.push(engine),
+    });
+    const [a, b, c] = [1, 2, 3].map((i) => parse(`{ n(i: ${i}) }`)) as [
+      DocumentNode,
+      DocumentNode,
+      DocumentNode,
+    ];
+    for (const document of [a, a, b, b, c, c, a, a]) {
+      const result = await run(gateway, document);
+      assert.equal(typeof result.data?.['n'], 'number');
+    }
+    // a was forgotten when c came (two documents kept), so it starts over.
+    assert.deepEqual(engines, [
+      'interpreted',
+      'compiled',
+      'interpreted',
+      'compiled',
+      'interpreted',
+      'compiled',
+      'interpreted',
+      'compiled',
+    ]);
+  });
+
+  it("answers graphql-js's errors: located, with the resolver's error as the original", async () => {
+    const gateway = executionGateway(schema, { compile: true });
+    const document = parse('query($i: Int!) { n(i: $i) fails }');
+    for (const engine of ['interpreted', 'compiled']) {
+      const result = await run(gateway, document, { i: 4 });
+      assert.deepEqual({ ...result.data }, { n: 4, fails: null }, engine);
+      const [error] = result.errors ?? [];
+      assert.ok(error instanceof GraphQLError, engine);
+      assert.equal(error.constructor, GraphQLError, engine);
+      assert.deepEqual(error.path, ['fails'], engine);
+      assert.deepEqual(error.locations, [{ line: 1, column: 28 }], engine);
+      assert.equal((error.originalError as Error).message, 'no', engine);
+    }
+    const refused = await run(gateway, document, { i: 'four' });
+    assert.match(refused.errors?.[0]?.message ?? '', /^Variable "\$i" got invalid value "four"/);
   });
 });
