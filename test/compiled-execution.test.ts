@@ -8,14 +8,24 @@
  * way: aliases, fragments (named, inline, on an interface), @skip/@include by variable, variable
  * defaults and coercion errors, lists with error slots, null bubbling into a non-null parent,
  * resolver errors of Crossdock's catalogue, abstract types, introspection, and each system down
- * or answering garbage. Each document is asked twice, as a document is compiled when it comes
- * back; `/metrics` shows which engine ran each execution.
+ * or answering garbage; and every query of the playground's examples with its persona's key.
+ * Each document is asked twice, as a document is compiled when it comes back; `/metrics` shows
+ * which engine ran each execution.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { GatewayInterface } from '@apollo/server-gateway-interface';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { GraphQLError, Kind, getIntrospectionQuery, parse, type DocumentNode } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  getIntrospectionQuery,
+  parse,
+  type DocumentNode,
+  type OperationDefinitionNode,
+} from 'graphql';
+import { EXAMPLES } from '../pages/graphiql/examples.js';
+import { DEMO_API_KEY_SECRET, demoEntries, demoKeysOf } from '../server/identity.js';
 import { executionGateway } from '../server/jit-executor.js';
 import { toGlobalId } from '../resolvers/ids.js';
 import { buildWorld, type SeedWorld } from '../sandbox/seed.js';
@@ -67,6 +77,8 @@ interface Case {
   readonly query: string;
   readonly variables?: Record<string, unknown>;
   readonly key?: string;
+  /** The operation to run, for documents of several. */
+  readonly operationName?: string;
   /** Faults set on one system of both sandboxes for this case only. */
   readonly faults?: {
     system: 'erp' | 'commerce' | 'wms' | 'tpl';
@@ -247,7 +259,33 @@ function cases(): Case[] {
       faults: { system: 'tpl', malformed: true },
       check: (body) => assert.ok(errorCodes(body).length > 0),
     },
+    ...exampleQueries(),
   ];
+}
+
+/** Every query operation of the playground's examples (pages/graphiql/examples.ts), with its persona's key. */
+function exampleQueries(): Case[] {
+  const keys = demoKeysOf(demoEntries(DEMO_API_KEY_SECRET), DEMO_API_KEY_SECRET);
+  assert.ok(keys, 'the demo keys authenticate on the embedded default');
+  const queries = EXAMPLES.flatMap((example) =>
+    parse(example.query)
+      .definitions.filter(
+        (definition): definition is OperationDefinitionNode =>
+          definition.kind === Kind.OPERATION_DEFINITION && definition.operation === 'query',
+      )
+      .map((operation) => ({
+        name: `the playground's example "${example.title}", ${operation.name?.value ?? 'query'}`,
+        query: example.query,
+        variables: example.variables,
+        key: keys[example.persona],
+        operationName: operation.name?.value,
+        check: (body: GqlResponse<Json>['body']) =>
+          assert.equal(body.errors, undefined, JSON.stringify(body.errors)),
+      })),
+  );
+  // The storefront's product page and operations' dead letters at least.
+  assert.ok(queries.length >= 2, `${queries.length} example queries`);
+  return queries;
 }
 
 async function ask(stack: Stack, c: Case): Promise<{ body: Json; calls: Json }> {
@@ -260,8 +298,20 @@ async function ask(stack: Stack, c: Case): Promise<{ body: Json; calls: Json }> 
   }
   stack.resetCounts();
   try {
-    const res = await stack.gql<Json>(c.query, c.variables, c.key ? { key: c.key } : {});
-    return { body: comparable(res), calls: stack.requests() };
+    const res = await fetch(stack.crossdock.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${c.key ?? 'demo-admin'}`,
+      },
+      body: JSON.stringify({
+        query: c.query,
+        variables: c.variables,
+        operationName: c.operationName,
+      }),
+    });
+    const answer = { status: res.status, headers: res.headers, body: (await res.json()) as never };
+    return { body: comparable(answer), calls: stack.requests() };
   } finally {
     system?.control.setFaults({ down: false, malformed: false });
   }

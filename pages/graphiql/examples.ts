@@ -2,7 +2,7 @@
  * Example operations, one or more per persona (issue #12): what each kind of caller would do
  * first. On the embedded default each carries its persona's demo key in its headers.
  */
-import type { DemoKeys } from '../shared/config.js';
+import type { DemoKeys } from '../shared/contract.js';
 
 /** One example operation, opened in a GraphiQL tab. */
 export interface Example {
