@@ -33,11 +33,15 @@ import {
   execute,
   getVariableValues,
   type DocumentNode,
+  type ExecutionResult,
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
+
+const isPromise = <T>(value: T | PromiseLike<T>): value is PromiseLike<T> =>
+  typeof (value as PromiseLike<T> | null)?.then === 'function';
 
 /**
  * Executions of a document before it is compiled. Compiling costs more than one interpreted
@@ -120,9 +124,15 @@ export function executionGateway(
     return query;
   };
 
-  const executor = async (
+  /** graphql-jit's answer with its errors as graphql-js's. */
+  const answer = (result: ExecutionResult): GatewayExecutionResult =>
+    result.errors ? { ...result, errors: result.errors.map((e) => asGraphqlError(e)) } : result;
+
+  // Not an async function: Apollo awaits what the executor returns, and an answer that is ready
+  // (no resolver awaited anything, e.g. `{ __typename }`) needs no promise of its own.
+  const run = (
     requestContext: GatewayGraphQLRequestContext,
-  ): Promise<GatewayExecutionResult> => {
+  ): GatewayExecutionResult | PromiseLike<GatewayExecutionResult> => {
     const { document, operation, request, context } = requestContext;
     const variables = request.variables ?? {};
     const query =
@@ -137,7 +147,7 @@ export function executionGateway(
         contextValue: context,
         variableValues: variables,
         operationName: request.operationName,
-      }) as Promise<GatewayExecutionResult>;
+      }) as GatewayExecutionResult | Promise<GatewayExecutionResult>;
     }
     executed('compiled');
     const definitions = operation.variableDefinitions ?? [];
@@ -145,11 +155,13 @@ export function executionGateway(
       const coerced = getVariableValues(schema, definitions, variables, { maxErrors: 50 });
       if (coerced.errors) return { errors: coerced.errors };
     }
-    const result = await query.query(undefined, context, variables);
-    return result.errors
-      ? { ...result, errors: result.errors.map((e) => asGraphqlError(e)) }
-      : result;
+    const result = query.query(undefined, context, variables);
+    return isPromise(result) ? result.then(answer) : answer(result);
   };
+  // The interface's type says Promise; Apollo's pipeline `await`s it, which takes a value as well.
+  const executor = run as (
+    context: GatewayGraphQLRequestContext,
+  ) => Promise<GatewayExecutionResult>;
 
   return {
     async load() {
