@@ -117,7 +117,7 @@ export const SETTINGS: readonly SettingDoc[] = [
     name: 'GRAPHQL_EXECUTION',
     default: 'compiled',
     description:
-      'compiled or interpreted: queries over HTTP run as functions graphql-jit compiled once per document (server/jit-executor.ts), or on graphql-js execute. Mutations and subscriptions always run on graphql-js. Answers are the same either way (test/compiled-execution.test.ts); interpreted is the way back should a query ever differ.',
+      "compiled or interpreted: queries over HTTP run as functions graphql-jit compiles on a document's second execution (server/jit-executor.ts; at most 1,000 documents kept), or on graphql-js execute. Mutations and subscriptions always run on graphql-js. Answers are the same either way (test/compiled-execution.test.ts); interpreted is the way back should a query ever differ.",
   },
   {
     name: 'GRAPHQL_SUGGESTIONS',

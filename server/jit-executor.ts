@@ -110,10 +110,12 @@ export function executionGateway(
     let byName = compiledByDocument.get(document);
     if (!byName) compiledByDocument.set(document, (byName = new Map()));
     const key = operationName ?? '';
-    const known = byName.get(key) ?? 0;
-    if (typeof known !== 'number') return known;
-    if (known + 1 < COMPILE_ON_EXECUTION) {
-      byName.set(key, known + 1);
+    const known = byName.get(key);
+    // Compiled already, or found uncompilable (null): never compiled again.
+    if (known !== undefined && typeof known !== 'number') return known;
+    const executions = (known ?? 0) + 1;
+    if (executions < COMPILE_ON_EXECUTION) {
+      byName.set(key, executions);
       return null;
     }
     const made = compileQuery(schema, document, operationName, {

@@ -233,13 +233,14 @@ export function receiverBody(
  * memory than this.
  */
 const MAX_CONVERTED_DATES = 4_096;
+/** The longest Extensiv datetime (`2026-11-01T12:00:00.1234567-05:00`); longer text is none. */
+const MAX_DATETIME_CHARS = 33;
 const convertedDates = new Map<string, string | null>();
 
 /** Extensiv datetime → ISO 8601 UTC; offset-less times are UTC (Extensiv reports UTC here). */
 export function parseWmsDate(text: string | null | undefined): string | null {
   if (text === null || text === undefined || text.startsWith('0001-01-01')) return null;
-  // The longest datetime is 33 characters; anything longer is no datetime and is not kept.
-  if (text.length > 33) return null;
+  if (text.length > MAX_DATETIME_CHARS) return null;
   const known = convertedDates.get(text);
   if (known !== undefined) return known;
   if (convertedDates.size >= MAX_CONVERTED_DATES) convertedDates.clear();
